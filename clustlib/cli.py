@@ -1,0 +1,143 @@
+"""Command line: ``clustlib run``, ``clustlib list``, ``clustlib data``, ``clustlib report``.
+
+Every :class:`~clustlib.errors.ClustlibError` is printed as one paragraph (no traceback) with exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import textwrap
+
+from clustlib.errors import ClustlibError
+
+__all__ = ["main"]
+
+
+def _print_error(message: str) -> None:
+    print(textwrap.fill(f"clustlib: error: {message}", width=100, break_long_words=False,
+                        break_on_hyphens=False), file=sys.stderr)
+
+
+def _cmd_run(args) -> int:
+    from clustlib import profiles, runner
+
+    studies = profiles.list_studies() if args.studies == ["all"] else [profiles.resolve_study(s) for s in args.studies]
+    if not studies:
+        raise ClustlibError(f"No study notebooks found in {profiles.notebooks_dir()}.")
+    for study in studies:  # validate every study before executing any
+        profiles.resolve_params(study, args.profile, args.set)
+    failures = []
+    for study in studies:
+        print(f"==> {study} [{args.profile}]", flush=True)
+        try:
+            out = runner.run_study(study, args.profile, args.set, force=args.force, timeout_s=args.timeout,
+                                   progress=not args.quiet)
+        except runner.StudyFailed as exc:
+            print(f"    FAILED: {exc}", file=sys.stderr, flush=True)
+            failures.append(study)
+            continue
+        verb = "skipped (identical parameters already completed; --force re-runs)" if out.status == "skipped" \
+            else f"done in {out.wall_s:.1f} s, {out.n_records} records"
+        print(f"    {verb}\n    notebook: {out.notebook}\n    results:  {out.results_csv}\n"
+              f"    figures:  {out.figures_dir}", flush=True)
+    if failures:
+        print(f"{len(failures)} of {len(studies)} studies failed: {', '.join(failures)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_list(args) -> int:
+    from clustlib import profiles
+
+    for study in profiles.list_studies():
+        folder = profiles.params_dir() / study
+        available = ", ".join(sorted(p.stem for p in folder.glob("*.yaml")))
+        print(f"{study:40s} profiles: {available}")
+        if args.params:
+            for name, info in profiles.notebook_parameters(study).items():
+                print(f"    {name:28s} {info['type'] or '?':6s} = {info['default']:<20s} {info['help']}")
+    return 0
+
+
+def _cmd_data(args) -> int:
+    from clustlib import data
+
+    if args.action == "list":
+        for name in data.list_datasets(args.name):
+            info = data.dataset_info(name)
+            print(f"{name:16s} {info.get('description', '')}")
+        return 0
+    if not args.name:
+        raise ClustlibError(f"'clustlib data {args.action}' needs a dataset name; see 'clustlib data list'.")
+    if args.action == "info":
+        for key, value in data.dataset_info(args.name).items():
+            print(f"{key}: {value}")
+        return 0
+    imageset = data.load(args.name, download=True, root=args.root)
+    print(f"{imageset!r}\n  source: {imageset.source}")
+    return 0
+
+
+def _cmd_report(args) -> int:
+    import pandas as pd
+
+    from clustlib import profiles, results
+
+    study = profiles.resolve_study(args.study)
+    frame = results.load_results(study, args.profile)
+    if frame.empty:
+        raise ClustlibError(f"No results for {study} [{args.profile}] yet: run 'clustlib run {study} "
+                            f"--profile {args.profile}' first.")
+    table = results.aggregate(frame)
+    with pd.option_context("display.max_rows", 500, "display.width", 160):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="clustlib", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="execute study notebooks with papermill")
+    run.add_argument("studies", nargs="+", help="study names or numbers, or 'all'")
+    run.add_argument("--profile", default="smoke", help="ci | smoke | full (default: smoke)")
+    run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one parameter (value parsed as YAML); repeatable")
+    run.add_argument("--force", action="store_true", help="re-run even if identical parameters completed")
+    run.add_argument("--timeout", type=int, default=3600, help="per-cell execution timeout in seconds")
+    run.add_argument("--quiet", action="store_true", help="no papermill progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    lst = sub.add_parser("list", help="list studies and their profiles")
+    lst.add_argument("--params", action="store_true", help="also list every notebook parameter")
+    lst.set_defaults(func=_cmd_list)
+
+    dat = sub.add_parser("data", help="list, describe or download datasets")
+    dat.add_argument("action", choices=("list", "info", "download"))
+    dat.add_argument("name", nargs="?", default=None)
+    dat.add_argument("--root", default=None, help="data root (default: $CLUSTLIB_DATA or <project>/data)")
+    dat.set_defaults(func=_cmd_data)
+
+    rep = sub.add_parser("report", help="print a study's results as mean ± std tables")
+    rep.add_argument("study")
+    rep.add_argument("--profile", default="smoke")
+    rep.set_defaults(func=_cmd_report)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``clustlib`` command."""
+    args = _parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except ClustlibError as exc:
+        _print_error(str(exc))
+        return 2
+    except KeyboardInterrupt:
+        print("clustlib: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Errors raised by clustlib.
+
+Every error a user can fix derives from :class:`ClustlibError`; the CLI prints it as one paragraph
+(no traceback) and exits with status 2. Messages say what was wrong *and* how to fix it.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ClustlibError",
+    "DatasetUnavailable",
+    "WeightsUnavailable",
+    "InvalidParameter",
+    "UnknownName",
+    "ProfileError",
+    "SchedulerUnreachable",
+]
+
+
+class ClustlibError(Exception):
+    """Base class of every error clustlib raises on purpose."""
+
+
+class InvalidParameter(ClustlibError, ValueError):
+    """A parameter has the wrong value, type or shape."""
+
+
+class UnknownName(InvalidParameter, KeyError):
+    """A name (dataset, extractor, layer, study, profile, method) is not registered.
+
+    The message lists the valid names.
+    """
+
+    def __init__(self, kind: str, name: str, valid) -> None:
+        valid = sorted(valid)
+        self.kind, self.name, self.valid = kind, name, valid
+        super().__init__(f"Unknown {kind} {name!r}. Valid {kind}s: {', '.join(map(str, valid))}.")
+
+    def __str__(self) -> str:  # KeyError would quote the message otherwise
+        return self.args[0]
+
+
+class DatasetUnavailable(ClustlibError, FileNotFoundError):
+    """A dataset's files are missing or truncated; the message says where we looked and how to get them."""
+
+
+class WeightsUnavailable(ClustlibError, FileNotFoundError):
+    """Pretrained weights are missing offline; the message names the file and the folder to put it in."""
+
+
+class ProfileError(InvalidParameter):
+    """A parameter profile or override does not match the notebook's parameters cell."""
+
+
+class SchedulerUnreachable(ClustlibError, ConnectionError):
+    """A Dask scheduler address could not be reached in time."""

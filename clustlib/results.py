@@ -1,0 +1,238 @@
+"""Tidy result records with provenance, the append-only results store, and aggregation.
+
+One record per (study, dataset, method, setting, seed, metric). A notebook opens a :class:`Run`, logs
+records into ``runs/<study>/<profile>/<run_id>/records.jsonl`` as it goes, and the completed run is appended
+to ``results/<study>/<profile>.csv`` in one atomic step (temporary file + rename), so a run killed half-way
+never leaves a partial line in ``results/``.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import math
+import os
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from clustlib import repro
+from clustlib.errors import InvalidParameter
+from clustlib.paths import results_root, runs_root
+
+__all__ = [
+    "COLUMNS",
+    "RUN_DIR_ENV",
+    "Run",
+    "start_run",
+    "format_setting",
+    "parse_setting",
+    "read_records",
+    "append_results",
+    "load_results",
+    "aggregate",
+    "best_runs",
+    "atomic_write_text",
+]
+
+COLUMNS = (
+    "study", "dataset", "method", "setting", "seed", "metric", "value",
+    "time_s", "run_id", "params_sha", "peak_mem_mb", "note",
+)
+RUN_DIR_ENV = "CLUSTLIB_RUN_DIR"
+_LOWER_IS_BETTER = {"time_s", "time", "seconds", "loss"}
+
+
+def format_setting(setting: dict | str | None) -> str:
+    """``{"layer": "L1", "clustering": "KM"}`` -> ``"layer=L1,clustering=KM"`` (the paper tables' form)."""
+    if setting is None:
+        return ""
+    if isinstance(setting, str):
+        return setting
+    return ",".join(f"{k}={v}" for k, v in setting.items())
+
+
+def parse_setting(setting: str) -> dict:
+    """Inverse of :func:`format_setting` (values stay strings)."""
+    if not isinstance(setting, str) or not setting:
+        return {}
+    return dict(part.split("=", 1) for part in setting.split(",") if "=" in part)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+class Run:
+    """One execution of a study: collects records and provenance.
+
+    Parameters
+    ----------
+    study : str
+        Study name (the notebook stem, e.g. ``"01_layer_architecture_grid"``).
+    profile : str
+        Parameter profile (``"ci"``, ``"smoke"``, ``"full"`` or ``"interactive"``).
+    params : dict
+        The notebook's parameters; hashed into ``params_sha`` and written to ``params.json``.
+    run_dir : path, optional
+        Where to write; defaults to ``$CLUSTLIB_RUN_DIR`` (set by ``clustlib run``) or a new
+        ``runs/<study>/<profile>/<utc>_<git>/`` folder.
+    """
+
+    def __init__(self, study: str, profile: str, params: dict, run_dir=None) -> None:
+        self.study, self.profile, self.params = study, profile, dict(params)
+        self.params_sha = repro.params_sha256({"study": study, "profile": profile, **self.params})
+        env_dir = os.environ.get(RUN_DIR_ENV)
+        self.managed = run_dir is None and bool(env_dir)
+        if run_dir is None:
+            run_dir = env_dir or runs_root() / study / profile / f"{repro.utc_now()}_{repro.git_info()['short']}"
+        self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_id = self.run_dir.name
+        self.records_path = self.run_dir / "records.jsonl"
+        self._t0 = time.perf_counter()
+        self._records: list[dict] = []
+        atomic_write_text(self.run_dir / "params.json", json.dumps(self.params, indent=2, sort_keys=True, default=str))
+        atomic_write_text(self.run_dir / "env.json", json.dumps(
+            {**repro.environment_info(), "study": study, "profile": profile, "params_sha": self.params_sha},
+            indent=2, default=str))
+
+    def log(self, *, dataset: str, method: str, metrics: dict, setting=None, seed: int = 0,
+            time_s: float | None = None, note: str = "") -> list[dict]:
+        """Record every ``metric -> value`` of one (dataset, method, setting, seed) result.
+
+        ``time_s`` is the wall time of the computation behind the result, in seconds.
+        """
+        if not metrics:
+            raise InvalidParameter("Run.log needs at least one metric, e.g. metrics={'nmi': 0.8}.")
+        rows = []
+        peak = round(repro.peak_memory_mb(), 1)
+        for metric, value in metrics.items():
+            value = float(value) if value is not None else math.nan
+            rows.append({
+                "study": self.study, "dataset": dataset, "method": method, "setting": format_setting(setting),
+                "seed": int(seed), "metric": metric, "value": value,
+                "time_s": None if time_s is None else float(time_s), "run_id": self.run_id,
+                "params_sha": self.params_sha, "peak_mem_mb": peak, "note": note,
+            })
+        with open(self.records_path, "a") as handle:
+            for row in rows:
+                handle.write(json.dumps(row) + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self._records.extend(rows)
+        return rows
+
+    @property
+    def records(self) -> pd.DataFrame:
+        """Records logged so far, as a tidy DataFrame."""
+        return pd.DataFrame(self._records, columns=list(COLUMNS))
+
+    def finish(self) -> Path:
+        """Mark the run complete (``done.json``); outside ``clustlib run`` also append to ``results/``."""
+        done = {"status": "ok", "wall_s": round(time.perf_counter() - self._t0, 3), "n_records": len(self._records),
+                "peak_mem_mb": round(repro.peak_memory_mb(), 1), "params_sha": self.params_sha, "utc": repro.utc_now()}
+        atomic_write_text(self.run_dir / "done.json", json.dumps(done, indent=2))
+        if not self.managed:
+            append_results(self.records, self.study, self.profile)
+        return self.run_dir
+
+
+def start_run(study: str, profile: str, params: dict, run_dir=None) -> Run:
+    """Open a :class:`Run` (see there); the usual first call of a study notebook."""
+    return Run(study, profile, params, run_dir=run_dir)
+
+
+def read_records(run_dir) -> pd.DataFrame:
+    """The records of one run folder; a partial last line (killed run) is ignored."""
+    path = Path(run_dir) / "records.jsonl"
+    rows = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+@contextmanager
+def _locked(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(path.suffix + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _results_path(study: str, profile: str, root=None) -> Path:
+    return results_root(root) / study / f"{profile}.csv"
+
+
+def append_results(records: pd.DataFrame, study: str, profile: str, root=None) -> Path:
+    """Append ``records`` to ``results/<study>/<profile>.csv`` atomically (whole file replaced at once)."""
+    path = _results_path(study, profile, root)
+    records = records.reindex(columns=list(COLUMNS))
+    with _locked(path):
+        if path.exists():
+            existing = pd.read_csv(path, keep_default_na=False, na_values=[""])
+            records = pd.concat([existing, records], ignore_index=True)
+        atomic_write_text(path, records.to_csv(index=False))
+    return path
+
+
+def load_results(study: str, profile: str, root=None) -> pd.DataFrame:
+    """The tidy results table of a study and profile (empty with the standard columns if none yet)."""
+    path = _results_path(study, profile, root)
+    if not path.exists():
+        return pd.DataFrame(columns=list(COLUMNS))
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def aggregate(records: pd.DataFrame, by=("dataset", "method", "setting", "metric")) -> pd.DataFrame:
+    """Mean ± std over seeds (and repeated runs) per group: columns ``mean, std, n, best, time_s``.
+
+    ``best`` is the maximum for scores and the minimum for times and losses.
+    """
+    by = list(by)
+    frame = records.copy()
+    frame["setting"] = frame["setting"].fillna("") if "setting" in frame else ""
+    grouped = frame.groupby(by, sort=False, dropna=False)
+    out = grouped["value"].agg(mean="mean", std="std", n="count").reset_index()
+    out["std"] = out["std"].fillna(0.0)
+    lower = out["metric"].isin(_LOWER_IS_BETTER) if "metric" in out else False
+    best_max = grouped["value"].max().reset_index(drop=True)
+    best_min = grouped["value"].min().reset_index(drop=True)
+    out["best"] = np.where(lower, best_min, best_max)
+    if "time_s" in frame:
+        out["time_s"] = grouped["time_s"].mean().reset_index(drop=True)
+    return out
+
+
+def best_runs(records: pd.DataFrame, metric: str, by=("dataset", "method", "setting")) -> pd.DataFrame:
+    """The single best seed per group for ``metric`` (highest score), with its other metrics beside it."""
+    frame = records[records["metric"] == metric]
+    if frame.empty:
+        return frame
+    idx = frame.groupby(list(by), sort=False, dropna=False)["value"].idxmax()
+    keys = frame.loc[idx, list(by) + ["seed", "run_id"]]
+    return records.merge(keys, on=list(by) + ["seed", "run_id"]).pivot_table(
+        index=list(by) + ["seed"], columns="metric", values="value").reset_index()
