@@ -77,9 +77,15 @@ def notebook_path(study: str) -> Path:
 
 @lru_cache(maxsize=32)
 def _inspect(path: str, mtime: float) -> dict:
-    import papermill as pm
+    """Parse the first cell tagged ``parameters`` with papermill's Python translator."""
+    import nbformat
+    from papermill.translators import PythonTranslator
 
-    return pm.inspect_notebook(path)
+    notebook = nbformat.read(path, as_version=4)
+    cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
+    if not cells:
+        raise ProfileError(f"{path} has no cell tagged 'parameters'; tag the cell holding the defaults.")
+    return {p.name: p._asdict() for p in PythonTranslator.inspect(cells[0])}
 
 
 def notebook_parameters(study: str) -> dict:

@@ -144,7 +144,7 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
         with _environment(**env):
             pm.execute_notebook(
                 str(notebook_path(study)), str(output), parameters={**params, "profile": profile},
-                kernel_name=kernel_name(), cwd=str(project_root()), execution_timeout=timeout_s,
+                kernel_name=kernel_name(), language="python", cwd=str(project_root()), execution_timeout=timeout_s,
                 progress_bar=progress, request_save_on_cell_execute=True,
             )
     except pm.PapermillExecutionError as exc:

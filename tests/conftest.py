@@ -1,0 +1,29 @@
+"""Shared fixtures: a seed (fixed by default, sweepable with CLUSTLIB_TEST_SEED), headless plotting."""
+
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("TQDM_DISABLE", "1")
+
+
+@pytest.fixture
+def seed() -> int:
+    """The test seed: 0 unless the environment variable CLUSTLIB_TEST_SEED says otherwise."""
+    return int(os.environ.get("CLUSTLIB_TEST_SEED", "0"))
+
+
+@pytest.fixture
+def rng(seed) -> np.random.Generator:
+    return np.random.default_rng(seed)
+
+
+@pytest.fixture
+def isolated_project(tmp_path, monkeypatch):
+    """Point runs/, results/, figures/ and the cache at a temporary folder."""
+    for var, sub in (("CLUSTLIB_RUNS", "runs"), ("CLUSTLIB_RESULTS", "results"),
+                     ("CLUSTLIB_FIGURES", "figures"), ("CLUSTLIB_CACHE", "cache")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    return tmp_path
