@@ -77,23 +77,40 @@ def notebook_path(study: str) -> Path:
 
 @lru_cache(maxsize=32)
 def _inspect(path: str, mtime: float) -> dict:
-    """Parse the first cell tagged ``parameters`` with papermill's Python translator."""
+    """Parse the first cell tagged ``parameters``: ``name: type = literal  # help`` per line.
+
+    Parsed with :mod:`ast` rather than papermill's regular expressions, which silently skip a line whose
+    comment contains ``=``.
+    """
+    import ast
+
     import nbformat
-    from papermill.translators import PythonTranslator
 
     notebook = nbformat.read(path, as_version=4)
     cells = [c for c in notebook.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if not cells:
         raise ProfileError(f"{path} has no cell tagged 'parameters'; tag the cell holding the defaults.")
-    return {p.name: p._asdict() for p in PythonTranslator.inspect(cells[0])}
+    source = cells[0].source
+    lines = source.splitlines()
+    declared = {}
+    for node in ast.parse(source).body:
+        if not isinstance(node, ast.AnnAssign) or not isinstance(node.target, ast.Name):
+            raise ProfileError(f"{path}: the parameters cell must hold only `name: type = literal` lines "
+                               f"(line {node.lineno} does not).")
+        line = lines[node.end_lineno - 1]
+        comment = line.split("#", 1)[1].strip() if "#" in line[node.end_col_offset:] else ""
+        declared[node.target.id] = {"inferred_type_name": ast.unparse(node.annotation),
+                                    "default": ast.unparse(node.value) if node.value is not None else "None",
+                                    "help": comment}
+    return declared
 
 
 def notebook_parameters(study: str) -> dict:
     """``{name: {"type": "int", "default": "3", "help": "..."}}`` from the notebook's parameters cell."""
     path = notebook_path(study)
     raw = _inspect(str(path), path.stat().st_mtime)
-    return {name: {"type": info.get("inferred_type_name"), "default": info.get("default"),
-                   "help": info.get("help", "")} for name, info in raw.items()}
+    return {name: {"type": info["inferred_type_name"], "default": info["default"], "help": info["help"]}
+            for name, info in raw.items()}
 
 
 def load_profile(study: str, profile: str) -> dict:

@@ -1,0 +1,191 @@
+"""Study 1 (Guérin et al. 2021, Section 3): clustering pretrained-CNN features, architecture × layer × algorithm.
+
+For every dataset × extractor × layer (L1/L2/L3) × algorithm (k-means with n_init=10, Ward agglomerative),
+the NMI of the clustering and its wall time; plus a raw-pixel baseline. Figures 3–6 of the paper are
+drawn from the resulting tidy records.
+
+References
+----------
+J. Guérin, S. Thiery, E. Nyiri, O. Gibaru, B. Boots. "Combining pretrained CNN feature extractors to
+enhance clustering of complex natural images". Neurocomputing 423 (2021). Code:
+https://github.com/jorisguerin/pretrainedCNN_clustering
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from clustlib import features, metrics, paper, plots, results
+from clustlib.cluster.classical import cluster_features
+from clustlib.errors import InvalidParameter
+from clustlib.studies._common import paper_method_name
+
+__all__ = [
+    "ALGORITHM_CODES",
+    "validate_grid",
+    "run_layer_grid",
+    "nmi_table",
+    "compare_with_paper",
+    "figure_layer_architecture",
+    "figure_layer_task",
+    "figure_architecture",
+    "figure_architecture_task",
+    "figure_choice_matters",
+    "figure_algorithm_architecture",
+]
+
+# Our algorithm names -> the paper's column codes (Tables A.3–A.6).
+ALGORITHM_CODES = {"kmeans": "KM", "agglomerative": "Agg"}
+PIXELS = "pixels"
+
+
+def validate_grid(extractors, layers, algorithms) -> None:
+    """Check every extractor, layer and algorithm name before any compute (lists the valid ones)."""
+    for name in extractors:
+        features.get_extractor_info(name)
+    bad_layers = [layer for layer in layers if layer not in features.LAYER_NAMES]
+    if bad_layers:
+        raise InvalidParameter(f"Unknown layer(s) {bad_layers}; valid layers: {list(features.LAYER_NAMES)}.")
+    bad_algorithms = [a for a in algorithms if a not in ALGORITHM_CODES]
+    if bad_algorithms:
+        raise InvalidParameter(f"Unknown algorithm(s) {bad_algorithms}; valid: {list(ALGORITHM_CODES)}.")
+    if not (extractors and layers and algorithms):
+        raise InvalidParameter("extractors, layers and algorithms must each name at least one entry.")
+
+
+def _log(run, imageset, method, setting, seed, labels, seconds, note) -> None:
+    run.log(dataset=imageset.name, method=method, setting=setting, seed=seed,
+            metrics={"nmi": metrics.nmi(imageset.labels, labels)}, time_s=seconds, note=json.dumps(note))
+
+
+def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algorithms, *, seed: int = 0,
+                   batch_size: int = 32, device: str = "cpu", include_pixels: bool = True,
+                   progress: bool = True) -> pd.DataFrame:
+    """Cluster every (dataset, extractor, layer, algorithm) and log NMI and clustering time into ``run``.
+
+    Parameters
+    ----------
+    imagesets : dict of str to ImageSet
+        The datasets; each is clustered into its number of classes K.
+    extractors, layers, algorithms : sequences of str
+        Registered extractor names, ``"L1"|"L2"|"L3"``, ``"kmeans"|"agglomerative"``.
+
+    Returns
+    -------
+    DataFrame of the logged records. Each record's ``note`` (JSON) says whether the features came from
+    the cache, their width D, and any exact dimensionality reduction applied before clustering.
+    """
+    validate_grid(extractors, layers, algorithms)
+    jobs = [(name, ext) for name in imagesets for ext in ([PIXELS] if include_pixels else []) + list(extractors)]
+    for dataset_name, extractor in tqdm(jobs, desc="grid", disable=not progress):
+        imageset = imagesets[dataset_name]
+        k = imageset.n_classes
+        if extractor == PIXELS:
+            views = {"pixels": (imageset.flat_pixels(), {"features": "pixels"})}
+        else:
+            extracted = features.extract(imageset, extractor, layers=tuple(layers), batch_size=batch_size,
+                                         device=device, progress=False)
+            views = {layer: (extracted[layer], {"features": "cache" if extracted.from_cache[layer] else "computed",
+                                                 "extract_s": round(extracted.seconds, 3)})
+                     for layer in layers}
+        for layer, (matrix, note) in views.items():
+            for algorithm in algorithms:
+                labels, seconds, reduction = cluster_features(matrix, algorithm, k, random_state=seed)
+                setting = {"clustering": ALGORITHM_CODES[algorithm]} if extractor == PIXELS else \
+                    {"layer": layer, "clustering": ALGORITHM_CODES[algorithm]}
+                _log(run, imageset, extractor, setting, seed, labels, seconds,
+                     {**note, "dims": int(matrix.shape[1]), "reduction": reduction})
+    return run.records
+
+
+def _with_setting_columns(records: pd.DataFrame) -> pd.DataFrame:
+    frame = records[records["metric"] == "nmi"].copy()
+    parsed = frame["setting"].map(results.parse_setting)
+    frame["layer"] = parsed.map(lambda s: s.get("layer", "pixels"))
+    frame["clustering"] = parsed.map(lambda s: s.get("clustering"))
+    frame["architecture"] = frame["method"].map(lambda m: m.split(".")[0])
+    notes = frame["note"].map(lambda n: json.loads(n) if isinstance(n, str) and n.startswith("{") else {})
+    frame["features"] = notes.map(lambda n: n.get("features"))
+    frame["dims"] = notes.map(lambda n: n.get("dims"))
+    frame["reduction"] = notes.map(lambda n: n.get("reduction") or "none")
+    return frame
+
+
+def nmi_table(records: pd.DataFrame) -> pd.DataFrame:
+    """Wide table: one row per (dataset, architecture, layer), NMI and time per algorithm, D and reduction."""
+    frame = _with_setting_columns(records)
+    wide = frame.pivot_table(index=["dataset", "architecture", "layer", "dims", "reduction"], columns="clustering",
+                             values=["value", "time_s"], aggfunc="mean")
+    wide.columns = [f"{'NMI' if a == 'value' else 'time_s'} {b}" for a, b in wide.columns]
+    return wide.reset_index()
+
+
+def compare_with_paper(records: pd.DataFrame) -> pd.DataFrame:
+    """Our NMI and time beside Guérin Tables A.3–A.6, for the datasets both have (empty if none)."""
+    frame = records[records["metric"] == "nmi"].copy()
+    published = pd.concat([paper.load("guerin2021", t) for t in ("A.3", "A.4", "A.5", "A.6")])
+    frame["method"] = frame["method"].map(paper_method_name)
+    ours = results.aggregate(frame)
+    side = paper.compare(ours, published)
+    side = side[side["paper"].notna()]
+    times = results.aggregate(frame.assign(metric="time_s", value=frame["time_s"]))
+    paper_times = paper.compare(times, published)[["dataset", "method", "setting", "ours_mean", "paper"]]
+    paper_times = paper_times.rename(columns={"ours_mean": "ours_time_s", "paper": "paper_time_s"})
+    return side.merge(paper_times, on=["dataset", "method", "setting"], how="left")
+
+
+def _feature_rows(records):
+    frame = _with_setting_columns(records)
+    return frame[frame["layer"] != "pixels"]
+
+
+def figure_layer_architecture(records, ax=None):
+    """Figure 3a: NMI per architecture and layer (mean ± std over datasets and algorithms)."""
+    return plots.bar_mean_std(_feature_rows(records), x="architecture", hue="layer", ax=ax, ylabel="NMI",
+                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(_feature_rows(records).layer)))
+
+
+def figure_layer_task(records, ax=None):
+    """Figure 3b: NMI per dataset and layer (mean ± std over architectures and algorithms)."""
+    frame = _feature_rows(records)
+    return plots.bar_mean_std(frame, x="dataset", hue="layer", ax=ax, ylabel="NMI",
+                              title="Layer × task (Fig. 3b)", hue_order=sorted(set(frame.layer)))
+
+
+def figure_architecture(records, ax=None):
+    """Figure 4a: NMI per architecture at L3 (mean ± std over datasets and algorithms), pixels for reference."""
+    frame = _with_setting_columns(records)
+    frame = frame[frame["layer"].isin(["L3", "pixels"])]
+    return plots.bar_mean_std(frame, x="architecture", ax=ax, ylabel="NMI", title="Architectures, L3 (Fig. 4a)")
+
+
+def figure_architecture_task(records, ax=None):
+    """Figure 4b: NMI per dataset and architecture at L3 (mean ± std over algorithms)."""
+    frame = _feature_rows(records)
+    return plots.bar_mean_std(frame[frame["layer"] == "L3"], x="dataset", hue="architecture", ax=ax, ylabel="NMI",
+                              title="Architecture × task, L3 (Fig. 4b)")
+
+
+def figure_choice_matters(records, ax=None):
+    """Figure 5: per dataset, best vs. worst architecture at L3 (agglomerative), the gap annotated."""
+    frame = _feature_rows(records)
+    frame = frame[(frame["layer"] == "L3") & (frame["clustering"] == "Agg")]
+    summary = frame.groupby(["dataset", "architecture"], as_index=False)["value"].mean()
+    fig = plots.bar_mean_std(summary, x="dataset", hue="architecture", ax=ax, ylabel="NMI",
+                             title="Where the architecture choice matters (Fig. 5)")
+    ax = fig.axes[0]
+    for i, (dataset, part) in enumerate(summary.groupby("dataset", sort=False)):
+        gap = part["value"].max() - part["value"].min()
+        ax.annotate(f"gap {gap:.2f}", (i, part["value"].max()), textcoords="offset points", xytext=(0, 6),
+                    ha="center", fontsize="small")
+    return fig
+
+
+def figure_algorithm_architecture(records, ax=None):
+    """Figure 6: NMI per architecture and clustering algorithm (mean ± std over datasets and layers)."""
+    frame = _with_setting_columns(records)
+    return plots.bar_mean_std(frame, x="architecture", hue="clustering", ax=ax, ylabel="NMI",
+                              title="Algorithm × architecture (Fig. 6)")

@@ -1,0 +1,115 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Study 1: which pretrained CNN, which layer, which clustering algorithm?
+#
+# Reproduces Section 3 of J. Guérin, S. Thiery, E. Nyiri, O. Gibaru, B. Boots, *Combining pretrained CNN
+# feature extractors to enhance clustering of complex natural images*, Neurocomputing 423 (2021):
+# Tables A.3–A.6 (NMI and clustering time) and Figures 3–6. Original code:
+# [jorisguerin/pretrainedCNN_clustering](https://github.com/jorisguerin/pretrainedCNN_clustering).
+#
+# Images go through an ImageNet-pretrained CNN; the features of three layers (L1 = end of the convolutional
+# block, L2 = second layer before the softmax, L3 = last layer before the softmax; see
+# `clustlib.features.paper_zoo` for the Keras → torchvision/timm mapping) are clustered by k-means
+# (`n_init=10`) and by Ward agglomerative clustering into the true number of classes, and scored by NMI.
+# A raw-pixel baseline row sits beside them.
+#
+# | profile | data | networks | expected time (2 CPU cores) |
+# |---|---|---|---|
+# | `ci` | 200 digits | EfficientNet-Lite0 | ~1 min |
+# | `smoke` | digits (1,797) + Fashion-MNIST (2,000 stratified) | EfficientNet-Lite0/1/2 (real ImageNet weights, offline) | ~10 min; ~1 min with cached features |
+# | `full` | the paper's 8 datasets | VGG16, VGG19, InceptionV3, Xception, ResNet50 | hours on a GPU |
+#
+# The `smoke` profile uses the offline EfficientNet-Lite networks, not the paper's five, and datasets the
+# paper did not use: its numbers show the method, not the paper's rows.
+
+# %% tags=["parameters"]
+profile: str = "interactive"  # parameter profile, set by `clustlib run`
+datasets: list = ["digits", "fashion_mnist"]  # dataset names, see `clustlib data list`
+subsets: dict = {"fashion_mnist": 2000}  # stratified subset size per dataset (absent or 0: whole dataset)
+extractors: list = ["efficientnet_lite0.imagenet", "efficientnet_lite1.imagenet", "efficientnet_lite2.imagenet"]  # registered extractors
+layers: list = ["L1", "L2", "L3"]  # layer taps (Guérin Table 2)
+algorithms: list = ["kmeans", "agglomerative"]  # k-means with n_init 10, Ward agglomerative
+include_pixels: bool = True  # add the raw-pixel baseline row
+seed: int = 0  # seed of subsets and k-means
+batch_size: int = 64  # images per forward pass
+device: str = "cpu"  # "cpu" or "cuda"
+n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
+data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
+
+# %%
+from IPython.display import display
+
+from clustlib import plots, repro, results
+from clustlib.studies import layer_grid, load_datasets
+
+STUDY = "01_layer_architecture_grid"
+params = dict(datasets=datasets, subsets=subsets, extractors=extractors, layers=layers, algorithms=algorithms,
+              include_pixels=include_pixels, seed=seed, batch_size=batch_size, device=device,
+              n_threads=n_threads, data_root=data_root)
+layer_grid.validate_grid(extractors, layers, algorithms)
+repro.seed_everything(seed)
+repro.set_threads(n_threads)
+plots.set_style()
+run = results.start_run(STUDY, profile, params)
+
+# %% [markdown]
+# ## Load
+
+# %%
+imagesets = load_datasets(datasets, subsets, seed=seed, root=data_root or None)
+for imageset in imagesets.values():
+    print(imageset)
+
+# %% [markdown]
+# ## Compute: extract features, cluster, score
+
+# %%
+records = layer_grid.run_layer_grid(run, imagesets, extractors, layers, algorithms, seed=seed,
+                                    batch_size=batch_size, device=device, include_pixels=include_pixels)
+table = layer_grid.nmi_table(records)
+display(table.round(3))
+
+# %% tags=["check"]
+n_expected = len(datasets) * (len(extractors) * len(layers) + int(include_pixels)) * len(algorithms)
+assert len(records) == n_expected, (len(records), n_expected)
+assert records["value"].between(0, 1).all() and records["time_s"].ge(0).all()
+
+# %% [markdown]
+# ## Compare with the paper (Tables A.3–A.6)
+#
+# Rows appear where our datasets and architectures overlap the paper's (the `full` profile).
+
+# %%
+side_by_side = layer_grid.compare_with_paper(records)
+display(side_by_side.round(3) if len(side_by_side) else "No overlap with Tables A.3–A.6 in this profile.")
+
+# %% [markdown]
+# ## Figures 3–6
+
+# %%
+figures = {
+    "fig3a_layer_architecture": layer_grid.figure_layer_architecture(records),
+    "fig3b_layer_task": layer_grid.figure_layer_task(records),
+    "fig4a_architecture": layer_grid.figure_architecture(records),
+    "fig4b_architecture_task": layer_grid.figure_architecture_task(records),
+    "fig5_choice_matters": layer_grid.figure_choice_matters(records),
+    "fig6_algorithm_architecture": layer_grid.figure_algorithm_architecture(records),
+}
+for name, fig in figures.items():
+    display(fig)
+    plots.save_figure(fig, name, study=STUDY, profile=profile)
+
+# %%
+run.finish()
