@@ -19,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from clustlib import features, metrics, paper, plots, results
-from clustlib.cluster.classical import cluster_features
+from clustlib.cluster import cluster_features
 from clustlib.errors import InvalidParameter
 from clustlib.studies._common import paper_method_name
 
