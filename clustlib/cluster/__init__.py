@@ -1,0 +1,33 @@
+"""Clustering: classical base clusterers, MVEC and its combination sweep, multi-view baselines.
+
+See :mod:`clustlib.cluster.classical`, :mod:`clustlib.cluster.mvec`, :mod:`clustlib.cluster.sweep`
+and :mod:`clustlib.cluster.multiview`.
+"""
+
+from clustlib.cluster.classical import (
+    ALGORITHMS,
+    FeatureClustering,
+    LabelViews,
+    build_label_views,
+    cluster_features,
+    isometric_reduction,
+)
+from clustlib.cluster.mvec import CONSENSUS_ENGINES, MVEC, ConsensusResult, coassociation_consensus
+from clustlib.cluster.sweep import SweepResult, all_combinations, combination_key, sweep_combinations
+
+__all__ = [
+    "ALGORITHMS",
+    "FeatureClustering",
+    "LabelViews",
+    "build_label_views",
+    "cluster_features",
+    "isometric_reduction",
+    "CONSENSUS_ENGINES",
+    "MVEC",
+    "ConsensusResult",
+    "coassociation_consensus",
+    "SweepResult",
+    "all_combinations",
+    "combination_key",
+    "sweep_combinations",
+]

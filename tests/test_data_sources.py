@@ -1,0 +1,390 @@
+"""Loaders of the official file formats, on tiny files the tests write in those formats.
+
+Where torchvision can read the same file cheaply, its reader is the reference.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import pickle
+import types
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clustlib import data
+from clustlib.errors import DatasetUnavailable
+
+SEED = 1234
+
+
+def _rng() -> np.random.Generator:
+    return np.random.default_rng(SEED)
+
+
+# --- writers of the official formats -------------------------------------------------------------------------
+
+
+def write_idx(path: Path, array: np.ndarray, *, compress: bool) -> Path:
+    array = np.asarray(array, dtype=np.uint8)
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
+    payload = header + array.tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if compress:
+        path = path.with_name(path.name + ".gz")
+        path.write_bytes(gzip.compress(payload))
+    else:
+        path.write_bytes(payload)
+    return path
+
+
+def write_mnist_like(folder: Path, n_train: int, n_test: int, *, compress: bool, side: int = 28):
+    rng = _rng()
+    out = {}
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, size=(n, side, side), dtype=np.uint8)
+        labels = np.arange(n, dtype=np.uint8) % 10
+        write_idx(folder / f"{prefix}-images-idx3-ubyte", images, compress=compress)
+        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, compress=compress)
+        out[prefix] = (images, labels)
+    return out
+
+
+def write_cifar10(root: Path, per_batch: int = 4):
+    folder = root / "cifar-10-batches-py"
+    folder.mkdir(parents=True)
+    rng = _rng()
+    written = {}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        batch = {"batch_label": name, "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
+                 "labels": [int(v) for v in rng.integers(0, 10, per_batch)], "filenames": ["x.png"] * per_batch}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+        written[name] = batch
+    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names, "num_vis": 3072}, protocol=2))
+    return written
+
+
+def write_cifar100(root: Path, n_train: int = 6, n_test: int = 3):
+    folder = root / "cifar-100-python"
+    folder.mkdir(parents=True)
+    rng = _rng()
+    written = {}
+    for name, n in (("train", n_train), ("test", n_test)):
+        fine = rng.integers(0, 100, n)
+        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": [int(v) for v in fine],
+                 "coarse_labels": [int(v) % 20 for v in rng.integers(0, 20, n)]}
+        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
+        written[name] = batch
+    coarse = [f"super{k}" for k in range(20)]
+    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"f{k}" for k in range(100)],
+                                               "coarse_label_names": coarse}, protocol=2))
+    return written, coarse
+
+
+def write_stl10(root: Path, n_train: int = 3, n_test: int = 2):
+    folder = root / "stl10_binary"
+    folder.mkdir(parents=True)
+    rng = _rng()
+    written = {}
+    for split, n in (("train", n_train), ("test", n_test)):
+        hwc = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
+        labels = rng.integers(1, 11, n).astype(np.uint8)
+        hwc.transpose(0, 3, 2, 1).tofile(folder / f"{split}_X.bin")  # official order: channel, column, row
+        labels.tofile(folder / f"{split}_y.bin")
+        written[split] = (hwc, labels)
+    (folder / "class_names.txt").write_text("\n".join(
+        ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]) + "\n")
+    return written
+
+
+def write_usps(root: Path, name: str, n: int):
+    rng = _rng()
+    values = rng.uniform(-1, 1, (n, 256)).round(6)
+    values[:, :3] = -1.0
+    labels = np.arange(n) % 10 + 1
+    lines = [f"{label} " + " ".join(f"{i + 1}:{v:.6f}" for i, v in enumerate(row)) for label, row in
+             zip(labels, values)]
+    (root / name).write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
+
+
+def write_tree(root: Path, classes: dict[str, int], *, ext: str = ".png") -> dict[str, list[np.ndarray]]:
+    rng = _rng()
+    pixels = {}
+    for name, count in classes.items():
+        (root / name).mkdir(parents=True)
+        pixels[name] = []
+        for i in range(count):
+            array = rng.integers(0, 256, (5 + i, 7 + 2 * i, 3), dtype=np.uint8)  # sizes differ
+            Image.fromarray(array).save(root / name / f"img_{i:03d}{ext}")
+            pixels[name].append(array)
+    return pixels
+
+
+# --- IDX -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("compress", [True, False])
+@pytest.mark.parametrize("layout", ["MNIST/raw", "mnist"])
+def test_mnist_idx_layouts_and_splits(tmp_path, compress, layout):
+    written = write_mnist_like(tmp_path / layout, 7, 4, compress=compress)
+    train = data.load("mnist", split="train", root=tmp_path)
+    test = data.load("mnist", split="test", root=tmp_path)
+    both = data.load("mnist", root=tmp_path)
+    np.testing.assert_array_equal(train.images[..., 0], written["train"][0])
+    np.testing.assert_array_equal(test.labels, written["t10k"][1])
+    np.testing.assert_array_equal(both.images, np.concatenate([train.images, test.images]))  # train first
+    assert both.split == "all" and len(both) == 11 and both.image_shape == (28, 28, 1)
+    assert both.classes == tuple("0123456789")
+
+
+def test_idx_matches_torchvision_reader(tmp_path):
+    from torchvision.datasets.mnist import read_image_file, read_label_file
+
+    write_mnist_like(tmp_path / "KMNIST" / "raw", 5, 3, compress=False)
+    ours = data.load("kmnist", split="train", root=tmp_path)
+    raw = tmp_path / "KMNIST" / "raw"
+    np.testing.assert_array_equal(ours.images[..., 0], read_image_file(str(raw / "train-images-idx3-ubyte")).numpy())
+    np.testing.assert_array_equal(ours.labels, read_label_file(str(raw / "train-labels-idx1-ubyte")).numpy())
+    assert ours.classes[0] == "o"
+
+
+def test_truncated_idx_reports_expected_and_actual_bytes(tmp_path):
+    write_mnist_like(tmp_path / "mnist", 6, 2, compress=False)
+    images = tmp_path / "mnist" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:-100])
+    with pytest.raises(DatasetUnavailable, match="truncated") as info:
+        data.load("mnist", root=tmp_path)
+    message = str(info.value)
+    assert f"{16 + 6 * 784:,}" in message and f"{16 + 6 * 784 - 100:,}" in message
+    assert str(images) in message and "clustlib data download mnist" in message
+
+
+def test_truncated_gzip_idx_is_reported(tmp_path):
+    write_mnist_like(tmp_path / "FashionMNIST" / "raw", 6, 2, compress=True)
+    images = tmp_path / "FashionMNIST" / "raw" / "t10k-images-idx3-ubyte.gz"
+    images.write_bytes(images.read_bytes()[:40])
+    with pytest.raises(DatasetUnavailable, match="truncated or corrupt"):
+        data.load("fashion_mnist", split="test", root=tmp_path)
+
+
+def test_swapped_idx_files_are_rejected(tmp_path):
+    folder = tmp_path / "mnist"
+    write_mnist_like(folder, 4, 2, compress=False)
+    img, lab = folder / "train-images-idx3-ubyte", folder / "train-labels-idx1-ubyte"
+    img_bytes, lab_bytes = img.read_bytes(), lab.read_bytes()
+    img.write_bytes(lab_bytes)
+    lab.write_bytes(img_bytes)
+    with pytest.raises(DatasetUnavailable, match="magic number"):
+        data.load("mnist", split="train", root=tmp_path)
+
+
+# --- CIFAR ---------------------------------------------------------------------------------------------------
+
+
+def test_cifar10_matches_torchvision(tmp_path):
+    import torchvision.datasets as tvd
+
+    write_cifar10(tmp_path)
+
+    class NoMd5(tvd.CIFAR10):  # torchvision md5-checks every batch; the fakes cannot pass
+        train_list = [[n, None] for n, _ in tvd.CIFAR10.train_list]
+        test_list = [[n, None] for n, _ in tvd.CIFAR10.test_list]
+        meta = {**tvd.CIFAR10.meta, "md5": None}
+
+    ours = data.load("cifar10", root=tmp_path)
+    ref_train, ref_test = NoMd5(str(tmp_path), train=True), NoMd5(str(tmp_path), train=False)
+    np.testing.assert_array_equal(ours.images, np.concatenate([ref_train.data, ref_test.data]))
+    np.testing.assert_array_equal(ours.labels, ref_train.targets + ref_test.targets)
+    assert ours.classes == tuple(ref_train.classes) and len(ours) == 24
+
+
+def test_cifar100_20_uses_coarse_labels(tmp_path):
+    written, coarse = write_cifar100(tmp_path)
+    ours = data.load("cifar100_20", root=tmp_path)
+    expected = written["train"]["coarse_labels"] + written["test"]["coarse_labels"]
+    np.testing.assert_array_equal(ours.labels, expected)
+    assert ours.classes == tuple(coarse) and ours.n_classes == 20
+    first = written["train"]["data"][0].reshape(3, 32, 32).transpose(1, 2, 0)
+    np.testing.assert_array_equal(ours.images[0], first)
+
+
+def test_truncated_cifar_pickle_is_reported(tmp_path):
+    write_cifar10(tmp_path)
+    batch = tmp_path / "cifar-10-batches-py" / "data_batch_3"
+    batch.write_bytes(batch.read_bytes()[:500])
+    with pytest.raises(DatasetUnavailable, match="data_batch_3.*truncated or corrupt"):
+        data.load("cifar10", split="train", root=tmp_path)
+
+
+def test_cifar_pickle_cannot_run_code(tmp_path):
+    write_cifar10(tmp_path)
+    evil = pickle.dumps({"data": types.SimpleNamespace(), "labels": []}, protocol=2)
+    (tmp_path / "cifar-10-batches-py" / "test_batch").write_bytes(evil)
+    with pytest.raises(DatasetUnavailable, match="not allowed"):
+        data.load("cifar10", split="test", root=tmp_path)
+
+
+# --- STL-10 --------------------------------------------------------------------------------------------------
+
+
+def test_stl10_matches_torchvision_reader(tmp_path):
+    import torchvision.datasets as tvd
+
+    written = write_stl10(tmp_path)
+    ours = data.load("stl10", root=tmp_path)
+    fake = types.SimpleNamespace(root=str(tmp_path), base_folder="stl10_binary")
+    ref_x, ref_y = tvd.STL10._STL10__loadfile(fake, "train_X.bin", "train_y.bin")  # (N, C, H, W), 0..9
+    np.testing.assert_array_equal(ours.images[:3], ref_x.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(ours.labels[:3], ref_y)
+    np.testing.assert_array_equal(ours.images[3:], written["test"][0])
+    assert ours.classes[7] == "monkey" and ours.image_shape == (96, 96, 3)
+
+
+def test_truncated_stl10_binary_is_reported(tmp_path):
+    write_stl10(tmp_path)
+    x = tmp_path / "stl10_binary" / "test_X.bin"
+    x.write_bytes(x.read_bytes()[:-7])
+    with pytest.raises(DatasetUnavailable, match=f"should have {2 * 27648:,} bytes; it has {2 * 27648 - 7:,}"):
+        data.load("stl10", split="test", root=tmp_path)
+
+
+# --- USPS and Optdigits --------------------------------------------------------------------------------------
+
+
+def test_usps_matches_torchvision(tmp_path):
+    import torchvision.datasets as tvd
+
+    write_usps(tmp_path, "usps.bz2", 12)
+    write_usps(tmp_path, "usps.t.bz2", 5)
+    ours = data.load("usps", root=tmp_path)
+    ref = [tvd.USPS(str(tmp_path), train=t) for t in (True, False)]
+    np.testing.assert_array_equal(ours.images[..., 0], np.concatenate([r.data for r in ref]))
+    np.testing.assert_array_equal(ours.labels, np.concatenate([r.targets for r in ref]))
+    assert ours.image_shape == (16, 16, 1) and ours.images[0, 0, 0, 0] == 0
+
+
+def test_truncated_usps_is_reported(tmp_path):
+    write_usps(tmp_path, "usps.t.bz2", 20)
+    path = tmp_path / "usps.t.bz2"
+    path.write_bytes(path.read_bytes()[:200])
+    with pytest.raises(DatasetUnavailable, match="truncated or corrupt"):
+        data.load("usps", split="test", root=tmp_path)
+
+
+def test_optdigits_test_split_is_sklearn_digits(tmp_path):
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    folder = tmp_path / "optdigits"
+    folder.mkdir()
+    rows = np.column_stack([bunch.data.astype(int), bunch.target])
+    np.savetxt(folder / "optdigits.tes", rows, fmt="%d", delimiter=",")
+    np.savetxt(folder / "optdigits.tra", rows[:30], fmt="%d", delimiter=",")
+    test = data.load("optdigits", split="test", root=tmp_path)
+    digits = data.load("digits")
+    assert test.fingerprint == digits.fingerprint
+    recovered = np.rint(test.images[..., 0].astype(float) * 16 / 255)
+    np.testing.assert_array_equal(recovered, bunch.images)  # the uint8 mapping is invertible
+    assert len(data.load("optdigits", root=tmp_path)) == 1797 + 30
+
+
+# --- image trees ---------------------------------------------------------------------------------------------
+
+
+def test_folder_tree_resizes_without_keeping_aspect(tmp_path):
+    pixels = write_tree(tmp_path / "mine", {"b_cat": 3, "a_dog": 2})
+    ours = data.load(f"folder:{tmp_path / 'mine'}", image_size=(6, 9), resample="nearest", progress=False)
+    assert ours.classes == ("a_dog", "b_cat")  # sorted folder names
+    np.testing.assert_array_equal(ours.labels, [0, 0, 1, 1, 1])
+    assert ours.images.shape == (5, 6, 9, 3)
+    expected = np.asarray(Image.fromarray(pixels["b_cat"][2]).resize((9, 6), Image.Resampling.NEAREST))
+    np.testing.assert_array_equal(ours.images[4], expected)
+
+
+def test_folder_relative_path_is_under_data_root_and_threads_agree(tmp_path):
+    write_tree(tmp_path / "trees" / "mine", {"x": 4, "y": 3}, ext=".jpg")
+    one = data.load("folder:trees/mine", root=tmp_path, image_size=10, progress=False)
+    two = data.load("folder:trees/mine", root=tmp_path, image_size=10, n_jobs=2, progress=False)
+    assert one.fingerprint == two.fingerprint and one.image_shape == (10, 10, 3)
+
+
+def test_registered_tree_uses_default_size_and_subset_decodes_only_chosen(tmp_path, monkeypatch):
+    write_tree(tmp_path / "archi", {f"style{k:02d}": 4 for k in range(25)})
+    calls = []
+    from clustlib.data.sources import folder as folder_module
+
+    original = folder_module._decode_one
+    monkeypatch.setattr(folder_module, "_decode_one", lambda *a: calls.append(a[0]) or original(*a))
+    ours = data.load("archi", root=tmp_path, subset=50, seed=2, progress=False)
+    assert ours.image_shape == (224, 224, 3) and len(ours) == 50 and len(calls) == 50
+    assert np.bincount(ours.labels).tolist() == [2] * 25
+
+
+def test_grey_images_become_rgb(tmp_path):
+    (tmp_path / "faces" / "p1").mkdir(parents=True)
+    Image.fromarray(np.full((4, 4), 77, np.uint8)).save(tmp_path / "faces" / "p1" / "a.pgm")
+    ours = data.load(f"folder:{tmp_path / 'faces'}", image_size=4, progress=False)
+    assert ours.images.shape == (1, 4, 4, 3) and (ours.images == 77).all()
+
+
+def test_coil100_and_fei_official_flat_layouts(tmp_path):
+    coil = tmp_path / "coil-100"
+    coil.mkdir()
+    for obj in (1, 2, 10):
+        for angle in (0, 5):
+            Image.fromarray(np.full((8, 8, 3), obj, np.uint8)).save(coil / f"obj{obj}__{angle}.png")
+    (coil / "convertGroupppm2png.pl").write_text("not an image")
+    ours = data.load("coil100", root=tmp_path, image_size=8, progress=False)
+    assert ours.classes == ("1", "2", "10")  # numeric order, not string order
+    np.testing.assert_array_equal(ours.images[:, 0, 0, 0], ours.labels.choose([1, 2, 10]))
+
+    fei = tmp_path / "fei"
+    fei.mkdir()
+    for person in (3, 12):
+        for shot in (1, 2, 3):
+            Image.fromarray(np.full((6, 8, 3), person, np.uint8)).save(fei / f"{person}-{shot:02d}.jpg")
+    faces = data.load("fei", root=tmp_path, image_size=4, progress=False)
+    assert faces.classes == ("3", "12") and np.bincount(faces.labels).tolist() == [3, 3]
+
+
+def test_imagenet10_from_full_imagenet_train_tree(tmp_path):
+    from clustlib.data.catalog import IMAGENET10_WNIDS
+
+    train = tmp_path / "imagenet" / "train"
+    write_tree(train, {w: 1 for w in IMAGENET10_WNIDS} | {"n99999999": 2}, ext=".JPEG")
+    ours = data.load("imagenet10", root=tmp_path, image_size=16, progress=False)
+    assert ours.classes == IMAGENET10_WNIDS and len(ours) == 10  # the extra class is left out
+
+
+def test_voc2007_keeps_single_class_test_images(tmp_path):
+    devkit = tmp_path / "VOCdevkit" / "VOC2007"
+    for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
+        (devkit / sub).mkdir(parents=True)
+    objects = {"000001": ["dog", "dog"], "000002": ["dog", "person"], "000004": ["cat"], "000006": ["car"]}
+    for image_id, names in objects.items():
+        root = ET.Element("annotation")
+        for n in names:
+            ET.SubElement(ET.SubElement(root, "object"), "name").text = n
+        ET.ElementTree(root).write(devkit / "Annotations" / f"{image_id}.xml")
+        Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(devkit / "JPEGImages" / f"{image_id}.jpg")
+    (devkit / "ImageSets" / "Main" / "test.txt").write_text("\n".join(objects) + "\n")
+    ours = data.load("voc2007", root=tmp_path, image_size=8, progress=False)
+    assert ours.classes == ("car", "cat", "dog") and ours.labels.tolist() == [2, 1, 0]
+
+
+def test_broken_trees_get_clear_errors(tmp_path):
+    write_tree(tmp_path / "t", {"a": 1})
+    (tmp_path / "t" / "empty").mkdir()
+    with pytest.raises(DatasetUnavailable, match="empty under .* hold no image"):
+        data.load(f"folder:{tmp_path / 't'}", progress=False)
+    (tmp_path / "t" / "empty").rmdir()
+    (tmp_path / "t" / "a" / "img_000.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    with pytest.raises(DatasetUnavailable, match="img_000.png cannot be decoded"):
+        data.load(f"folder:{tmp_path / 't'}", progress=False)
+    with pytest.raises(DatasetUnavailable, match="is not a folder"):
+        data.load(f"folder:{tmp_path / 'nope'}")
