@@ -74,8 +74,8 @@ def _cmd_data(args) -> int:
         for key, value in data.dataset_info(args.name).items():
             print(f"{key}: {value}")
         return 0
-    imageset = data.load(args.name, download=True, root=args.root)
-    print(f"{imageset!r}\n  source: {imageset.source}")
+    folder = data.download(args.name, root=args.root)
+    print(f"{args.name} is in {folder}")
     return 0
 
 

@@ -14,6 +14,7 @@ __all__ = [
     "UnknownName",
     "ProfileError",
     "SchedulerUnreachable",
+    "MemoryBudgetExceeded",
 ]
 
 
@@ -54,3 +55,14 @@ class ProfileError(InvalidParameter):
 
 class SchedulerUnreachable(ClustlibError, ConnectionError):
     """A Dask scheduler address could not be reached in time."""
+
+
+class MemoryBudgetExceeded(ClustlibError, MemoryError):
+    """A method would need more memory than allowed; ``reason`` is a one-line "N/A: ..." note to print.
+
+    Raised before allocating, so a study can report the method as N/A (as the papers do) and go on.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)

@@ -92,7 +92,7 @@ def thread_info() -> dict:
     info = {
         "cpu_count": os.cpu_count(),
         "threadpools": {f"{p['user_api']}:{p['internal_api']}": p["num_threads"] for p in threadpool_info()},
-        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")},
+        "env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "OMP_WAIT_POLICY")},
     }
     if "torch" in sys.modules:
         import torch

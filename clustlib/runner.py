@@ -139,6 +139,7 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
                 "status": "running", "started_utc": repro.utc_now()}
     atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     env = {RUN_DIR_ENV: run_dir, "MPLBACKEND": "Agg", "CLUSTLIB_HOME": project_root(),
+           "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
            "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10")}
     try:
         with _environment(**env):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # torch's and scikit-learn's OpenMP runtimes otherwise spin
 os.environ.setdefault("TQDM_DISABLE", "1")
 
 

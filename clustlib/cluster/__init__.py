@@ -13,6 +13,15 @@ from clustlib.cluster.classical import (
     isometric_reduction,
 )
 from clustlib.cluster.mvec import CONSENSUS_ENGINES, MVEC, ConsensusResult, coassociation_consensus
+from clustlib.cluster.multiview import (
+    MVSC,
+    RMKKM,
+    kernel_memory_bytes,
+    make_multiview_blobs,
+    memory_reason,
+    rbf_kernel,
+    sigest,
+)
 from clustlib.cluster.sweep import SweepResult, all_combinations, combination_key, sweep_combinations
 
 __all__ = [
@@ -30,4 +39,11 @@ __all__ = [
     "all_combinations",
     "combination_key",
     "sweep_combinations",
+    "MVSC",
+    "RMKKM",
+    "kernel_memory_bytes",
+    "make_multiview_blobs",
+    "memory_reason",
+    "rbf_kernel",
+    "sigest",
 ]

@@ -1,0 +1,281 @@
+"""Study 3 (Guérin et al. 2021, Sections 5–6): JULE, MVnet and the multi-view comparison tables.
+
+Per dataset, every method row of Tables B.7–B.10 (NMI, PUR, ACC): each single network (Ward agglomerative
+on its features), BNet / WNet / LNet, CC (JULE on the concatenated views), MVnet_fix, MVnet, MVEC,
+MVEC_jule, MVSC, MVSC_jule, RMKKM, RMKKM_jule; MIX = (NMI + PUR + ACC) / 3 charts (Figures 11–14);
+the per-class FM analysis of Figure 8; K-means on the representations of each stage (Figure 15) and
+their t-SNE (Figure 16). A method that would exceed the memory budget is reported as N/A, as in the paper.
+
+References
+----------
+J. Guérin et al., Neurocomputing 423 (2021), Sections 5–6, Tables B.7–B.10, Figures 8, 11–16.
+J. Yang, D. Parikh, D. Batra, "Joint Unsupervised Learning of Deep Representations and Image Clusters",
+CVPR 2016.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from sklearn.cluster import KMeans
+from sklearn.decomposition import PCA
+from sklearn.manifold import TSNE
+
+from clustlib import metrics, paper, plots, results
+from clustlib.cluster import MVEC, MVSC, RMKKM, cluster_features, memory_reason
+from clustlib.deep.jule import JULE
+from clustlib.deep.mvnet import MVnet, concatenate_views, fit_view_jules
+from clustlib.studies._common import paper_method_name
+
+__all__ = ["MULTI_VIEW_METHODS", "DatasetOutcome", "run_dataset", "add_selected_networks", "log_outcome",
+           "score_table", "kmeans_by_stage",
+           "compare_with_paper", "figure_mix", "figure_8", "figure_15", "figure_16"]
+
+MULTI_VIEW_METHODS = ("CC", "MVnet_fix", "MVnet", "MVEC", "MVEC_jule", "MVSC", "MVSC_jule", "RMKKM", "RMKKM_jule")
+_SCORES = ("nmi", "pur", "acc")
+
+
+@dataclass
+class DatasetOutcome:
+    """Scores and representations of one dataset.
+
+    ``scores`` has one row per method: ``method, kind ("single"|"multi"), nmi, pur, acc, mix, time_s,
+    status`` (``"ok"`` or an ``"N/A: ..."`` reason). ``stages`` maps a stage name to its (N, D) representation.
+    """
+
+    dataset: str
+    labels_true: np.ndarray
+    scores: pd.DataFrame
+    single_labels: dict = field(default_factory=dict)
+    single_features: dict = field(default_factory=dict)
+    stages: dict = field(default_factory=dict)
+
+
+def _score(labels_true, labels_pred) -> dict:
+    values = metrics.evaluate(labels_true, labels_pred, metrics=_SCORES)
+    values["mix"] = (values["nmi"] + values["pur"] + values["acc"]) / 3.0
+    return values
+
+
+def _timed(fn):
+    start = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - start
+
+
+def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: dict | None = None,
+                max_memory_gb: float = 16.0) -> DatasetOutcome:
+    """Every method of Tables B.7–B.10 on one dataset.
+
+    Parameters
+    ----------
+    imageset : ImageSet
+    view_specs : list of str
+        View names (``"<extractor>:<layer>"`` or ``"pixels"``), one per matrix.
+    matrices : list of float32 (N, D_j)
+        The views' features.
+    jule_params : dict, optional
+        Extra JULE parameters (``eta``, ``epochs_per_period``...); defaults are JULE's.
+    max_memory_gb : float
+        Memory budget for the N×N kernels of MVSC/RMKKM (the paper's machine had 16 GB).
+    """
+    y, k = imageset.labels, imageset.n_classes
+    budget = int(max_memory_gb * 2**30)
+    rows, single_labels = [], {}
+    for spec, X in zip(view_specs, matrices):
+        clustering = cluster_features(X, "agglomerative", k, random_state=seed)
+        single_labels[spec] = clustering.labels
+        rows.append({"method": spec, "kind": "single", **_score(y, clustering.labels), "time_s": clustering.seconds,
+                     "status": "ok"})
+
+    def add(method, fn):
+        out, seconds = _timed(fn)
+        rows.append({"method": method, "kind": "multi", **_score(y, out), "time_s": seconds, "status": "ok"})
+
+    def not_available(method, reason):
+        rows.append({"method": method, "kind": "multi", **{m: np.nan for m in (*_SCORES, "mix")},
+                     "time_s": np.nan, "status": reason})
+
+    float_views = [np.asarray(X, dtype=np.float32) for X in matrices]
+    jules, t_jules = _timed(lambda: fit_view_jules(float_views, k, jule_params=jule_params, random_state=seed))
+    embeddings = [j.embedding_ for j in jules]
+    mvnet_holder = {}
+
+    def fit_mvnet():
+        model = MVnet(k, jule_params=jule_params, random_state=seed).fit(float_views, view_models=jules)
+        mvnet_holder["model"] = model
+        return model.labels_
+
+    add("CC", lambda: JULE(k, random_state=seed, **(jule_params or {})).fit(concatenate_views(float_views)).labels_)
+    add("MVnet", fit_mvnet)
+    mvnet = mvnet_holder["model"]
+    rows.append({"method": "MVnet_fix", "kind": "multi", **_score(y, mvnet.labels_fix_), "time_s": np.nan,
+                 "status": "ok"})
+    add("MVEC", lambda: MVEC(k, random_state=seed).fit(float_views).labels_)
+    add("MVEC_jule", lambda: MVEC(k, base="precomputed").fit([j.labels_ for j in jules]).labels_)
+    for name, cls in (("MVSC", MVSC), ("RMKKM", RMKKM)):
+        reason = memory_reason(name, len(y), len(float_views), budget)
+        if reason:
+            not_available(name, reason)
+            not_available(f"{name}_jule", reason)
+            continue
+        add(name, lambda cls=cls: cls(k, random_state=seed, max_memory_bytes=budget).fit(float_views).labels_)
+        add(f"{name}_jule", lambda cls=cls: cls(k, random_state=seed, max_memory_bytes=budget).fit(embeddings).labels_)
+    scores = pd.DataFrame(rows)
+    scores.attrs["view_jule_seconds"] = t_jules
+    return DatasetOutcome(imageset.name, y, scores, single_labels, dict(zip(view_specs, float_views)),
+                          {"MVnet_fix": mvnet.embedding_fix_, "MVnet": mvnet.embedding_})
+
+
+def add_selected_networks(outcomes: list[DatasetOutcome]) -> None:
+    """Add BNet, WNet (best/worst single view by MIX on the dataset itself) and LNet rows to each outcome.
+
+    LNet follows the leader (Guérin eq. 11): the view with the best mean MIX over the *other* datasets of
+    the run; with a single dataset there is no other dataset and LNet is omitted.
+    """
+    mix_by_view = {o.dataset: o.scores[o.scores["kind"] == "single"].set_index("method")["mix"] for o in outcomes}
+    for outcome in outcomes:
+        singles = outcome.scores[outcome.scores["kind"] == "single"].set_index("method")
+        picks = {"BNet": singles["mix"].idxmax(), "WNet": singles["mix"].idxmin()}
+        others = [mix_by_view[o.dataset] for o in outcomes if o.dataset != outcome.dataset]
+        if others:
+            picks["LNet"] = pd.concat(others, axis=1).mean(axis=1).idxmax()
+        extra = [{**singles.loc[view].to_dict(), "method": name, "kind": "selected", "view": view}
+                 for name, view in picks.items()]
+        outcome.scores = pd.concat([pd.DataFrame(extra), outcome.scores], ignore_index=True)
+        outcome.stages = {f"LNet features ({picks.get('LNet', picks['BNet'])})":
+                          outcome.single_features[picks.get("LNet", picks["BNet"])], **outcome.stages}
+
+
+def log_outcome(run: results.Run, outcome: DatasetOutcome, *, seed: int) -> None:
+    """One record per (method, metric) with MIX included; N/A methods are not logged (the table shows why)."""
+    for row in outcome.scores.itertuples():
+        if row.status != "ok":
+            continue
+        setting = {"view": row.view} if isinstance(getattr(row, "view", None), str) else None
+        run.log(dataset=outcome.dataset, method=row.method, setting=setting, seed=seed,
+                metrics={m: getattr(row, m) for m in (*_SCORES, "mix")},
+                time_s=None if pd.isna(row.time_s) else row.time_s)
+
+
+def score_table(outcomes: list[DatasetOutcome]) -> pd.DataFrame:
+    """Tables B.7–B.10 in our run: rows = methods, columns = dataset × (NMI, PUR, ACC); N/A kept as text."""
+    frames = []
+    for o in outcomes:
+        part = o.scores.set_index("method")[[*_SCORES, "status"]].copy()
+        for m in _SCORES:
+            part[m] = [f"{v:.3f}" if s == "ok" else "N/A" for v, s in zip(part[m], part["status"])]
+        part = part.drop(columns="status")
+        part.columns = pd.MultiIndex.from_product([[o.dataset], [m.upper() for m in _SCORES]])
+        frames.append(part)
+    return pd.concat(frames, axis=1)
+
+
+def compare_with_paper(records: pd.DataFrame) -> pd.DataFrame:
+    """Our scores beside Tables B.7–B.10 where datasets overlap (single views mapped to the paper's names)."""
+    frame = records[records["metric"].isin(_SCORES)].copy()
+    frame["method"] = frame["method"].map(lambda m: paper_method_name(m.split(":")[0]))
+    frame["setting"] = ""
+    published = pd.concat([paper.load("guerin2021", t) for t in ("B.7", "B.8", "B.9", "B.10")])
+    side = paper.compare(results.aggregate(frame), published)
+    return side[side["paper"].notna()].reset_index(drop=True)
+
+
+def figure_mix(outcome: DatasetOutcome, ax=None):
+    """Figures 11–14 style: MIX per method; purple single extractors, grey multi-view, orange the best multi-view."""
+    frame = outcome.scores[outcome.scores["status"] == "ok"]
+    frame = frame[frame["kind"] != "single"].copy()
+    frame["label"] = [f"{m} ({v.split('.')[0]})" if isinstance(v, str) else m
+                      for m, v in zip(frame["method"], frame.get("view", [None] * len(frame)))]
+    best_multi = frame.loc[frame["kind"] == "multi", "mix"].idxmax()
+    colours = ["#7b3294" if kind == "selected" else ("#e66101" if i == best_multi else "#999999")
+               for i, kind in zip(frame.index, frame["kind"])]
+    fig, ax = (plt.subplots(figsize=(5.2, 0.32 * len(frame) + 1.0), layout="constrained") if ax is None
+               else (ax.figure, ax))
+    ax.barh(frame["label"], frame["mix"], color=colours)
+    ax.invert_yaxis()
+    ax.set_xlabel("MIX = (NMI + PUR + ACC) / 3")
+    ax.set_title(f"{outcome.dataset}: MIX per method (Figs. 11–14)")
+    for y_pos, value in enumerate(frame["mix"]):
+        ax.text(value + 0.005, y_pos, f"{value:.3f}", va="center", fontsize="x-small")
+    ax.set_xlim(0, min(1.05, frame["mix"].max() + 0.12))
+    return fig
+
+
+def _tsne(X, seed: int, max_points: int, rng_indices=None) -> np.ndarray:
+    X = np.asarray(X, dtype=np.float32)[rng_indices]
+    if X.shape[1] > 50:
+        X = PCA(n_components=50, random_state=seed).fit_transform(X)
+    return TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(X)
+
+
+def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
+    """Figure 8: per-view scores incl. per-class FM, and t-SNE of three views with one class highlighted.
+
+    The highlighted class is the one whose per-class FM varies most across the three views: the views
+    are complementary where one clusters a class well and another does not.
+
+    Returns (figure, table).
+    """
+    views = list(outcome.single_labels)[:3]
+    y = outcome.labels_true
+    per_class = {v: metrics.fm_per_class(y, outcome.single_labels[v]) for v in views}
+    spread = pd.DataFrame(per_class).max(axis=1) - pd.DataFrame(per_class).min(axis=1)
+    highlight = int(spread.idxmax())
+    table = pd.DataFrame([{"view": v, **{m.upper(): metrics.METRICS[m](y, outcome.single_labels[v]) for m in
+                                         ("nmi", "pur", "acc")},
+                           "FM": metrics.fmi(y, outcome.single_labels[v]), f"FM class {highlight}": per_class[v][highlight]}
+                          for v in views])
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(y), size=min(max_points, len(y)), replace=False))
+    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.2), layout="constrained")
+    for ax, v in zip(np.atleast_1d(axes), views):
+        emb = _tsne(outcome.single_features[v], seed, max_points, idx)
+        mask = y[idx] == highlight
+        ax.scatter(emb[~mask, 0], emb[~mask, 1], s=3, c="#bbbbbb", linewidths=0)
+        ax.scatter(emb[mask, 0], emb[mask, 1], s=5, c="#e66101", linewidths=0, label=f"class {highlight}")
+        ax.set_title(f"{v.split('.')[0]} {v.split(':')[-1]}\nFM class {highlight} = {per_class[v][highlight]:.2f}",
+                     fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    np.atleast_1d(axes)[0].legend(frameon=False, fontsize="x-small", loc="best")
+    fig.suptitle(f"{outcome.dataset}: complementary views (Fig. 8)")
+    return fig, table
+
+
+def kmeans_by_stage(outcomes: list[DatasetOutcome], *, seed: int = 0) -> pd.DataFrame:
+    """Figure 15's numbers: NMI of K-means (n_init=10) on each stage's representation, per dataset."""
+    rows = []
+    for o in outcomes:
+        k = len(np.unique(o.labels_true))
+        for stage, X in o.stages.items():
+            labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(np.asarray(X, dtype=np.float64))
+            rows.append({"dataset": o.dataset, "stage": stage.split(" (")[0], "nmi": metrics.nmi(o.labels_true, labels)})
+    return pd.DataFrame(rows)
+
+
+def figure_15(stage_scores: pd.DataFrame, ax=None):
+    """Figure 15: K-means NMI on the representations of the DMVC stages, per dataset."""
+    return plots.bar_mean_std(stage_scores, x="dataset", y="nmi", hue="stage", ax=ax, ylabel="NMI (K-means)",
+                              title="K-means on each stage's representation (Fig. 15)")
+
+
+def figure_16(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
+    """Figure 16: t-SNE of one dataset's representation at each stage, coloured by class."""
+    y = outcome.labels_true
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(len(y), size=min(max_points, len(y)), replace=False))
+    stages = list(outcome.stages.items())
+    fig, axes = plt.subplots(1, len(stages), figsize=(3.2 * len(stages), 3.2), layout="constrained")
+    for ax, (stage, X) in zip(np.atleast_1d(axes), stages):
+        emb = _tsne(X, seed, max_points, idx)
+        ax.scatter(emb[:, 0], emb[:, 1], s=3, c=y[idx], cmap="tab20", linewidths=0)
+        ax.set_title(stage, fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{outcome.dataset}: t-SNE across the DMVC pipeline (Fig. 16)")
+    return fig

@@ -1,0 +1,138 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Study 3: JULE, MVnet and the multi-view comparison tables
+#
+# Reproduces Sections 5–6 of J. Guérin et al., *Combining pretrained CNN feature extractors to enhance
+# clustering of complex natural images*, Neurocomputing 423 (2021): Tables B.7–B.10 (NMI, PUR, ACC of every
+# method), the MIX charts of Figures 11–14, the complementary-views analysis of Figure 8, and the learned
+# representations of Figures 15–16. JULE follows J. Yang, D. Parikh, D. Batra, CVPR 2016
+# ([jwyang/JULE.torch](https://github.com/jwyang/JULE.torch)); MVnet's training code was never published, so
+# `clustlib.deep.mvnet` implements the paper's description.
+#
+# Rows: every single view (Ward agglomerative), BNet/WNet (best/worst view on the dataset), LNet (the view
+# leading on the *other* datasets of the run, eq. 11), CC, MVnet_fix, MVnet, MVEC, MVEC_jule, MVSC, MVSC_jule,
+# RMKKM, RMKKM_jule. A method whose N×N kernels exceed `max_memory_gb` is N/A, as in the paper.
+#
+# | profile | data | views | expected time (2 CPU cores) |
+# |---|---|---|---|
+# | `ci` | 150 digits | 2 | ~1 min |
+# | `smoke` | digits + 2,000 Fashion-MNIST | EfficientNet-Lite0/1/2 at L3 (offline) | ~10 min |
+# | `full` | the paper's nine datasets | the ten ImageNet CNNs at L3 | hours; GPU for extraction |
+#
+# The `smoke` views are three offline networks, not the paper's ten: compare trends, not digits.
+
+# %% tags=["parameters"]
+profile: str = "interactive"  # parameter profile, set by `clustlib run`
+datasets: list = ["digits", "fashion_mnist"]  # dataset names, see `clustlib data list`
+subsets: dict = {"fashion_mnist": 2000}  # stratified subset size per dataset (absent or 0: whole dataset)
+views: list = ["efficientnet_lite0.imagenet:L3", "efficientnet_lite1.imagenet:L3", "efficientnet_lite2.imagenet:L3"]  # views as extractor:layer, or pixels
+jule_params: dict = {}  # JULE overrides, e.g. eta or epochs_per_period; empty keeps JULE's defaults
+face_datasets: list = ["umist", "fei"]  # datasets that get the unfolding rate eta 0.2 (paper), others 0.9
+max_memory_gb: float = 16.0  # memory budget of the dense kernels, GiB (the paper's machine had 16)
+tsne_points: int = 1000  # points drawn in each t-SNE panel
+seed: int = 0  # seed of subsets, k-means and the networks
+batch_size: int = 64  # images per forward pass
+device: str = "cpu"  # "cpu" or "cuda"
+n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
+data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
+
+# %%
+from IPython.display import display
+
+from clustlib import plots, repro, results
+from clustlib.studies import load_datasets, mvec_sweep, mvnet_tables
+
+STUDY = "03_mvnet_jule_tables"
+params = dict(datasets=datasets, subsets=subsets, views=views, jule_params=jule_params, face_datasets=face_datasets,
+              max_memory_gb=max_memory_gb, tsne_points=tsne_points, seed=seed, batch_size=batch_size, device=device,
+              n_threads=n_threads, data_root=data_root)
+mvec_sweep.validate_views(views)
+repro.seed_everything(seed)
+repro.set_threads(n_threads)
+plots.set_style()
+run = results.start_run(STUDY, profile, params)
+
+# %% [markdown]
+# ## Load and extract the views
+
+# %%
+imagesets = load_datasets(datasets, subsets, seed=seed, root=data_root or None)
+view_matrices = {name: mvec_sweep.build_views(imageset, views, batch_size=batch_size, device=device)[0]
+                 for name, imageset in imagesets.items()}
+for imageset in imagesets.values():
+    print(imageset)
+
+# %% [markdown]
+# ## Compute every method row
+
+# %%
+outcomes = []
+for name, imageset in imagesets.items():
+    eta = 0.2 if name in face_datasets else 0.9
+    outcomes.append(mvnet_tables.run_dataset(imageset, views, view_matrices[name], seed=seed,
+                                             jule_params={"eta": eta, **jule_params}, max_memory_gb=max_memory_gb))
+mvnet_tables.add_selected_networks(outcomes)
+for outcome in outcomes:
+    mvnet_tables.log_outcome(run, outcome, seed=seed)
+display(mvnet_tables.score_table(outcomes))
+
+# %% tags=["check"]
+for outcome in outcomes:
+    ok = outcome.scores[outcome.scores["status"] == "ok"]
+    assert set(mvnet_tables.MULTI_VIEW_METHODS) <= set(outcome.scores["method"])
+    assert ok[["nmi", "pur", "acc", "mix"]].apply(lambda col: col.between(0, 1)).all().all()
+
+# %% [markdown]
+# ## Compare with the paper (Tables B.7–B.10)
+#
+# Rows appear where our datasets overlap the paper's (the `full` profile).
+
+# %%
+side_by_side = mvnet_tables.compare_with_paper(run.records)
+display(side_by_side.round(3) if len(side_by_side) else "No overlap with Tables B.7–B.10 in this profile.")
+
+# %% [markdown]
+# ## Figures 11–14: MIX per method
+
+# %%
+for outcome in outcomes:
+    fig = mvnet_tables.figure_mix(outcome)
+    display(fig)
+    plots.save_figure(fig, f"fig11_14_mix_{outcome.dataset}", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## Figure 8: complementary views
+
+# %%
+fig, fm_table = mvnet_tables.figure_8(outcomes[0], seed=seed, max_points=tsne_points)
+display(fm_table.round(3))
+display(fig)
+plots.save_figure(fig, f"fig8_views_{outcomes[0].dataset}", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## Figures 15–16: the representations along the pipeline
+
+# %%
+stage_scores = mvnet_tables.kmeans_by_stage(outcomes, seed=seed)
+display(stage_scores.round(3))
+fig = mvnet_tables.figure_15(stage_scores)
+display(fig)
+plots.save_figure(fig, "fig15_kmeans_by_stage", study=STUDY, profile=profile)
+fig = mvnet_tables.figure_16(outcomes[0], seed=seed, max_points=tsne_points)
+display(fig)
+plots.save_figure(fig, f"fig16_tsne_{outcomes[0].dataset}", study=STUDY, profile=profile)
+
+# %%
+run.finish()
