@@ -15,7 +15,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 __version__ = "0.1.0"
 
 __all__ = [
-    "cluster", "data", "deep", "errors", "features", "metrics", "paper", "parallel", "paths", "plots",
+    "cluster", "data", "deep", "errors", "features", "figure_index", "metrics", "paper", "parallel", "paths", "plots",
     "profiles", "repro", "results", "runner", "studies",
 ]
 
