@@ -1,0 +1,85 @@
+"""Deep clustering: autoencoders, the shared training loop, and the ClustPy-benchmark methods.
+
+Names are loaded lazily (``import clustlib.deep`` does not import torch until one is used).
+"""
+
+from __future__ import annotations
+
+import importlib
+
+__all__ = [
+    # networks
+    "FeedforwardAutoencoder",
+    "build_autoencoder",
+    "list_autoencoders",
+    # training loop
+    "CheckpointMismatch",
+    "TrainHistory",
+    "seed_everything",
+    "resolve_device",
+    "train_epochs",
+    "make_adam",
+    "config_hash",
+    # pretraining and inputs
+    "PretrainResult",
+    "pretrain_autoencoder",
+    "zscore_images",
+    # methods
+    "DeepClusterer",
+    "AEKMeans",
+    "DEC",
+    "IDEC",
+    "DCN",
+    "DipEncoder",
+    "dip_statistic",
+    "list_methods",
+    "create_method",
+    "run_deep_clustering",
+    # JULE and MVnet (Guérin et al. 2021)
+    "JULE",
+    "MVnet",
+    "fit_view_jules",
+    "concatenate_views",
+]
+
+_WHERE = {
+    "JULE": "jule",
+    "MVnet": "mvnet",
+    "fit_view_jules": "mvnet",
+    "concatenate_views": "mvnet",
+    "FeedforwardAutoencoder": "networks",
+    "build_autoencoder": "networks",
+    "list_autoencoders": "networks",
+    "CheckpointMismatch": "training",
+    "TrainHistory": "training",
+    "seed_everything": "training",
+    "resolve_device": "training",
+    "train_epochs": "training",
+    "make_adam": "training",
+    "config_hash": "training",
+    "PretrainResult": "pretrain",
+    "pretrain_autoencoder": "pretrain",
+    "zscore_images": "preprocessing",
+    "DeepClusterer": "_base",
+    "AEKMeans": "aekmeans",
+    "DEC": "dec",
+    "IDEC": "dec",
+    "DCN": "dcn",
+    "DipEncoder": "dipencoder",
+    "dip_statistic": "dip",
+    "list_methods": "run",
+    "create_method": "run",
+    "run_deep_clustering": "run",
+}
+
+
+def __getattr__(name: str):
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,246 @@
+"""Shared machinery of the autoencoder-based clusterers (validation, pretraining, init, scoring)."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import time
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import KMeans
+from torch import nn
+
+from clustlib.deep.networks import list_autoencoders
+from clustlib.deep.pretrain import data_fingerprint, pretrain_autoencoder
+from clustlib.deep.training import resolve_device, seed_everything
+from clustlib.errors import InvalidParameter
+
+#: Parameters every estimator in this package accepts, with the ClustPy-benchmark defaults.
+BASE_PARAMS: dict = {
+    "embedding_size": 10,
+    "network": "ff_500_500_2000",
+    "autoencoder": None,
+    "pretrain_epochs": 100,
+    "pretrain_lr": 1e-3,
+    "clustering_epochs": 150,
+    "lr": 1e-4,
+    "batch_size": 256,
+    "kmeans_n_init": 10,
+    "dataset_key": None,
+    "device": None,
+    "amp": None,
+    "random_state": None,
+    "use_cache": True,
+    "cache_dir": None,
+    "checkpoint_path": None,
+    "progress": True,
+}
+
+
+@torch.no_grad()
+def encode_all(ae: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
+    """Embed ``X`` (N, ...) in batches with the network in eval mode; returns (N, m) float32."""
+    was_training = ae.training
+    ae.eval()
+    out = torch.cat([ae.encode(X[i:i + batch_size]).float() for i in range(0, X.shape[0], batch_size)])
+    ae.train(was_training)
+    return out
+
+
+def kmeans(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> KMeans:
+    """scikit-learn k-means with k-means++ and a pinned ``n_init``."""
+    return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(np.asarray(Z, dtype=np.float64))
+
+
+def _state_hash(module: nn.Module) -> str:
+    h = hashlib.sha256()
+    for k, v in module.state_dict().items():
+        h.update(k.encode())
+        h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+class DeepClusterer(ClusterMixin, BaseEstimator):
+    """Base of the autoencoder clusterers: pretrain (cached) -> k-means init -> method -> k-means.
+
+    Subclasses implement ``_cluster`` (the method's own training) and list their parameters in
+    ``__init__``. The common parameters are documented in each subclass.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int64, shape (N,)
+        Final labels: k-means on the trained embedding, which is what the ClustPy benchmark scores
+        for DEC, IDEC and DCN (and the only labels of AE+KMeans).
+    cluster_centers_ : ndarray, shape (K, m)
+        Centres of that final k-means, in embedding space.
+    method_labels_ : ndarray of int64, shape (N,)
+        The method's own assignments (argmax q for DEC/IDEC, nearest DCN centre, ...).
+    init_labels_ : ndarray of int64, shape (N,)
+        The initial k-means labels on the pretrained embedding.
+    autoencoder_ : torch.nn.Module
+        The trained network (a copy; the given or cached autoencoder is never modified).
+    history_ : TrainHistory
+        Per-epoch losses and seconds of the clustering phase.
+    pretrain_seconds_, clustering_seconds_, epoch_seconds_ : float
+        Wall-clock seconds: pretraining (about 0 on a cache hit), everything after it, and the mean
+        clustering epoch.
+    pretrain_from_cache_ : bool
+    n_features_in_ : int
+    """
+
+    _method_name = "deep"
+
+    def _param_errors(self, X: np.ndarray) -> None:
+        p = self.get_params(deep=False)
+        n = X.shape[0]
+        if not isinstance(p["n_clusters"], (int, np.integer)) or not 2 <= p["n_clusters"] <= n:
+            raise InvalidParameter(
+                f"n_clusters must be an integer in [2, number of samples = {n}], got {p['n_clusters']!r}."
+            )
+        if not isinstance(p["embedding_size"], (int, np.integer)) or p["embedding_size"] < 1:
+            raise InvalidParameter(f"embedding_size must be an integer >= 1, got {p['embedding_size']!r}.")
+        for name in ("lr", "pretrain_lr"):
+            if not (isinstance(p[name], (int, float)) and p[name] > 0):
+                raise InvalidParameter(f"{name} (learning rate) must be > 0, got {p[name]!r}.")
+        for name in ("pretrain_epochs", "clustering_epochs"):
+            if not isinstance(p[name], (int, np.integer)) or p[name] < 0:
+                raise InvalidParameter(f"{name} must be an integer >= 0, got {p[name]!r}.")
+        if not isinstance(p["batch_size"], (int, np.integer)) or p["batch_size"] < 1:
+            raise InvalidParameter(f"batch_size must be an integer >= 1, got {p['batch_size']!r}.")
+        if not isinstance(p["kmeans_n_init"], (int, np.integer)) or p["kmeans_n_init"] < 1:
+            raise InvalidParameter(f"kmeans_n_init must be an integer >= 1, got {p['kmeans_n_init']!r}.")
+        if p["autoencoder"] is None and p["network"] not in list_autoencoders():
+            raise InvalidParameter(f"network must be one of {list_autoencoders()}, got {p['network']!r}.")
+        rs = p["random_state"]
+        if rs is not None and not (isinstance(rs, (int, np.integer)) and rs >= 0):
+            raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
+        ae = p["autoencoder"]
+        if ae is not None:
+            if not isinstance(ae, nn.Module) or not hasattr(ae, "encode") or not hasattr(ae, "decode"):
+                raise InvalidParameter("autoencoder must be a torch.nn.Module with encode() and decode().")
+            expected = tuple(getattr(ae, "input_shape", ()))
+            if expected != tuple(X.shape[1:]):
+                raise InvalidParameter(
+                    f"autoencoder expects inputs of shape {expected} per sample but X has {tuple(X.shape[1:])}; "
+                    "pass an autoencoder built for this data (or autoencoder=None to pretrain one)."
+                )
+            if getattr(ae, "embedding_size", p["embedding_size"]) != p["embedding_size"]:
+                raise InvalidParameter(
+                    f"autoencoder embeds into {ae.embedding_size} dimensions but embedding_size="
+                    f"{p['embedding_size']}; set embedding_size={ae.embedding_size}."
+                )
+        self._extra_param_errors(X)
+
+    def _extra_param_errors(self, X: np.ndarray) -> None:
+        """Method-specific checks (overridden)."""
+
+    def _check_X(self, X) -> np.ndarray:
+        X = np.asarray(X)
+        if X.ndim not in (2, 4) or X.shape[0] < 2:
+            raise InvalidParameter(
+                f"X must have shape (N, D), or (N, C, H, W) for a convolutional autoencoder, with N >= 2; got {X.shape}."
+            )
+        if not np.issubdtype(X.dtype, np.number):
+            raise InvalidParameter(f"X must be numeric, got dtype {X.dtype}.")
+        X = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.all(np.isfinite(X)):
+            raise InvalidParameter("X holds NaN or infinite values; clean or impute them first.")
+        return X
+
+    def _seed(self) -> int:
+        return 0 if self.random_state is None else int(self.random_state)
+
+    def _checkpoint_config(self, X: np.ndarray, ae_id: str) -> dict:
+        skip = {"autoencoder", "progress", "device", "cache_dir", "checkpoint_path", "use_cache", "amp"}
+        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+        cfg.update(method=type(self).__name__, data=data_fingerprint(X), autoencoder=ae_id)
+        return cfg
+
+    def fit(self, X, y=None):
+        """Pretrain (or load) the autoencoder, initialise with k-means, train, and re-cluster.
+
+        Parameters
+        ----------
+        X : array-like of float, shape (N, D)
+            Normalised inputs (:func:`clustlib.deep.zscore_images`); (N, C, H, W) images for the
+            ``resnet18`` network.
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X)
+        self._param_errors(X)
+        seed = self._seed()
+        device = resolve_device(self.device)
+        t0 = time.perf_counter()
+        if self.autoencoder is not None:
+            ae = copy.deepcopy(self.autoencoder).to(device)
+            self.pretrain_seconds_, self.pretrain_from_cache_ = 0.0, True
+            ae_id = _state_hash(ae)
+        else:
+            res = pretrain_autoencoder(
+                X, network=self.network, embedding_size=self.embedding_size, epochs=self.pretrain_epochs,
+                lr=self.pretrain_lr, batch_size=self.batch_size, seed=seed, dataset_key=self.dataset_key,
+                device=device, amp=self.amp, use_cache=self.use_cache, cache_dir=self.cache_dir,
+                progress=self.progress,
+            )
+            ae, ae_id = res.autoencoder, res.key
+            self.pretrain_seconds_, self.pretrain_from_cache_ = res.seconds, res.from_cache
+        t1 = time.perf_counter()
+        # Reseed after pretraining so the clustering phase is identical on a cache hit and a miss.
+        generator = seed_everything(seed)
+        Xt = torch.from_numpy(X).to(device)
+        Z0 = encode_all(ae, Xt).cpu().numpy()
+        km0 = kmeans(Z0, self.n_clusters, self.kmeans_n_init, seed)
+        self.init_labels_ = km0.labels_.astype(np.int64)
+        method_labels, history = self._cluster(
+            Xt, ae, km0, generator=generator, device=device,
+            checkpoint_config=self._checkpoint_config(X, ae_id) if self.checkpoint_path else None,
+        )
+        ae.eval()
+        Z = encode_all(ae, Xt).cpu().numpy()
+        self._final_clustering(Z, seed)
+        self.method_labels_ = np.asarray(method_labels, dtype=np.int64)
+        self.autoencoder_ = ae
+        self.history_ = history
+        self.clustering_seconds_ = time.perf_counter() - t1
+        self.epoch_seconds_ = history.mean_epoch_seconds
+        self.total_seconds_ = time.perf_counter() - t0
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        return self
+
+    def _final_clustering(self, Z: np.ndarray, seed: int) -> None:
+        km = kmeans(Z, self.n_clusters, self.kmeans_n_init, seed)
+        self.labels_ = km.labels_.astype(np.int64)
+        self.cluster_centers_ = km.cluster_centers_.astype(np.float32)
+
+    def _cluster(self, Xt, ae, km0, *, generator, device, checkpoint_config):
+        raise NotImplementedError
+
+    def _train_kwargs(self, generator, device, checkpoint_config) -> dict:
+        return dict(
+            epochs=self.clustering_epochs, batch_size=self.batch_size, generator=generator, device=device,
+            amp=self.amp, checkpoint_path=self.checkpoint_path, checkpoint_config=checkpoint_config,
+            desc=self._method_name, progress=self.progress,
+        )
+
+    def transform(self, X) -> np.ndarray:
+        """Embed ``X`` (N, D) with the trained encoder; returns float32 (N, m)."""
+        if not hasattr(self, "autoencoder_"):
+            raise InvalidParameter(f"{type(self).__name__} is not fitted yet; call fit(X) first.")
+        X = self._check_X(X)
+        device = next(self.autoencoder_.parameters()).device
+        return encode_all(self.autoencoder_, torch.from_numpy(X).to(device)).cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Nearest final k-means centre in the embedding (ClustPy's ``predict``); int64 (N,)."""
+        Z = self.transform(X)
+        d = ((Z[:, None, :] - self.cluster_centers_[None]) ** 2).sum(-1)
+        return d.argmin(1).astype(np.int64)
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_

@@ -1,0 +1,307 @@
+"""The one training loop every deep-clustering method in :mod:`clustlib.deep` runs on.
+
+It keeps the whole data set as one tensor on the device and draws mini-batches through a seeded
+index permutation (no ``DataLoader``, no per-sample Python), sums the batch losses on the device
+and synchronises once per epoch, uses AMP on CUDA only, shows a ``tqdm`` bar, and writes a
+checkpoint (modules, optimiser, RNG, history) atomically after every ``checkpoint_every`` epochs.
+A checkpoint carries the hash of the configuration that wrote it; resuming with another
+configuration raises :class:`CheckpointMismatch` instead of loading foreign weights.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from clustlib.errors import InvalidParameter
+
+__all__ = [
+    "CheckpointMismatch",
+    "TrainHistory",
+    "seed_everything",
+    "resolve_device",
+    "config_hash",
+    "atomic_torch_save",
+    "train_epochs",
+    "make_adam",
+]
+
+_CHECKPOINT_FORMAT = 1
+
+
+class CheckpointMismatch(InvalidParameter):
+    """A checkpoint was written by another configuration (data, network, seed or hyperparameters)."""
+
+
+@dataclass
+class TrainHistory:
+    """Per-epoch record of one :func:`train_epochs` call.
+
+    Attributes
+    ----------
+    losses : list of float
+        Mean batch loss of each epoch.
+    epoch_seconds : list of float
+        Wall-clock seconds of each epoch (including the ``on_epoch_end`` hook).
+    resumed_from : int
+        Number of epochs that were loaded from a checkpoint instead of computed (0 for a fresh run).
+    """
+
+    losses: list[float] = field(default_factory=list)
+    epoch_seconds: list[float] = field(default_factory=list)
+    resumed_from: int = 0
+
+    @property
+    def mean_epoch_seconds(self) -> float:
+        """Mean seconds per epoch computed in this run (NaN when none was)."""
+        own = self.epoch_seconds[self.resumed_from:]
+        return float(np.mean(own)) if own else float("nan")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) and return a CPU generator for batch order.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed.
+
+    Returns
+    -------
+    torch.Generator
+        A CPU generator seeded with ``seed``; the training loop draws its permutations from it so
+        that its state can be checkpointed.
+    """
+    seed = int(seed)
+    if seed < 0:
+        raise InvalidParameter(f"seed must be >= 0, got {seed}.")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    if torch.cuda.is_available():
+        torch.cuda.manual_seed_all(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` -> the first CUDA device when there is one, else the CPU; strings are validated."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidParameter(f"device {device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameter(f"device {device!r} asked for CUDA but no CUDA device is visible; use device='cpu'.")
+    return dev
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def config_hash(config: Mapping) -> str:
+    """SHA-256 (hex, 16 chars) of a configuration mapping in canonical JSON."""
+    blob = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype | None, bool]:
+    """(use autocast, dtype, use GradScaler). AMP runs on CUDA only; on CPU it is always off."""
+    use = device.type == "cuda" if amp is None else bool(amp) and device.type == "cuda"
+    if not use:
+        return False, None, False
+    if torch.cuda.is_bf16_supported():
+        return True, torch.bfloat16, False
+    return True, torch.float16, True
+
+
+def make_adam(params, lr: float, *, betas: tuple[float, float] = (0.9, 0.999)) -> torch.optim.Adam:
+    """Adam with the fused kernel (one pass over all parameters instead of a Python loop per tensor).
+
+    The update rule is torch's Adam; only the kernel differs (results agree to float rounding).
+    A group may be a dict with its own ``lr`` (ACe/DeC's 10x rate for its beta weights).
+    """
+    if not lr > 0:
+        raise InvalidParameter(f"learning rate must be > 0, got {lr}.")
+    return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+
+
+def train_epochs(
+    X: torch.Tensor,
+    batch_loss: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
+    optimizer: torch.optim.Optimizer,
+    modules: Mapping[str, nn.Module],
+    *,
+    epochs: int,
+    batch_size: int,
+    generator: torch.Generator,
+    device: torch.device,
+    amp: bool | None = None,
+    on_epoch_end: Callable[[int], None] | None = None,
+    checkpoint_path: str | os.PathLike | None = None,
+    checkpoint_config: Mapping | None = None,
+    checkpoint_every: int = 1,
+    desc: str = "training",
+    progress: bool = True,
+) -> TrainHistory:
+    """Run ``epochs`` passes of mini-batch gradient descent over ``X``.
+
+    Parameters
+    ----------
+    X : torch.Tensor, shape (N, ...)
+        The whole data set, already on ``device``.
+    batch_loss : callable ``(idx, xb) -> loss``
+        ``idx`` is the (B,) int64 index of the batch rows in ``X`` (on ``device``), ``xb = X[idx]``.
+        Returns a scalar loss tensor. Called under autocast when AMP is on.
+    optimizer : torch.optim.Optimizer
+    modules : mapping of str to torch.nn.Module
+        Everything whose state must survive a restart (networks, centres as buffers or parameters).
+        Set to train mode at the start of every epoch.
+    epochs : int
+        Number of epochs (>= 0).
+    batch_size : int
+        Mini-batch size; the last batch of an epoch may be smaller (no ``drop_last``, as ClustPy).
+    generator : torch.Generator
+        CPU generator for the batch permutations (from :func:`seed_everything`).
+    device : torch.device
+    amp : bool or None
+        Mixed precision: ``None`` = on for CUDA; always off on CPU.
+    on_epoch_end : callable ``(epoch) -> None``, optional
+        Called after each epoch's gradient steps, before the checkpoint (DCN's centre pass goes here).
+    checkpoint_path : path, optional
+        Where to keep the checkpoint. An existing one is resumed if its configuration hash equals
+        ``config_hash(checkpoint_config)``; otherwise :class:`CheckpointMismatch` is raised.
+    checkpoint_config : mapping, optional
+        Everything that defines the run (required with ``checkpoint_path``).
+    checkpoint_every : int, default=1
+        Save every this many epochs (and after the last one).
+    desc : str
+        Progress-bar label.
+    progress : bool
+        Show a ``tqdm`` bar.
+
+    Returns
+    -------
+    TrainHistory
+    """
+    if epochs < 0:
+        raise InvalidParameter(f"epochs must be >= 0, got {epochs}.")
+    if batch_size < 1:
+        raise InvalidParameter(f"batch_size must be >= 1, got {batch_size}.")
+    if checkpoint_path is not None and checkpoint_config is None:
+        raise InvalidParameter("checkpoint_path needs checkpoint_config (what defines the run) to guard resuming.")
+    use_amp, amp_dtype, use_scaler = _amp_settings(device, amp)
+    scaler = torch.amp.GradScaler("cuda") if use_scaler else None
+    history = TrainHistory()
+    start_epoch = 0
+    chash = config_hash(checkpoint_config) if checkpoint_config is not None else None
+
+    if checkpoint_path is not None and Path(checkpoint_path).exists():
+        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
+        if state.get("format") != _CHECKPOINT_FORMAT or state.get("config_hash") != chash:
+            raise CheckpointMismatch(
+                f"Checkpoint {checkpoint_path} was written by another configuration "
+                f"(its hash {state.get('config_hash')!r}, this run {chash!r}); refusing to load it. "
+                "Delete the file to start afresh, or rerun with the configuration that wrote it."
+            )
+        for name, module in modules.items():
+            module.load_state_dict(state["modules"][name])
+        optimizer.load_state_dict(state["optimizer"])
+        generator.set_state(state["generator"])
+        if scaler is not None and state.get("scaler") is not None:
+            scaler.load_state_dict(state["scaler"])
+        history.losses = list(state["losses"])
+        history.epoch_seconds = list(state["epoch_seconds"])
+        start_epoch = history.resumed_from = int(state["epoch"])
+
+    def _save(epoch: int) -> None:
+        atomic_torch_save(
+            {
+                "format": _CHECKPOINT_FORMAT,
+                "config_hash": chash,
+                "config": _jsonable(checkpoint_config),
+                "epoch": epoch,
+                "modules": {k: m.state_dict() for k, m in modules.items()},
+                "optimizer": optimizer.state_dict(),
+                "generator": generator.get_state(),
+                "scaler": scaler.state_dict() if scaler is not None else None,
+                "losses": history.losses,
+                "epoch_seconds": history.epoch_seconds,
+            },
+            checkpoint_path,
+        )
+
+    n = X.shape[0]
+    bar = tqdm(range(start_epoch, epochs), desc=desc, disable=not progress, leave=False)
+    for epoch in bar:
+        t0 = time.perf_counter()
+        for module in modules.values():
+            module.train()
+        perm = torch.randperm(n, generator=generator).to(device, non_blocking=True)
+        total = torch.zeros((), device=device)
+        n_batches = 0
+        for start in range(0, n, batch_size):
+            idx = perm[start:start + batch_size]
+            xb = X.index_select(0, idx)
+            if use_amp:
+                with torch.autocast(device_type=device.type, dtype=amp_dtype):
+                    loss = batch_loss(idx, xb)
+            else:
+                loss = batch_loss(idx, xb)
+            optimizer.zero_grad(set_to_none=True)
+            if scaler is not None:
+                scaler.scale(loss).backward()
+                scaler.step(optimizer)
+                scaler.update()
+            else:
+                loss.backward()
+                optimizer.step()
+            total += loss.detach().float()
+            n_batches += 1
+        if on_epoch_end is not None:
+            on_epoch_end(epoch)
+        mean_loss = float(total) / max(n_batches, 1)  # the one host sync of the epoch
+        history.losses.append(mean_loss)
+        history.epoch_seconds.append(time.perf_counter() - t0)
+        bar.set_postfix(loss=f"{mean_loss:.4g}")
+        if checkpoint_path is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
+            _save(epoch + 1)
+    return history

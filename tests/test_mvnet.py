@@ -1,0 +1,118 @@
+"""MVnet, CC and the *_jule multi-view variants on the synthetic three-view problem."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+import torch
+from threadpoolctl import threadpool_limits
+
+from clustlib.cluster.multiview import MVSC, RMKKM, make_multiview_blobs
+from clustlib.deep.jule import JULE
+from clustlib.deep.mvnet import MVnet, concatenate_views, fit_view_jules
+from clustlib.errors import InvalidParameter
+from clustlib.metrics import acc
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def problem():
+    seed = int(os.environ.get("CLUSTLIB_TEST_SEED", "0"))  # module scope: the seed fixture is per test
+    views, y = make_multiview_blobs(40, 10, noise=2.0, random_state=seed)
+    jules = fit_view_jules(views, 6, jule_params={"epochs_per_period": 10}, random_state=seed)
+    return views, y, jules
+
+
+def test_single_view_jule_cannot_solve_it(problem):
+    _, y, jules = problem
+    assert all(acc(y, j.labels_) <= 0.7 for j in jules)
+
+
+def test_mvnet_solves_three_views(problem):
+    views, y, jules = problem
+    est = MVnet(6, jule_params={"epochs_per_period": 10}, random_state=0).fit(views, view_models=jules)
+    assert acc(y, est.labels_) >= 0.95
+    assert acc(y, est.labels_fix_) >= 0.95
+    assert est.n_clusters_history_[-1] == 6 and np.unique(est.labels_).size == 6
+    assert est.embedding_.shape == (240, 160)
+    np.testing.assert_allclose(est.transform(views), est.embedding_, atol=1e-5)
+    # pretrained view networks were copied, not trained in place
+    np.testing.assert_allclose(jules[0].transform(views[0]), jules[0].embedding_, atol=1e-6)
+
+
+def test_mvnet_pretrains_views_itself_and_is_deterministic(problem):
+    views, _, _ = problem
+    small = [v[:120] for v in views]
+    kw = dict(jule_params={"epochs_per_period": 2}, finetune=False, random_state=3)
+    a, b = MVnet(6, **kw).fit(small), MVnet(6, **kw).fit(small)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    assert len(a.view_models_) == 3 and a.loss_history_ == []
+    np.testing.assert_array_equal(a.labels_, a.labels_fix_)
+
+
+def test_cc_and_jule_variants_solve_three_views(problem):
+    views, y, jules = problem
+    cc = JULE(6, epochs_per_period=10, random_state=0).fit(concatenate_views(views))
+    assert acc(y, cc.labels_) >= 0.95
+    emb = [j.embedding_ for j in jules]
+    assert acc(y, MVSC(6, random_state=0).fit(emb).labels_) >= 0.95
+    assert acc(y, RMKKM(6, random_state=0).fit(emb).labels_) >= 0.95
+
+
+def test_mvec_jule_solves_three_views(problem):
+    """MVEC_jule: JULE per view, then MVEC's co-association consensus.
+
+    Pinned to the seed-0 problem, like the MVEC test in test_multiview.py: per-view clusterers must
+    cut each two-class blob along noise, so the consensus accuracy depends on the draw.
+    """
+    from clustlib.cluster.mvec import MVEC
+
+    views, y, jules = problem
+    if int(os.environ.get("CLUSTLIB_TEST_SEED", "0")) != 0:
+        views, y = make_multiview_blobs(40, 10, noise=2.0, random_state=0)
+        jules = fit_view_jules(views, 6, jule_params={"epochs_per_period": 10}, random_state=0)
+    assert acc(y, MVEC(6, base="precomputed").fit([j.labels_ for j in jules]).labels_) >= 0.95
+
+
+# --- bad input ------------------------------------------------------------------------------------
+
+
+def test_views_with_different_row_counts_are_rejected(problem):
+    views, _, _ = problem
+    with pytest.raises(InvalidParameter, match="row counts"):
+        MVnet(6).fit([views[0], views[1][:-3], views[2]])
+    with pytest.raises(InvalidParameter, match="row counts"):
+        concatenate_views([views[0], views[1][:-3]])
+
+
+def test_one_view_and_mismatched_view_models_are_rejected(problem):
+    views, _, jules = problem
+    with pytest.raises(InvalidParameter, match="at least 2 views"):
+        MVnet(6).fit([views[0]])
+    with pytest.raises(InvalidParameter, match="view_models"):
+        MVnet(6).fit(views, view_models=jules[:2])
+
+
+def test_k_above_initial_clusters_is_rejected(problem):
+    views, _, _ = problem
+    tiny = [v[:8] for v in views]
+    with pytest.raises(InvalidParameter, match="initial clusters"):
+        MVnet(7).fit(tiny)
+
+
+def test_bad_jule_params_are_rejected(problem):
+    views, _, _ = problem
+    with pytest.raises(InvalidParameter, match="eta"):
+        MVnet(6, jule_params={"eta": 0}).fit(views)
+    with pytest.raises(InvalidParameter, match="jule_params"):
+        MVnet(6, jule_params={"n_clusters": 3}).fit(views)
