@@ -24,6 +24,10 @@ PAPER_ITEMS = {
     "fig8_": "Guérin et al. 2021, Figure 8 (complementary views, per-class FM)",
     "fig15_": "Guérin et al. 2021, Figure 15 (K-means on each stage's representation)",
     "fig16_": "Guérin et al. 2021, Figure 16 (t-SNE along the DMVC pipeline)",
+    "fig1_runtime": "Leiber et al. 2023 (ClustPy), Figure 1 (runtime per method)",
+    "fig2_embedding": "Leiber et al. 2023 (ClustPy), Figure 2 (embedding size)",
+    "fig4_learning": "Leiber et al. 2023 (ClustPy), Figure 4 (learning rate)",
+    "fig5_generalisation": "Leiber et al. 2023 (ClustPy), Figure 5 (generalisation)",
 }
 
 # Study -> the paper tables its results CSV sits beside.
@@ -31,6 +35,7 @@ STUDY_TABLES = {
     "01_layer_architecture_grid": "Guérin et al. 2021, Tables A.3–A.6",
     "02_mvec_sweep": "Guérin et al. 2021, Figure 10 data (one row per view combination)",
     "03_mvnet_jule_tables": "Guérin et al. 2021, Tables B.7–B.10",
+    "06_clustpy_benchmark": "Leiber et al. 2023 (ClustPy), Tables I–III and V",
 }
 
 

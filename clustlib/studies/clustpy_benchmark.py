@@ -1,0 +1,164 @@
+"""Study 6 (Leiber, Miklautz et al. 2023): the ClustPy deep-clustering benchmark with clustlib's trainers.
+
+Experiments, each a function of the same shape (logs records into a :class:`~clustlib.results.Run` and
+returns a tidy DataFrame): A/B main table and runtime (Tables I–II, Figure 1), C small autoencoder
+(Table III), D embedding size (Figure 2), F clustering learning rate (Figure 4), G train/test
+generalisation (Figure 5), I ResNet18 convolutional autoencoder (Table V). E (alternative cluster
+initialisations) and H (augmentation) need library support that does not exist yet.
+
+References
+----------
+C. Leiber, L. Miklautz, C. Plant, C. Böhm, "Benchmarking Deep Clustering Algorithms With ClustPy",
+ICDMW 2023. Code: https://github.com/collinleiber/BenchmarkingDeepClustering
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib import pyplot as plt
+from tqdm.auto import tqdm
+
+from clustlib import data, metrics, paper, plots, results
+from clustlib.deep import list_methods, run_deep_clustering, zscore_images
+from clustlib.errors import InvalidParameter
+
+__all__ = ["PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
+           "split_train_test", "run_generalisation", "summary", "compare_with_paper", "figure_runtime",
+           "figure_by_value", "figure_generalisation"]
+
+PAPER_METHOD_NAMES = {"ae_kmeans": "AE+KMeans", "dec": "DEC", "idec": "IDEC", "dcn": "DCN",
+                      "dipencoder": "DipEncoder", "acedec": "ACe/DeC"}
+NETWORK_SETTINGS = {"ff_500_500_2000": "ae=d-500-500-2000-10", "ff_512_256_128": "ae=d-512-256-128-10",
+                    "resnet18": "ae=resnet18_conv,m=10"}
+EXPERIMENTS = ("A", "B", "C", "D", "E", "F", "G", "H", "I")
+IMPLEMENTED = ("A", "B", "C", "D", "F", "G", "I")
+_GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
+
+
+def validate(methods, experiments, seeds) -> None:
+    """Known methods and experiment letters, at least one seed (checked before any compute)."""
+    valid = list_methods()
+    unknown = [m for m in methods if m not in valid]
+    if unknown:
+        raise InvalidParameter(f"Unknown method(s) {unknown}; implemented: {valid}.")
+    bad = [e for e in experiments if e not in EXPERIMENTS]
+    if bad:
+        raise InvalidParameter(f"Unknown experiment(s) {bad}; valid: {list(EXPERIMENTS)}.")
+    if not seeds:
+        raise InvalidParameter("seeds must list at least one seed.")
+
+
+def prepare_inputs(imageset, network: str) -> tuple[np.ndarray, str]:
+    """Normalised network input and its cache key: flat (N, D) for feed-forward AEs, (N, C, H, W) for ResNet18."""
+    norm = "global" if imageset.name in _GLOBAL_NORMALISATION else "channel"
+    images = imageset.images
+    if network == "resnet18":
+        side = int(np.ceil(max(images.shape[1:3]) / 32) * 32)
+        images = data.resize_images(images, side)
+    X = zscore_images(images, norm, flatten=network != "resnet18")
+    return X, f"{imageset.fingerprint}:{norm}:{network}"
+
+
+def _log(run, imageset, method, setting: dict, seed, labels, out, note="") -> dict:
+    scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
+    run.log(dataset=imageset.name, method=method, setting=setting, seed=seed, metrics=scores,
+            time_s=out["clustering_seconds"], note=note)
+    return {"dataset": imageset.name, "method": method, **setting, "seed": seed, **scores,
+            "clustering_s": out["clustering_seconds"], "epoch_s": out["epoch_seconds"],
+            "pretrain_s": out["pretrain_seconds"], "pretrain_cached": out["pretrain_from_cache"]}
+
+
+def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds, *, network="ff_500_500_2000",
+             vary: str | None = None, values=(None,), progress: bool = True, **train) -> pd.DataFrame:
+    """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``).
+
+    ``train`` holds ``pretrain_epochs, clustering_epochs, batch_size, device, n_threads``. The autoencoder is
+    pretrained once per (data, network, m, seed) and reused by every method, as in the paper.
+    """
+    rows = []
+    jobs = [(d, v, m, s) for d in imagesets for v in values for m in methods for s in seeds]
+    inputs = {d: prepare_inputs(imagesets[d], network) for d in imagesets}
+    for dataset, value, method, seed in tqdm(jobs, desc=f"experiment {experiment}", disable=not progress):
+        X, key = inputs[dataset]
+        kwargs = dict(train)
+        if vary is not None:
+            kwargs[vary] = value
+        out = run_deep_clustering(method, X, imagesets[dataset].n_classes, seed=seed, network=network,
+                                  dataset_key=key, **kwargs)
+        setting = {"experiment": experiment, "ae": NETWORK_SETTINGS.get(network, network).split("=", 1)[1]}
+        if vary is not None:
+            setting[vary] = value
+        rows.append(_log(run, imagesets[dataset], method, setting, seed, out["labels"], out))
+    return pd.DataFrame(rows)
+
+
+def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
+    """A stratified random train/test split of one ImageSet (datasets without official splits)."""
+    rng = np.random.default_rng(seed)
+    test = np.zeros(len(imageset), dtype=bool)
+    for label in np.unique(imageset.labels):
+        rows = np.flatnonzero(imageset.labels == label)
+        test[rng.choice(rows, size=int(round(test_fraction * len(rows))), replace=False)] = True
+    return imageset.take(np.flatnonzero(~test)), imageset.take(np.flatnonzero(test))
+
+
+def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, progress=True, **train) -> pd.DataFrame:
+    """Experiment G: fit on the train part, predict the unseen test part; ACC on both (Figure 5)."""
+    rows = []
+    for name, imageset in imagesets.items():
+        train_set, test_set = split_train_test(imageset, seed=0)
+        X_train, key = prepare_inputs(train_set, "ff_500_500_2000")
+        X_test, _ = prepare_inputs(test_set, "ff_500_500_2000")
+        for method in methods:
+            for seed in tqdm(seeds, desc=f"G {name} {method}", disable=not progress):
+                out = run_deep_clustering(method, X_train, imageset.n_classes, seed=seed, dataset_key=key, **train)
+                for split, part, labels in (("train", train_set, out["labels"]),
+                                            ("test", test_set, out["estimator"].predict(X_test))):
+                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out,
+                               note="stratified random 70/30 split")
+                    rows.append({**row, "split": split})
+    return pd.DataFrame(rows)
+
+
+def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """Mean ± std over seeds of NMI, ARI, ACC (in %, as the paper prints) and seconds per epoch."""
+    grouped = frame.groupby(list(by), sort=False)
+    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
+    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
+    out["s/epoch"] = grouped["epoch_s"].mean().round(4)
+    return out.reset_index()
+
+
+def compare_with_paper(frame: pd.DataFrame, table: str, setting: str) -> pd.DataFrame:
+    """Our mean ± std beside ClustPy Table ``table`` (fractions), where datasets overlap."""
+    ours = frame.melt(id_vars=["dataset", "method", "seed"], value_vars=["nmi", "ari", "acc"], var_name="metric")
+    ours["method"] = ours["method"].map(PAPER_METHOD_NAMES)
+    ours["setting"] = setting
+    side = paper.compare(results.aggregate(ours), paper.load("clustpy2023", table))
+    return side[side["paper"].notna()].reset_index(drop=True)
+
+
+def figure_runtime(frame: pd.DataFrame, ax=None):
+    """Figure 1: clustering time per method (pretraining excluded), spread over seeds."""
+    fig, ax = (plt.subplots(figsize=(5.6, 3.4), layout="constrained") if ax is None else (ax.figure, ax))
+    sns.violinplot(data=frame, x="method", y="clustering_s", hue="dataset", ax=ax, cut=0, density_norm="width")
+    ax.set_ylabel("clustering time (s)")
+    ax.set_title("Runtime per method (Fig. 1)")
+    return fig
+
+
+def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, log_x: bool = False, ax=None):
+    """Figures 2 and 4: ACC mean ± std against a swept value, one line per method."""
+    agg = frame.groupby(["method", value], as_index=False)["acc"].agg(acc="mean", std="std").fillna(0.0)
+    fig = plots.line_mean_std(agg, x=value, mean="acc", std="std", hue="method", ax=ax, ylabel="ACC", title=title)
+    if log_x:
+        fig.axes[0].set_xscale("log")
+    return fig
+
+
+def figure_generalisation(frame: pd.DataFrame, ax=None):
+    """Figure 5: ACC on the train and the unseen test part per method."""
+    return plots.bar_mean_std(frame, x="method", y="acc", hue="split", ax=ax, ylabel="ACC",
+                              title="Generalisation: train vs. test (Fig. 5)")

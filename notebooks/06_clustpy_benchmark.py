@@ -1,0 +1,153 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # Study 6: the ClustPy deep-clustering benchmark
+#
+# Reproduces C. Leiber, L. Miklautz, C. Plant, C. Böhm, *Benchmarking Deep Clustering Algorithms With
+# ClustPy*, ICDMW 2023 ([collinleiber/BenchmarkingDeepClustering](https://github.com/collinleiber/BenchmarkingDeepClustering))
+# with clustlib's own trainers: autoencoders pretrained once per (data, network, m, seed) and shared by every
+# method; DEC, IDEC and DCN scored by a final k-means on the embedding, as ClustPy does.
+#
+# | experiment | paper item | here |
+# |---|---|---|
+# | A, B | Tables I–II, Figure 1 | main table on every dataset; clustering runtime per method |
+# | C | Table III | the small d-512-256-128-10 autoencoder |
+# | D | Figure 2 | embedding size m |
+# | E | Figure 3 | **not yet**: alternative initial clusterings (EM, spectral, SubKmeans) |
+# | F | Figure 4 | clustering learning rate |
+# | G | Figure 5 | train vs. unseen test (stratified random 70/30 split; digits has no official split) |
+# | H | Table IV | **not yet**: augmentation |
+# | I | Table V | ResNet18 convolutional autoencoder |
+#
+# ACe/DeC is not implemented yet. `digits` is scikit-learn's 1,797-image *test part* of Optdigits (the
+# paper's Optdigits has 5,620 images). The `smoke` profile uses fewer epochs and three seeds: its numbers
+# are labelled smoke and are not the paper's setting. Expected time on 2 CPU cores: `ci` ~1 min, `smoke`
+# ~10 min, `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
+
+# %% tags=["parameters"]
+profile: str = "interactive"  # parameter profile, set by `clustlib run`
+datasets: list = ["digits", "fashion_mnist"]  # datasets of the main table (A, B, I)
+subsets: dict = {"fashion_mnist": 2000}  # stratified subset size per dataset (absent or 0: whole dataset)
+experiment_datasets: list = ["digits"]  # datasets of the single-factor experiments C, D, F, G
+methods: list = ["ae_kmeans", "dec", "idec", "dcn"]  # methods, see clustlib.deep.list_methods()
+experiments: list = ["A", "B", "C", "D", "F", "G", "I"]  # experiments to run, letters A to I
+seeds: list = [0, 1, 2]  # one autoencoder pretraining per seed
+pretrain_epochs: int = 100  # autoencoder pretraining epochs (paper 100)
+clustering_epochs: int = 150  # clustering epochs (paper 150)
+batch_size: int = 256  # mini-batch size (paper 256)
+embedding_sizes: list = [2, 5, 10, 25]  # experiment D values of m (paper 2 to 100)
+learning_rates: list = [0.00001, 0.0001, 0.0005]  # experiment F clustering learning rates
+device: str = "cpu"  # "cpu" or "cuda"
+n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
+data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
+
+# %%
+from IPython.display import display
+
+from clustlib import plots, repro, results
+from clustlib.studies import clustpy_benchmark as bench
+from clustlib.studies import load_datasets
+
+STUDY = "06_clustpy_benchmark"
+params = dict(datasets=datasets, subsets=subsets, experiment_datasets=experiment_datasets, methods=methods,
+              experiments=experiments, seeds=seeds, pretrain_epochs=pretrain_epochs,
+              clustering_epochs=clustering_epochs, batch_size=batch_size, embedding_sizes=embedding_sizes,
+              learning_rates=learning_rates, device=device, n_threads=n_threads, data_root=data_root)
+bench.validate(methods, experiments, seeds)
+repro.seed_everything(seeds[0])
+repro.set_threads(n_threads)
+plots.set_style()
+run = results.start_run(STUDY, profile, params)
+train = dict(pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
+             device=device, n_threads=n_threads)
+for letter in sorted(set(experiments) - set(bench.IMPLEMENTED)):
+    print(f"Experiment {letter} is not implemented yet and is skipped.")
+
+# %%
+imagesets = load_datasets(sorted(set(datasets) | set(experiment_datasets)), subsets, seed=seeds[0],
+                          root=data_root or None)
+main_sets = {name: imagesets[name] for name in datasets}
+single_sets = {name: imagesets[name] for name in experiment_datasets}
+
+# %% [markdown]
+# ## A, B: the main table (d-500-500-2000-10) and runtime
+
+# %%
+if {"A", "B"} & set(experiments):
+    main = bench.run_grid(run, "A", main_sets, methods, seeds, **train)
+    display(bench.summary(main, ["dataset", "method"]))
+    display(bench.compare_with_paper(main, "II", "ae=d-500-500-2000-10").round(3))
+    fig = bench.figure_runtime(main)
+    display(fig)
+    plots.save_figure(fig, "fig1_runtime", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## C: the small autoencoder d-512-256-128-10 (Table III)
+
+# %%
+if "C" in experiments:
+    small = bench.run_grid(run, "C", single_sets, methods, seeds, network="ff_512_256_128", **train)
+    display(bench.summary(small, ["dataset", "method"]))
+    display(bench.compare_with_paper(small, "III", "ae=d-512-256-128-10").round(3))
+
+# %% [markdown]
+# ## D: embedding size (Figure 2)
+
+# %%
+if "D" in experiments:
+    sizes = bench.run_grid(run, "D", single_sets, methods, seeds, vary="embedding_size", values=embedding_sizes,
+                           **train)
+    display(bench.summary(sizes, ["dataset", "method", "embedding_size"]))
+    fig = bench.figure_by_value(sizes, "embedding_size", title="ACC vs. embedding size m (Fig. 2)", log_x=True)
+    display(fig)
+    plots.save_figure(fig, "fig2_embedding_size", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## F: clustering learning rate (Figure 4)
+
+# %%
+if "F" in experiments:
+    rates = bench.run_grid(run, "F", single_sets, [m for m in methods if m != "ae_kmeans"], seeds, vary="lr",
+                           values=learning_rates, **train)
+    display(bench.summary(rates, ["dataset", "method", "lr"]))
+    fig = bench.figure_by_value(rates, "lr", title="ACC vs. learning rate (Fig. 4)", log_x=True)
+    display(fig)
+    plots.save_figure(fig, "fig4_learning_rate", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## G: generalisation to unseen data (Figure 5)
+
+# %%
+if "G" in experiments:
+    general = bench.run_generalisation(run, single_sets, methods, seeds, **train)
+    display(bench.summary(general, ["dataset", "method", "split"]))
+    fig = bench.figure_generalisation(general)
+    display(fig)
+    plots.save_figure(fig, "fig5_generalisation", study=STUDY, profile=profile)
+
+# %% [markdown]
+# ## I: ResNet18 convolutional autoencoder (Table V)
+
+# %%
+if "I" in experiments:
+    conv = bench.run_grid(run, "I", single_sets, methods, seeds, network="resnet18", **train)
+    display(bench.summary(conv, ["dataset", "method"]))
+    display(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10").round(3))
+
+# %% tags=["check"]
+logged = run.records
+assert len(logged) > 0 and logged["value"].between(-0.5, 1).all()
+
+# %%
+run.finish()
