@@ -161,7 +161,15 @@ def cluster_features(
         model = KMeans(n_clusters=n_clusters, n_init=_KMEANS_N_INIT, random_state=random_state)
     else:
         model = AgglomerativeClustering(n_clusters=n_clusters, linkage="ward")
-    labels = model.fit_predict(Z).astype(np.int64)
+    if algorithm == "kmeans":
+        # One thread: scikit-learn's k-means synchronises its OpenMP threads many times per iteration, and on
+        # a 2-core machine with any other busy process, 2 threads ran 13x slower than 1 (N=1,797, D=1,280).
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1, user_api="openmp"):
+            labels = model.fit_predict(Z).astype(np.int64)
+    else:
+        labels = model.fit_predict(Z).astype(np.int64)
     return FeatureClustering(labels, time.perf_counter() - t0, reduction)
 
 
