@@ -33,7 +33,7 @@
 # ACe/DeC is not implemented yet. `digits` is scikit-learn's 1,797-image *test part* of Optdigits (the
 # paper's Optdigits has 5,620 images). The `smoke` profile uses fewer epochs and three seeds: its numbers
 # are labelled smoke and are not the paper's setting. Expected time on 2 CPU cores: `ci` ~1 min, `smoke`
-# ~10 min, `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
+# ~10 min (experiment I only in `full`: ~20 s per ResNet18 epoch on CPU), `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
