@@ -116,8 +116,9 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
         if extractor == PIXELS:
             views = {"pixels": (imageset.flat_pixels(), {"features": "pixels"}, None)}
         else:
+            # Memory-mapped: a wide layer whose reduction is cached is never read from disk.
             extracted = features.extract(imageset, extractor, layers=tuple(layers), batch_size=batch_size,
-                                         device=device, progress=False)
+                                         device=device, progress=False, mmap_threshold_bytes=0)
             views = {layer: (extracted[layer], {"features": "cache" if extracted.from_cache[layer] else "computed",
                                                  "extract_s": round(extracted.seconds, 3)},
                              extracted.cache_paths.get(layer))
