@@ -40,7 +40,7 @@ STUDY_TABLES = {
 
 
 def _describe(stem: str) -> str:
-    for prefix, item in PAPER_ITEMS.items():
+    for prefix, item in sorted(PAPER_ITEMS.items(), key=lambda kv: -len(kv[0])):  # most specific first
         if stem.startswith(prefix):
             return item
     return ""
