@@ -15,6 +15,7 @@ __all__ = [
     "ProfileError",
     "SchedulerUnreachable",
     "MemoryBudgetExceeded",
+    "CheckpointMismatch",
 ]
 
 
@@ -66,3 +67,7 @@ class MemoryBudgetExceeded(ClustlibError, MemoryError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason)
+
+
+class CheckpointMismatch(InvalidParameter):
+    """A checkpoint was written by another configuration (data, network, seed or hyperparameters)."""

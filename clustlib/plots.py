@@ -7,14 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from clustlib.paths import figures_root  # noqa: E402
+from clustlib.paths import figures_root
 
 __all__ = ["set_style", "save_figure", "bar_mean_std", "line_mean_std", "heatmap_table"]
 

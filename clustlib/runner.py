@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from clustlib import repro
+from clustlib import errors
 from clustlib.errors import ClustlibError
 from clustlib.figure_index import write_figures_readme
 from clustlib.paths import figures_root, project_root, results_root, runs_root
@@ -24,8 +25,7 @@ from clustlib.results import RUN_DIR_ENV, append_results, atomic_write_text, rea
 __all__ = ["RunOutcome", "StudyFailed", "run_study", "kernel_name", "DEFAULT_TIMEOUT_S"]
 
 DEFAULT_TIMEOUT_S = 3600  # per cell
-_CLUSTLIB_ERRORS = {"ClustlibError", "DatasetUnavailable", "WeightsUnavailable", "InvalidParameter",
-                    "UnknownName", "ProfileError", "SchedulerUnreachable"}
+_CLUSTLIB_ERRORS = set(errors.__all__)  # exception names papermill reports for a ClustlibError in a cell
 
 
 class StudyFailed(Exception):

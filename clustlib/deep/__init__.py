@@ -50,7 +50,7 @@ _WHERE = {
     "FeedforwardAutoencoder": "networks",
     "build_autoencoder": "networks",
     "list_autoencoders": "networks",
-    "CheckpointMismatch": "training",
+    "CheckpointMismatch": "training",  # re-exported from clustlib.errors
     "TrainHistory": "training",
     "seed_everything": "training",
     "resolve_device": "training",

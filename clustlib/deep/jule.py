@@ -398,7 +398,6 @@ def merge_clusters_reference(features: np.ndarray, labels: np.ndarray, n_merges:
     done = 0
 
     def state():
-        C = int(lab.max()) + 1
         ids = np.unique(lab)
         compact = np.searchsorted(ids, lab)
         A = _cluster_affinity(W, compact, ids.size)

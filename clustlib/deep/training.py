@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import random
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -25,7 +24,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from clustlib.errors import InvalidParameter
+from clustlib import repro
+from clustlib.errors import CheckpointMismatch, InvalidParameter
 
 __all__ = [
     "CheckpointMismatch",
@@ -39,10 +39,6 @@ __all__ = [
 ]
 
 _CHECKPOINT_FORMAT = 1
-
-
-class CheckpointMismatch(InvalidParameter):
-    """A checkpoint was written by another configuration (data, network, seed or hyperparameters)."""
 
 
 @dataclass
@@ -87,11 +83,7 @@ def seed_everything(seed: int) -> torch.Generator:
     seed = int(seed)
     if seed < 0:
         raise InvalidParameter(f"seed must be >= 0, got {seed}.")
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    if torch.cuda.is_available():
-        torch.cuda.manual_seed_all(seed)
+    repro.seed_everything(seed, deterministic=False)  # Python, NumPy, torch (all devices)
     return torch.Generator().manual_seed(seed)
 
 

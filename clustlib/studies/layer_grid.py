@@ -177,8 +177,9 @@ def _feature_rows(records):
 
 def figure_layer_architecture(records, ax=None):
     """Figure 3a: NMI per architecture and layer (mean ± std over datasets and algorithms)."""
-    return plots.bar_mean_std(_feature_rows(records), x="architecture", hue="layer", ax=ax, ylabel="NMI",
-                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(_feature_rows(records).layer)))
+    frame = _feature_rows(records)
+    return plots.bar_mean_std(frame, x="architecture", hue="layer", ax=ax, ylabel="NMI",
+                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(frame.layer)))
 
 
 def figure_layer_task(records, ax=None):

@@ -206,8 +206,9 @@ def figure_mix(outcome: DatasetOutcome, ax=None):
     return fig
 
 
-def _tsne(X, seed: int, max_points: int, rng_indices=None) -> np.ndarray:
-    X = np.asarray(X, dtype=np.float32)[rng_indices]
+def _tsne(X, seed: int, rows: np.ndarray) -> np.ndarray:
+    """2-D t-SNE of ``X[rows]`` (PCA to 50 dims first when wider)."""
+    X = np.asarray(X, dtype=np.float32)[rows]
     if X.shape[1] > 50:
         X = PCA(n_components=50, random_state=seed).fit_transform(X)
     return TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(X)
@@ -234,7 +235,7 @@ def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
     idx = np.sort(rng.choice(len(y), size=min(max_points, len(y)), replace=False))
     fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.2), layout="constrained")
     for ax, v in zip(np.atleast_1d(axes), views):
-        emb = _tsne(outcome.single_features[v], seed, max_points, idx)
+        emb = _tsne(outcome.single_features[v], seed, idx)
         mask = y[idx] == highlight
         ax.scatter(emb[~mask, 0], emb[~mask, 1], s=3, c="#bbbbbb", linewidths=0)
         ax.scatter(emb[mask, 0], emb[mask, 1], s=5, c="#e66101", linewidths=0, label=f"class {highlight}")
@@ -272,7 +273,7 @@ def figure_16(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000)
     stages = list(outcome.stages.items())
     fig, axes = plt.subplots(1, len(stages), figsize=(3.2 * len(stages), 3.2), layout="constrained")
     for ax, (stage, X) in zip(np.atleast_1d(axes), stages):
-        emb = _tsne(X, seed, max_points, idx)
+        emb = _tsne(X, seed, idx)
         ax.scatter(emb[:, 0], emb[:, 1], s=3, c=y[idx], cmap="tab20", linewidths=0)
         ax.set_title(stage, fontsize="small")
         ax.set_xticks([])
