@@ -28,3 +28,19 @@ def isolated_project(tmp_path, monkeypatch):
                      ("CLUSTLIB_FIGURES", "figures"), ("CLUSTLIB_CACHE", "cache")):
         monkeypatch.setenv(var, str(tmp_path / sub))
     return tmp_path
+
+
+@pytest.fixture
+def one_thread():
+    """One torch and one BLAS/OpenMP thread: deterministic, and no oversubscription on a shared 2-core box.
+
+    Test modules that train networks opt in with ``pytestmark = pytest.mark.usefixtures("one_thread")``.
+    """
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    with threadpool_limits(1):
+        yield
+    torch.set_num_threads(before)

@@ -8,7 +8,6 @@ import pytest
 import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
 
 from clustlib.deep import DipEncoder
 from clustlib.deep.dip import dip_gradient, dip_statistic, mirrored_modal_interval
@@ -16,13 +15,7 @@ from clustlib.deep.dipencoder import dip_loss_value
 from clustlib.errors import InvalidParameter
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _samples():

@@ -18,17 +18,9 @@ from clustlib.deep.networks import build_autoencoder
 from clustlib.deep.training import CheckpointMismatch
 from clustlib.errors import InvalidParameter, UnknownName
 
-from threadpoolctl import threadpool_limits
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One thread for torch and k-means: deterministic and immune to oversubscription on a shared box."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _acc(y, p):

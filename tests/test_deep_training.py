@@ -12,23 +12,16 @@ from clustlib.deep.pretrain import pretrain_autoencoder
 from clustlib.deep.preprocessing import zscore_images
 from clustlib.deep.training import (
     CheckpointMismatch,
-    _amp_settings,
+    amp_settings,
     make_adam,
     seed_everything,
     train_epochs,
 )
 from clustlib.errors import InvalidParameter, UnknownName
 
-from threadpoolctl import threadpool_limits
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(old)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _toy(n=96, d=12, seed=0):
@@ -148,9 +141,24 @@ def test_train_epochs_bad_input():
         make_adam(ae.parameters(), 0.0)
 
 
-def test_amp_is_cuda_only():
-    assert _amp_settings(torch.device("cpu"), True)[0] is False
-    assert _amp_settings(torch.device("cpu"), None)[0] is False
+def test_amp_defaults_off_on_cpu_and_means_bfloat16_there():
+    assert amp_settings(torch.device("cpu"), None) == (False, None, False)
+    assert amp_settings(torch.device("cpu"), False) == (False, None, False)
+    assert amp_settings(torch.device("cpu"), True) == (True, torch.bfloat16, False)
+
+
+def test_cpu_bfloat16_training_is_deterministic_and_learns():
+    X = _toy(n=96, d=12)
+    runs = []
+    for _ in range(2):
+        ae = build_autoencoder("ff_512_256_128", 12, 3, seed=0)
+        opt = make_adam(ae.parameters(), 1e-3)
+        hist = train_epochs(torch.from_numpy(X), lambda i, x: torch.nn.functional.mse_loss(ae(x), x), opt,
+                            {"ae": ae}, epochs=4, batch_size=32, generator=torch.Generator().manual_seed(0),
+                            device=torch.device("cpu"), amp=True, progress=False)
+        runs.append(hist.losses)
+    assert runs[0] == runs[1]
+    assert runs[0][-1] < runs[0][0]
 
 
 def test_pretraining_is_cached_and_reused(tmp_path):

@@ -8,7 +8,6 @@ import scipy.sparse as sp
 import torch
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import load_digits
-from threadpoolctl import threadpool_limits
 
 from clustlib.deep.jule import (
     JULE,
@@ -23,14 +22,7 @@ from clustlib.errors import InvalidParameter
 from clustlib.metrics import nmi
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """One BLAS/torch thread: deterministic, and no oversubscription on the shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -6,8 +6,6 @@ import os
 
 import numpy as np
 import pytest
-import torch
-from threadpoolctl import threadpool_limits
 
 from clustlib.cluster.multiview import MVSC, RMKKM, make_multiview_blobs
 from clustlib.deep.jule import JULE
@@ -16,13 +14,7 @@ from clustlib.errors import InvalidParameter
 from clustlib.metrics import acc
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    with threadpool_limits(1):
-        yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,16 @@ from __future__ import annotations
 import copy
 import hashlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin
-from sklearn.cluster import KMeans
+from sklearn.cluster import KMeans, SpectralClustering
+from sklearn.mixture import GaussianMixture
 from torch import nn
 
+from clustlib.deep.augment import AUGMENTATIONS, make_augmentation
 from clustlib.deep.networks import list_autoencoders
 from clustlib.deep.pretrain import data_fingerprint, pretrain_autoencoder
 from clustlib.deep.training import resolve_device, seed_everything
@@ -28,6 +31,10 @@ BASE_PARAMS: dict = {
     "lr": 1e-4,
     "batch_size": 256,
     "kmeans_n_init": 10,
+    "initial_clustering": "kmeans",
+    "augmentation": None,
+    "image_shape": None,
+    "augmentation_fill": 0.0,
     "dataset_key": None,
     "device": None,
     "amp": None,
@@ -52,6 +59,63 @@ def encode_all(ae: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.
 def kmeans(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> KMeans:
     """scikit-learn k-means with k-means++ and a pinned ``n_init``."""
     return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(np.asarray(Z, dtype=np.float64))
+
+
+#: Initial clusterings of the embedding (benchmark experiment E).
+INITIAL_CLUSTERINGS = ("kmeans", "em", "spectral", "subkmeans")
+
+
+@dataclass
+class InitialClustering:
+    """Labels (N,) int64 and centres (K, m) float64 of the clustering a method starts from."""
+
+    labels_: np.ndarray
+    cluster_centers_: np.ndarray
+
+
+def _cluster_means(Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    centers = np.zeros((k, Z.shape[1]))
+    for c in range(k):
+        members = labels == c
+        if members.any():
+            centers[c] = Z[members].mean(0)
+    return centers
+
+
+def initial_clustering(Z: np.ndarray, n_clusters: int, algorithm: str, *, n_init: int, seed: int):
+    """Cluster the pretrained embedding ``Z`` (N, m) with ``algorithm`` (one of :data:`INITIAL_CLUSTERINGS`).
+
+    ``"kmeans"``: k-means++ with ``n_init`` restarts. ``"em"``: a full-covariance Gaussian mixture,
+    3 EM restarts (the benchmark's setting), centres = component means. ``"spectral"``: spectral
+    clustering on a 10-nearest-neighbour graph (a dense RBF affinity would need N^2 memory: 39 GB
+    for MNIST), centres = cluster means. ``"subkmeans"``: SubKmeans, centres = cluster means.
+
+    Returns
+    -------
+    sklearn.cluster.KMeans or InitialClustering
+        Anything with ``labels_`` (N,) and ``cluster_centers_`` (K, m).
+
+    References
+    ----------
+    Leiber et al., "Benchmarking Deep Clustering Algorithms With ClustPy", ICDMW 2023 (Sec. IV-E).
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    if algorithm == "kmeans":
+        return kmeans(Z, n_clusters, n_init, seed)
+    if algorithm == "em":
+        gmm = GaussianMixture(n_components=n_clusters, n_init=3, random_state=seed).fit(Z)
+        return InitialClustering(gmm.predict(Z).astype(np.int64), gmm.means_)
+    if algorithm == "spectral":
+        labels = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors", n_neighbors=10,
+                                    assign_labels="kmeans", random_state=seed, n_jobs=1).fit_predict(Z)
+    elif algorithm == "subkmeans":
+        from clustlib.cluster.subkmeans import SubKMeans
+
+        labels = SubKMeans(n_clusters, random_state=seed).fit(Z).labels_
+    else:
+        raise InvalidParameter(f"initial_clustering must be one of {INITIAL_CLUSTERINGS}, got {algorithm!r}.")
+    labels = np.asarray(labels, dtype=np.int64)
+    return InitialClustering(labels, _cluster_means(Z, labels, n_clusters))
 
 
 def _state_hash(module: nn.Module) -> str:
@@ -111,6 +175,11 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             raise InvalidParameter(f"batch_size must be an integer >= 1, got {p['batch_size']!r}.")
         if not isinstance(p["kmeans_n_init"], (int, np.integer)) or p["kmeans_n_init"] < 1:
             raise InvalidParameter(f"kmeans_n_init must be an integer >= 1, got {p['kmeans_n_init']!r}.")
+        if p["initial_clustering"] not in INITIAL_CLUSTERINGS:
+            raise InvalidParameter(
+                f"initial_clustering must be one of {INITIAL_CLUSTERINGS}, got {p['initial_clustering']!r}."
+            )
+        self._augmentation_errors(X)
         if p["autoencoder"] is None and p["network"] not in list_autoencoders():
             raise InvalidParameter(f"network must be one of {list_autoencoders()}, got {p['network']!r}.")
         rs = p["random_state"]
@@ -136,6 +205,36 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _extra_param_errors(self, X: np.ndarray) -> None:
         """Method-specific checks (overridden)."""
 
+    def _augmentation_errors(self, X: np.ndarray) -> None:
+        if self.augmentation is None:
+            return
+        if self.augmentation not in AUGMENTATIONS:
+            raise InvalidParameter(f"augmentation must be None or one of {AUGMENTATIONS}, got {self.augmentation!r}.")
+        shape = self.image_shape
+        if X.ndim == 4:  # (N, C, H, W): the shape is in X itself
+            shape = shape or (X.shape[2], X.shape[3], X.shape[1])
+            if tuple(shape) != (X.shape[2], X.shape[3], X.shape[1]):
+                raise InvalidParameter(f"image_shape {tuple(shape)} does not match X's images {X.shape[1:]} (C, H, W).")
+        elif shape is None or len(shape) != 3 or int(np.prod(shape)) != X.shape[1]:
+            raise InvalidParameter(
+                f"augmentation needs image_shape=(H, W, C) with H*W*C = {X.shape[1]} features (the flat rows of X "
+                f"in HWC order), got image_shape={shape!r}."
+            )
+        n_channels = int(shape[2])
+        fill = np.asarray(self.augmentation_fill, dtype=float).reshape(-1)
+        if fill.size not in (1, n_channels) or not np.all(np.isfinite(fill)):
+            raise InvalidParameter(f"augmentation_fill must be one finite number or {n_channels} (one per channel).")
+
+    def _image_shape(self, X: np.ndarray) -> tuple | None:
+        if self.augmentation is None:
+            return None
+        return tuple(self.image_shape) if X.ndim == 2 else (X.shape[2], X.shape[3], X.shape[1])
+
+    def _make_augment(self, X: np.ndarray, seed: int, device):
+        """The batch augmentation of the clustering phase (None without ``augmentation``)."""
+        return make_augmentation(self.augmentation, self._image_shape(X), fill=self.augmentation_fill,
+                                 seed=seed + 1, device=device)
+
     def _check_X(self, X) -> np.ndarray:
         X = np.asarray(X)
         if X.ndim not in (2, 4) or X.shape[0] < 2:
@@ -153,7 +252,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         return 0 if self.random_state is None else int(self.random_state)
 
     def _checkpoint_config(self, X: np.ndarray, ae_id: str) -> dict:
-        skip = {"autoencoder", "progress", "device", "cache_dir", "checkpoint_path", "use_cache", "amp"}
+        skip = {"autoencoder", "progress", "device", "cache_dir", "checkpoint_path", "use_cache"}
         cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
         cfg.update(method=type(self).__name__, data=data_fingerprint(X), autoencoder=ae_id)
         return cfg
@@ -186,7 +285,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
                 X, network=self.network, embedding_size=self.embedding_size, epochs=self.pretrain_epochs,
                 lr=self.pretrain_lr, batch_size=self.batch_size, seed=seed, dataset_key=self.dataset_key,
                 device=device, amp=self.amp, use_cache=self.use_cache, cache_dir=self.cache_dir,
-                progress=self.progress,
+                progress=self.progress, augmentation=self.augmentation, image_shape=self._image_shape(X),
+                augmentation_fill=self.augmentation_fill,
             )
             ae, ae_id = res.autoencoder, res.key
             self.pretrain_seconds_, self.pretrain_from_cache_ = res.seconds, res.from_cache
@@ -194,9 +294,10 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         # Reseed after pretraining so the clustering phase is identical on a cache hit and a miss.
         generator = seed_everything(seed)
         Xt = torch.from_numpy(X).to(device)
+        self._augment = self._make_augment(X, seed, device)
         Z0 = encode_all(ae, Xt).cpu().numpy()
-        km0 = kmeans(Z0, self.n_clusters, self.kmeans_n_init, seed)
-        self.init_labels_ = km0.labels_.astype(np.int64)
+        km0 = initial_clustering(Z0, self.n_clusters, self.initial_clustering, n_init=self.kmeans_n_init, seed=seed)
+        self.init_labels_ = np.asarray(km0.labels_, dtype=np.int64)
         method_labels, history = self._cluster(
             Xt, ae, km0, generator=generator, device=device,
             checkpoint_config=self._checkpoint_config(X, ae_id) if self.checkpoint_path else None,
@@ -224,8 +325,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _train_kwargs(self, generator, device, checkpoint_config) -> dict:
         return dict(
             epochs=self.clustering_epochs, batch_size=self.batch_size, generator=generator, device=device,
-            amp=self.amp, checkpoint_path=self.checkpoint_path, checkpoint_config=checkpoint_config,
-            desc=self._method_name, progress=self.progress,
+            amp=self.amp, augment=self._augment, checkpoint_path=self.checkpoint_path,
+            checkpoint_config=checkpoint_config, desc=self._method_name, progress=self.progress,
         )
 
     def transform(self, X) -> np.ndarray:

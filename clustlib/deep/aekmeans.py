@@ -21,7 +21,8 @@ class AEKMeans(DeepClusterer):
     ----------
     n_clusters : int, default=8
     embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, dataset_key, device, amp, random_state, use_cache, cache_dir,
+    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
+    dataset_key, device, amp, random_state, use_cache, cache_dir,
     checkpoint_path, progress
         As in :class:`clustlib.deep.DEC`.
 
@@ -35,6 +36,8 @@ class AEKMeans(DeepClusterer):
     def __init__(self, n_clusters: int = 8, *, embedding_size: int = 10, network: str = "ff_500_500_2000",
                  autoencoder: nn.Module | None = None, pretrain_epochs: int = 100, pretrain_lr: float = 1e-3,
                  clustering_epochs: int = 0, lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10,
+                 initial_clustering: str = "kmeans", augmentation: str | None = None,
+                 image_shape: tuple | None = None, augmentation_fill: float | tuple = 0.0,
                  dataset_key: str | None = None, device: str | None = None, amp: bool | None = None,
                  random_state: int | None = None, use_cache: bool = True, cache_dir: str | None = None,
                  checkpoint_path: str | None = None, progress: bool = True) -> None:
@@ -48,6 +51,10 @@ class AEKMeans(DeepClusterer):
         self.lr = lr
         self.batch_size = batch_size
         self.kmeans_n_init = kmeans_n_init
+        self.initial_clustering = initial_clustering
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.augmentation_fill = augmentation_fill
         self.dataset_key = dataset_key
         self.device = device
         self.amp = amp

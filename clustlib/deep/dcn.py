@@ -67,7 +67,8 @@ class DCN(DeepClusterer):
     initial_count : float, default=100
         Starting per-centre count of the online update.
     embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, dataset_key, device, amp, random_state, use_cache, cache_dir,
+    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
+    dataset_key, device, amp, random_state, use_cache, cache_dir,
     checkpoint_path, progress
         As in :class:`clustlib.deep.DEC`.
 
@@ -88,7 +89,9 @@ class DCN(DeepClusterer):
                  reconstruction_loss_weight: float = 1.0, initial_count: float = 100.0, embedding_size: int = 10,
                  network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
                  pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, dataset_key: str | None = None,
+                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
+                 augmentation: str | None = None, image_shape: tuple | None = None,
+                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
                  device: str | None = None, amp: bool | None = None, random_state: int | None = None,
                  use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
                  progress: bool = True) -> None:
@@ -105,6 +108,10 @@ class DCN(DeepClusterer):
         self.lr = lr
         self.batch_size = batch_size
         self.kmeans_n_init = kmeans_n_init
+        self.initial_clustering = initial_clustering
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.augmentation_fill = augmentation_fill
         self.dataset_key = dataset_key
         self.device = device
         self.amp = amp
@@ -126,13 +133,21 @@ class DCN(DeepClusterer):
         w_dist, w_rec = 0.5 * float(self.distortion_weight), float(self.reconstruction_loss_weight)
         bs = self.batch_size
 
-        def batch_loss(idx: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        def batch_loss(idx: torch.Tensor, xb: torch.Tensor, xa: torch.Tensor | None = None) -> torch.Tensor:
             z = ae.encode(xb)
             d2 = (z.unsqueeze(1) - state.centers.unsqueeze(0)).pow(2).sum(2)  # (B, K)
             onehot = torch.zeros_like(d2).scatter_(1, d2.detach().argmin(1, keepdim=True), 1.0)
-            loss = w_dist * (d2 * onehot).mean()
+            cluster = (d2 * onehot).mean()
+            if xa is not None:  # augmentation: the augmented copy goes to its clean sample's centre
+                za = ae.encode(xa)
+                d2a = (za.unsqueeze(1) - state.centers.unsqueeze(0)).pow(2).sum(2)
+                cluster = 0.5 * (cluster + (d2a * onehot).mean())
+            loss = w_dist * cluster
             if w_rec > 0:
-                loss = loss + w_rec * torch.nn.functional.mse_loss(ae.decode(z), xb)
+                rec = torch.nn.functional.mse_loss(ae.decode(z), xb)
+                if xa is not None:
+                    rec = 0.5 * (rec + torch.nn.functional.mse_loss(ae.decode(za), xa))
+                loss = loss + w_rec * rec
             return loss
 
         @torch.no_grad()

@@ -107,7 +107,8 @@ class DipEncoder(DeepClusterer):
     reconstruction_loss_weight : float or None, default=None
         None -> the automatic ``1 / (4 L0)`` above.
     embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, dataset_key, device, amp, random_state, use_cache, cache_dir,
+    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
+    dataset_key, device, amp, random_state, use_cache, cache_dir,
     checkpoint_path, progress
         As in :class:`clustlib.deep.DEC` (the benchmark uses batch 256 and 150 epochs).
 
@@ -130,7 +131,9 @@ class DipEncoder(DeepClusterer):
                  cluster_loss_weight: float = 1.0, reconstruction_loss_weight: float | None = None,
                  embedding_size: int = 10, network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
                  pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, dataset_key: str | None = None,
+                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
+                 augmentation: str | None = None, image_shape: tuple | None = None,
+                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
                  device: str | None = None, amp: bool | None = None, random_state: int | None = None,
                  use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
                  progress: bool = True) -> None:
@@ -147,6 +150,10 @@ class DipEncoder(DeepClusterer):
         self.lr = lr
         self.batch_size = batch_size
         self.kmeans_n_init = kmeans_n_init
+        self.initial_clustering = initial_clustering
+        self.augmentation = augmentation
+        self.image_shape = image_shape
+        self.augmentation_fill = augmentation_fill
         self.dataset_key = dataset_key
         self.device = device
         self.amp = amp
@@ -192,10 +199,14 @@ class DipEncoder(DeepClusterer):
                                              state.labels.cpu().numpy(), k)
             state.labels.copy_(torch.from_numpy(labels))
 
-        def batch_loss(idx: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
+        def batch_loss(idx: torch.Tensor, xb: torch.Tensor, xa: torch.Tensor | None = None) -> torch.Tensor:
             z = ae.encode(xb)
             loss = w_rec * torch.nn.functional.mse_loss(ae.decode(z), xb)
             lab = state.labels.index_select(0, idx)
+            if xa is not None:  # augmentation: augmented copies join their clean samples' clusters
+                za = ae.encode(xa)
+                loss = 0.5 * (loss + w_rec * torch.nn.functional.mse_loss(ae.decode(za), xa))
+                z, lab = torch.cat([z, za]), torch.cat([lab, lab])
             members = [torch.nonzero(lab == c).squeeze(1) for c in range(k)]
             dip_sum = z.new_zeros(())
             for p, (m, n) in enumerate(pairs):

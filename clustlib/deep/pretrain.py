@@ -18,9 +18,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from clustlib.deep.augment import make_augmentation
 from clustlib.deep.networks import build_autoencoder
 from clustlib.deep.training import (
     TrainHistory,
+    amp_settings,
     atomic_torch_save,
     config_hash,
     make_adam,
@@ -79,8 +81,9 @@ def autoencoder_cache_dir(cache_dir: str | os.PathLike | None = None) -> Path:
 
 
 def _reconstruction_loss(ae: nn.Module) -> callable:
-    def loss(idx: torch.Tensor, xb: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.mse_loss(ae.decode(ae.encode(xb)), xb)
+    def loss(idx: torch.Tensor, xb: torch.Tensor, xa: torch.Tensor | None = None) -> torch.Tensor:
+        x = xb if xa is None else xa  # with augmentation the AE learns to reconstruct augmented images
+        return torch.nn.functional.mse_loss(ae.decode(ae.encode(x)), x)
 
     return loss
 
@@ -97,6 +100,9 @@ def pretrain_autoencoder(
     dataset_key: str | None = None,
     device: str | torch.device | None = None,
     amp: bool | None = None,
+    augmentation: str | None = None,
+    image_shape: tuple | None = None,
+    augmentation_fill: float | tuple = 0.0,
     use_cache: bool = True,
     cache_dir: str | os.PathLike | None = None,
     checkpoint_every: int = 5,
@@ -127,7 +133,14 @@ def pretrain_autoencoder(
     device : str or torch.device, optional
         Default: CUDA when available, else CPU.
     amp : bool, optional
-        Mixed precision on CUDA (default on); ignored on CPU.
+        Mixed precision: None = on for CUDA, off on the CPU; True on the CPU = bfloat16.
+    augmentation : {None, "affine"}, optional
+        Pretrain on augmented images (the benchmark's experiment H); see
+        :class:`clustlib.deep.augment.RandomAffineBatch`.
+    image_shape : (H, W, C), optional
+        Shape of one image in the flat rows of X (required with ``augmentation``).
+    augmentation_fill : float or sequence of float, default=0.0
+        A blank pixel in X's units (per channel).
     use_cache : bool, default=True
         Read and write ``<cache>/models/autoencoders/<key>.pt`` and resume from ``<key>.ckpt``.
     cache_dir : path, optional
@@ -160,7 +173,11 @@ def pretrain_autoencoder(
         "seed": int(seed),
         "loss": "mse_mean",
         "optimizer": "adam",
+        "precision": str(amp_settings(dev, amp)[1] or "float32"),
     }
+    if augmentation is not None:
+        fill = np.asarray(augmentation_fill, dtype=float).reshape(-1).round(6).tolist()
+        config.update(augmentation=augmentation, image_shape=list(image_shape or ()), augmentation_fill=fill)
     key = f"{network}_m{embedding_size}_s{seed}_{config_hash(config)}"
     folder = autoencoder_cache_dir(cache_dir)
     final_path = folder / f"{key}.pt"
@@ -181,6 +198,7 @@ def pretrain_autoencoder(
     generator = seed_everything(seed)
     optimizer = make_adam(ae.parameters(), lr)
     Xt = torch.from_numpy(X).to(dev)
+    augment = make_augmentation(augmentation, image_shape, fill=augmentation_fill, seed=seed + 1, device=dev)
     history: TrainHistory = train_epochs(
         Xt,
         _reconstruction_loss(ae),
@@ -191,6 +209,7 @@ def pretrain_autoencoder(
         generator=generator,
         device=dev,
         amp=amp,
+        augment=augment,
         on_epoch_end=_after_epoch,
         checkpoint_path=ckpt_path if use_cache else None,
         checkpoint_config=config if use_cache else None,
