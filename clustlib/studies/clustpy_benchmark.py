@@ -2,9 +2,9 @@
 
 Experiments, each a function of the same shape (logs records into a :class:`~clustlib.results.Run` and
 returns a tidy DataFrame): A/B main table and runtime (Tables I–II, Figure 1), C small autoencoder
-(Table III), D embedding size (Figure 2), F clustering learning rate (Figure 4), G train/test
-generalisation (Figure 5), I ResNet18 convolutional autoencoder (Table V). E (alternative cluster
-initialisations) and H (augmentation) need library support that does not exist yet.
+(Table III), D embedding size (Figure 2), E initial clustering (Figure 3), F clustering learning rate
+(Figure 4), G train/test generalisation (Figure 5), H augmentation (Table IV), I ResNet18
+convolutional autoencoder (Table V).
 
 References
 ----------
@@ -21,24 +21,34 @@ from matplotlib import pyplot as plt
 from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
-from clustlib.deep import list_methods, run_deep_clustering, zscore_images
+from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
+                           zscore_images)
 from clustlib.errors import InvalidParameter
 
-__all__ = ["PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
-           "split_train_test", "run_generalisation", "summary", "compare_with_paper", "figure_runtime",
-           "figure_by_value", "figure_generalisation"]
+__all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
+           "stratified_subsets", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
+           "figure_runtime", "figure_by_value", "figure_initialisation", "figure_augmentation",
+           "figure_generalisation"]
 
 PAPER_METHOD_NAMES = {"ae_kmeans": "AE+KMeans", "dec": "DEC", "idec": "IDEC", "dcn": "DCN",
                       "dipencoder": "DipEncoder", "acedec": "ACe/DeC"}
 NETWORK_SETTINGS = {"ff_500_500_2000": "ae=d-500-500-2000-10", "ff_512_256_128": "ae=d-512-256-128-10",
                     "resnet18": "ae=resnet18_conv,m=10"}
 EXPERIMENTS = ("A", "B", "C", "D", "E", "F", "G", "H", "I")
-IMPLEMENTED = ("A", "B", "C", "D", "F", "G", "I")
+#: Methods of experiment E (the paper leaves out ACe/DeC, which needs its own initialisation).
+INIT_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
+INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans": "SubKmeans"}
 _GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
 
 
-def validate(methods, experiments, seeds) -> None:
-    """Known methods and experiment letters, at least one seed (checked before any compute)."""
+def _normalisation(imageset) -> str:
+    return "global" if imageset.name in _GLOBAL_NORMALISATION else "channel"
+
+
+def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), conv_epochs=(100, 150),
+             amp: str = "auto") -> None:
+    """Known methods, experiment letters and initial clusterings, at least one seed, two conv epoch counts,
+    a known ``amp`` (all checked before any compute)."""
     valid = list_methods()
     unknown = [m for m in methods if m not in valid]
     if unknown:
@@ -48,17 +58,38 @@ def validate(methods, experiments, seeds) -> None:
         raise InvalidParameter(f"Unknown experiment(s) {bad}; valid: {list(EXPERIMENTS)}.")
     if not seeds:
         raise InvalidParameter("seeds must list at least one seed.")
+    bad = [i for i in initial_clusterings if i not in INITIAL_CLUSTERINGS]
+    if bad:
+        raise InvalidParameter(f"Unknown initial clustering(s) {bad}; valid: {list(INITIAL_CLUSTERINGS)}.")
+    if len(conv_epochs) != 2 or min(conv_epochs) < 0:
+        raise InvalidParameter(f"conv_epochs must be [pretraining epochs, clustering epochs] >= 0, got {conv_epochs}.")
+    amp_flag(amp)
+
+
+def amp_flag(amp: str) -> bool | None:
+    """The notebook's ``amp`` parameter ("auto", "on", "off") as the estimators' ``amp`` (None, True, False)."""
+    flags = {"auto": None, "on": True, "off": False}
+    if amp not in flags:
+        raise InvalidParameter(f"amp must be one of {list(flags)}, got {amp!r}.")
+    return flags[amp]
 
 
 def prepare_inputs(imageset, network: str) -> tuple[np.ndarray, str]:
     """Normalised network input and its cache key: flat (N, D) for feed-forward AEs, (N, C, H, W) for ResNet18."""
-    norm = "global" if imageset.name in _GLOBAL_NORMALISATION else "channel"
+    norm = _normalisation(imageset)
     images = imageset.images
     if network == "resnet18":
         side = int(np.ceil(max(images.shape[1:3]) / 32) * 32)
         images = data.resize_images(images, side)
     X = zscore_images(images, norm, flatten=network != "resnet18")
     return X, f"{imageset.fingerprint}:{norm}:{network}"
+
+
+def augmentation_params(imageset) -> dict:
+    """Estimator arguments of experiment H for one data set: the affine augmentation, image shape, blank pixel."""
+    fill = blank_pixel_value(imageset.images, _normalisation(imageset))
+    return {"augmentation": "affine", "image_shape": tuple(int(s) for s in imageset.images.shape[1:]),
+            "augmentation_fill": tuple(round(float(f), 6) for f in fill)}
 
 
 def _log(run, imageset, method, setting: dict, seed, labels, out, note="") -> dict:
@@ -71,11 +102,14 @@ def _log(run, imageset, method, setting: dict, seed, labels, out, note="") -> di
 
 
 def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds, *, network="ff_500_500_2000",
-             vary: str | None = None, values=(None,), progress: bool = True, **train) -> pd.DataFrame:
-    """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``).
+             vary: str | None = None, values=(None,), augment: bool = False, progress: bool = True,
+             **train) -> pd.DataFrame:
+    """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``,
+    ``initial_clustering``).
 
     ``train`` holds ``pretrain_epochs, clustering_epochs, batch_size, device, n_threads``. The autoencoder is
-    pretrained once per (data, network, m, seed) and reused by every method, as in the paper.
+    pretrained once per (data, network, m, augmentation, seed) and reused by every method, as in the paper.
+    ``augment=True`` runs experiment H: pretraining on augmented images and clustering with them.
     """
     rows = []
     jobs = [(d, v, m, s) for d in imagesets for v in values for m in methods for s in seeds]
@@ -85,13 +119,29 @@ def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds,
         kwargs = dict(train)
         if vary is not None:
             kwargs[vary] = value
+        if augment:
+            kwargs.update(augmentation_params(imagesets[dataset]))
         out = run_deep_clustering(method, X, imagesets[dataset].n_classes, seed=seed, network=network,
                                   dataset_key=key, **kwargs)
         setting = {"experiment": experiment, "ae": NETWORK_SETTINGS.get(network, network).split("=", 1)[1]}
         if vary is not None:
             setting[vary] = value
+        if augment:
+            setting["augmentation"] = "affine"
         rows.append(_log(run, imagesets[dataset], method, setting, seed, out["labels"], out))
     return pd.DataFrame(rows)
+
+
+def stratified_subsets(imagesets: dict, size: int, *, seed: int = 0) -> dict:
+    """Each ImageSet cut to ``size`` stratified images (0 or a size >= N keeps it whole)."""
+    out = {}
+    for name, imageset in imagesets.items():
+        if not size or size >= len(imageset):
+            out[name] = imageset
+        else:
+            rows = data.stratified_subset(imageset.labels, size, seed=seed, class_names=imageset.classes)
+            out[name] = imageset.take(rows)
+    return out
 
 
 def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
@@ -156,6 +206,24 @@ def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, log_x: bool 
     if log_x:
         fig.axes[0].set_xscale("log")
     return fig
+
+
+def figure_initialisation(frame: pd.DataFrame, ax=None):
+    """Figure 3: ACC per method and initial clustering (AE+<init> is the initial clustering itself)."""
+    frame = frame.assign(init=frame["initial_clustering"].map(INIT_NAMES).fillna(frame["initial_clustering"]),
+                         method=frame["method"].map(PAPER_METHOD_NAMES).str.replace("+KMeans", "+init"))
+    return plots.bar_mean_std(frame, x="method", y="acc", hue="init", ax=ax, ylabel="ACC",
+                              title="Initial clustering (Fig. 3)")
+
+
+def figure_augmentation(plain: pd.DataFrame, augmented: pd.DataFrame, ax=None):
+    """Table IV as a chart: ACC per method without and with augmentation, on the data sets both ran."""
+    both = pd.concat([plain.assign(augmentation="none"), augmented.assign(augmentation="affine")])
+    both = both[both["dataset"].isin(set(augmented["dataset"]))]
+    names = both["method"].map(PAPER_METHOD_NAMES)
+    both = both.assign(method=names if both["dataset"].nunique() == 1 else both["dataset"] + ": " + names)
+    return plots.bar_mean_std(both, x="method", y="acc", hue="augmentation", ax=ax, ylabel="ACC",
+                              title="Augmentation (Table IV)")
 
 
 def figure_generalisation(frame: pd.DataFrame, ax=None):
