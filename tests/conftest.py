@@ -44,3 +44,13 @@ def one_thread():
     with threadpool_limits(1):
         yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def digits_zscored():
+    """scikit-learn's digits as the ClustPy benchmark feeds Optdigits: (X float32 (1797, 64), y int (1797,)),
+    one global z-score over all pixels."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    return ((d.data - d.data.mean()) / d.data.std()).astype(np.float32), d.target

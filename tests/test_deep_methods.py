@@ -8,7 +8,6 @@ import torch
 from scipy.optimize import linear_sum_assignment
 from sklearn.base import clone
 from sklearn.cluster import KMeans
-from sklearn.datasets import load_digits
 
 import clustlib.deep._base as base
 from clustlib.deep import AEKMeans, DCN, DEC, IDEC, create_method, list_methods, run_deep_clustering
@@ -32,10 +31,8 @@ def _acc(y, p):
 
 
 @pytest.fixture(scope="module")
-def digits():
-    d = load_digits()
-    X = ((d.data - d.data.mean()) / d.data.std()).astype(np.float32)  # ClustPy's Optdigits: one global z-score
-    return X, d.target
+def digits(digits_zscored):
+    return digits_zscored
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +157,7 @@ def test_clustering_checkpoint_from_another_configuration_is_refused(tmp_path):
 
 
 def test_registry():
-    assert list_methods() == ["ae_kmeans", "dcn", "dec", "dipencoder", "idec"]
+    assert list_methods() == ["acedec", "ae_kmeans", "dcn", "dec", "dipencoder", "idec"]
     assert isinstance(create_method("idec", n_clusters=4), IDEC)
     with pytest.raises(UnknownName, match="dec"):
         create_method("deck")

@@ -22,6 +22,7 @@ from clustlib.cluster.multiview import (
     rbf_kernel,
     sigest,
 )
+from clustlib.cluster.subkmeans import NrKMeans, SubKMeans
 from clustlib.cluster.sweep import SweepResult, all_combinations, combination_key, sweep_combinations
 
 __all__ = [
@@ -46,4 +47,6 @@ __all__ = [
     "memory_reason",
     "rbf_kernel",
     "sigest",
+    "NrKMeans",
+    "SubKMeans",
 ]

@@ -12,16 +12,19 @@ __all__ = ["list_methods", "create_method", "run_deep_clustering"]
 
 
 def _registry() -> dict:
+    from clustlib.deep.acedec import ACeDeC
     from clustlib.deep.aekmeans import AEKMeans
     from clustlib.deep.dcn import DCN
     from clustlib.deep.dec import DEC, IDEC
     from clustlib.deep.dipencoder import DipEncoder
 
-    return {"ae_kmeans": AEKMeans, "dec": DEC, "idec": IDEC, "dcn": DCN, "dipencoder": DipEncoder}
+    return {"acedec": ACeDeC, "ae_kmeans": AEKMeans, "dec": DEC, "idec": IDEC, "dcn": DCN,
+            "dipencoder": DipEncoder}
 
 
 def list_methods(pattern: str | None = None) -> list[str]:
-    """Registered method names (``ae_kmeans``, ``dcn``, ``dec``, ``dipencoder``, ``idec``), filtered by substring."""
+    """Registered method names (``acedec``, ``ae_kmeans``, ``dcn``, ``dec``, ``dipencoder``, ``idec``), filtered
+    by substring."""
     names = sorted(_registry())
     return [n for n in names if pattern is None or pattern in n]
 
