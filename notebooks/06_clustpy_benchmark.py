@@ -40,10 +40,11 @@
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
-datasets: list = ["digits", "fashion_mnist"]  # datasets of the main table (A, B, I)
+datasets: list = ["digits", "fashion_mnist"]  # datasets of the main table (A, B)
 subsets: dict = {"fashion_mnist": 2000}  # stratified subset size per dataset (absent or 0: whole dataset)
-experiment_datasets: list = ["digits"]  # datasets of the single-factor experiments C, D, F, G
-methods: list = ["ae_kmeans", "dec", "idec", "dcn"]  # methods, see clustlib.deep.list_methods()
+experiment_datasets: list = ["digits"]  # datasets of the single-factor experiments C, D, E, F, G, I
+methods: list = ["ae_kmeans", "dec", "idec", "dcn", "acedec", "dipencoder"]  # methods of A, B, H (list_methods())
+factor_methods: list = ["ae_kmeans", "dec", "idec", "dcn"]  # methods of the single-factor experiments C, D, F, G, I
 experiments: list = ["A", "B", "C", "D", "E", "F", "G", "H", "I"]  # experiments to run, letters A to I
 seeds: list = [0, 1, 2]  # one autoencoder pretraining per seed
 pretrain_epochs: int = 100  # autoencoder pretraining epochs (paper 100)
@@ -53,9 +54,9 @@ embedding_sizes: list = [2, 5, 10, 25]  # experiment D values of m (paper 2 to 1
 learning_rates: list = [0.00001, 0.0001, 0.0005]  # experiment F clustering learning rates
 initial_clusterings: list = ["kmeans", "em", "spectral", "subkmeans"]  # experiment E initial clusterings
 augmentation_datasets: list = ["digits"]  # experiment H datasets (grey images)
-conv_subset: int = 0  # experiment I: stratified images per dataset (0: all)
-conv_seeds: list = [0, 1, 2]  # experiment I seeds
-conv_epochs: list = [100, 150]  # experiment I pretraining and clustering epochs (paper 100, 150)
+conv_subset: int = 300  # experiment I: stratified images per dataset (0: all)
+conv_seeds: list = [0]  # experiment I seeds
+conv_epochs: list = [5, 5]  # experiment I pretraining and clustering epochs (paper 100, 150)
 amp: str = "auto"  # mixed precision: "auto" (on for CUDA, off on CPU), "on" (CPU: bfloat16, fast with AMX), "off"
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
@@ -70,12 +71,13 @@ from clustlib.studies import load_datasets
 
 STUDY = "06_clustpy_benchmark"
 params = dict(datasets=datasets, subsets=subsets, experiment_datasets=experiment_datasets, methods=methods,
+              factor_methods=factor_methods,
               experiments=experiments, seeds=seeds, pretrain_epochs=pretrain_epochs,
               clustering_epochs=clustering_epochs, batch_size=batch_size, embedding_sizes=embedding_sizes,
               learning_rates=learning_rates, initial_clusterings=initial_clusterings,
               augmentation_datasets=augmentation_datasets, conv_subset=conv_subset, conv_seeds=conv_seeds,
               conv_epochs=conv_epochs, amp=amp, device=device, n_threads=n_threads, data_root=data_root)
-bench.validate(methods, experiments, seeds, initial_clusterings=initial_clusterings, conv_epochs=conv_epochs,
+bench.validate(methods + factor_methods, experiments, seeds, initial_clusterings=initial_clusterings, conv_epochs=conv_epochs,
                amp=amp)
 repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
@@ -110,7 +112,7 @@ if {"A", "B"} & set(experiments):
 
 # %%
 if "C" in experiments:
-    small = bench.run_grid(run, "C", single_sets, methods, seeds, network="ff_512_256_128", **train)
+    small = bench.run_grid(run, "C", single_sets, factor_methods, seeds, network="ff_512_256_128", **train)
     display(bench.summary(small, ["dataset", "method"]))
     display(bench.compare_with_paper(small, "III", "ae=d-512-256-128-10").round(3))
 
@@ -119,7 +121,7 @@ if "C" in experiments:
 
 # %%
 if "D" in experiments:
-    sizes = bench.run_grid(run, "D", single_sets, methods, seeds, vary="embedding_size", values=embedding_sizes,
+    sizes = bench.run_grid(run, "D", single_sets, factor_methods, seeds, vary="embedding_size", values=embedding_sizes,
                            **train)
     display(bench.summary(sizes, ["dataset", "method", "embedding_size"]))
     fig = bench.figure_by_value(sizes, "embedding_size", title="ACC vs. embedding size m (Fig. 2)", log_x=True)
@@ -134,7 +136,7 @@ if "D" in experiments:
 
 # %%
 if "E" in experiments:
-    init_methods = [m for m in methods if m in bench.INIT_METHODS]
+    init_methods = [m for m in factor_methods if m in bench.INIT_METHODS]
     inits = bench.run_grid(run, "E", single_sets, init_methods, seeds, vary="initial_clustering",
                            values=initial_clusterings, **train)
     display(bench.summary(inits, ["dataset", "method", "initial_clustering"]))
@@ -147,7 +149,7 @@ if "E" in experiments:
 
 # %%
 if "F" in experiments:
-    rates = bench.run_grid(run, "F", single_sets, [m for m in methods if m != "ae_kmeans"], seeds, vary="lr",
+    rates = bench.run_grid(run, "F", single_sets, [m for m in factor_methods if m != "ae_kmeans"], seeds, vary="lr",
                            values=learning_rates, **train)
     display(bench.summary(rates, ["dataset", "method", "lr"]))
     fig = bench.figure_by_value(rates, "lr", title="ACC vs. learning rate (Fig. 4)", log_x=True)
@@ -159,7 +161,7 @@ if "F" in experiments:
 
 # %%
 if "G" in experiments:
-    general = bench.run_generalisation(run, single_sets, methods, seeds, **train)
+    general = bench.run_generalisation(run, single_sets, factor_methods, seeds, **train)
     display(bench.summary(general, ["dataset", "method", "split"]))
     fig = bench.figure_generalisation(general)
     display(fig)
@@ -189,7 +191,7 @@ if "H" in experiments:
 if "I" in experiments:
     conv_sets = bench.stratified_subsets(single_sets, conv_subset, seed=seeds[0])
     conv_train = dict(train, pretrain_epochs=conv_epochs[0], clustering_epochs=conv_epochs[1])
-    conv = bench.run_grid(run, "I", conv_sets, methods, conv_seeds, network="resnet18", **conv_train)
+    conv = bench.run_grid(run, "I", conv_sets, factor_methods, conv_seeds, network="resnet18", **conv_train)
     display(bench.summary(conv, ["dataset", "method"]))
     display(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10").round(3))
 
