@@ -57,6 +57,7 @@ augmentation_datasets: list = ["digits"]  # experiment H datasets (grey images)
 conv_subset: int = 300  # experiment I: stratified images per dataset (0: all)
 conv_seeds: list = [0]  # experiment I seeds
 conv_epochs: list = [5, 5]  # experiment I pretraining and clustering epochs (paper 100, 150)
+compare_clustpy: bool = True  # side-by-side with ClustPy's own DEC/IDEC/DCN (skipped if clustpy is not installed)
 amp: str = "auto"  # mixed precision: "auto" (on for CUDA, off on CPU), "on" (CPU: bfloat16, fast with AMX), "off"
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
@@ -66,6 +67,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 from IPython.display import display
 
 from clustlib import plots, repro, results
+from clustlib.deep import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
 
@@ -76,7 +78,7 @@ params = dict(datasets=datasets, subsets=subsets, experiment_datasets=experiment
               clustering_epochs=clustering_epochs, batch_size=batch_size, embedding_sizes=embedding_sizes,
               learning_rates=learning_rates, initial_clusterings=initial_clusterings,
               augmentation_datasets=augmentation_datasets, conv_subset=conv_subset, conv_seeds=conv_seeds,
-              conv_epochs=conv_epochs, amp=amp, device=device, n_threads=n_threads, data_root=data_root)
+              conv_epochs=conv_epochs, compare_clustpy=compare_clustpy, amp=amp, device=device, n_threads=n_threads, data_root=data_root)
 bench.validate(methods + factor_methods, experiments, seeds, initial_clusterings=initial_clusterings, conv_epochs=conv_epochs,
                amp=amp)
 repro.seed_everything(seeds[0])
@@ -194,6 +196,27 @@ if "I" in experiments:
     conv = bench.run_grid(run, "I", conv_sets, factor_methods, conv_seeds, network="resnet18", **conv_train)
     display(bench.summary(conv, ["dataset", "method"]))
     display(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10").round(3))
+
+# %% [markdown]
+# ## clustlib beside ClustPy itself (optional)
+#
+# ClustPy's own DEC, IDEC and DCN on the same data, from the same pretrained autoencoder weights and seeds
+# (`clustlib.deep.clustpy_reference`); ACC of both and seconds per clustering epoch on this machine. ClustPy's
+# `labels_` come from k-means with one restart; "re-scored" uses ten, as clustlib does.
+
+# %%
+if compare_clustpy and clustpy_reference.clustpy_available() and device == "cpu":
+    name = experiment_datasets[0]
+    X_cp, key_cp = bench.prepare_inputs(imagesets[name], "ff_500_500_2000")
+    side = clustpy_reference.side_by_side(
+        X_cp, imagesets[name].labels, imagesets[name].n_classes,
+        methods=[m for m in clustpy_reference.SIDE_BY_SIDE_METHODS if m in methods + factor_methods], seeds=seeds,
+        pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
+        dataset_key=key_cp, bf16=amp == "on")
+    bench.log_side_by_side(run, imagesets[name], side)
+    display(clustpy_reference.summarise_side_by_side(side))
+elif compare_clustpy:
+    print("Side-by-side skipped: it needs `pip install clustpy` and device='cpu'.")
 
 # %% tags=["check"]
 logged = run.records

@@ -26,7 +26,7 @@ from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods,
 from clustlib.errors import InvalidParameter
 
 __all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
-           "stratified_subsets", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
+           "stratified_subsets", "log_side_by_side", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
            "figure_runtime", "figure_by_value", "figure_initialisation", "figure_augmentation",
            "figure_generalisation"]
 
@@ -142,6 +142,14 @@ def stratified_subsets(imagesets: dict, size: int, *, seed: int = 0) -> dict:
             rows = data.stratified_subset(imageset.labels, size, seed=seed, class_names=imageset.classes)
             out[name] = imageset.take(rows)
     return out
+
+
+def log_side_by_side(run: results.Run, imageset, frame: pd.DataFrame) -> None:
+    """Record the ClustPy side-by-side (:func:`clustlib.deep.clustpy_reference.side_by_side`) in the run."""
+    for row in frame.itertuples(index=False):
+        run.log(dataset=imageset.name, method=row.method,
+                setting={"experiment": "clustpy_side_by_side", "library": row.library}, seed=int(row.seed),
+                metrics={"acc": float(row.acc)}, time_s=float(row.epoch_s), note="time_s = median s per epoch")
 
 
 def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
