@@ -54,9 +54,10 @@ embedding_sizes: list = [2, 5, 10, 25]  # experiment D values of m (paper 2 to 1
 learning_rates: list = [0.00001, 0.0001, 0.0005]  # experiment F clustering learning rates
 initial_clusterings: list = ["kmeans", "em", "spectral", "subkmeans"]  # experiment E initial clusterings
 augmentation_datasets: list = ["digits"]  # experiment H datasets (grey images)
-conv_subset: int = 300  # experiment I: stratified images per dataset (0: all)
-conv_seeds: list = [0]  # experiment I seeds
-conv_epochs: list = [5, 5]  # experiment I pretraining and clustering epochs (paper 100, 150)
+conv_subset: int = 0  # experiment I: stratified images per dataset (0: all)
+conv_seeds: list = [0, 1, 2]  # experiment I seeds
+conv_epochs: list = [100, 150]  # experiment I pretraining and clustering epochs (paper 100, 150)
+method_params: dict = {}  # per-method estimator overrides, e.g. {"acedec": {"init_iterations": 2000}}
 compare_clustpy: bool = True  # side-by-side with ClustPy's own DEC/IDEC/DCN (skipped if clustpy is not installed)
 amp: str = "auto"  # mixed precision: "auto" (on for CUDA, off on CPU), "on" (CPU: bfloat16, fast with AMX), "off"
 device: str = "cpu"  # "cpu" or "cuda"
@@ -78,15 +79,15 @@ params = dict(datasets=datasets, subsets=subsets, experiment_datasets=experiment
               clustering_epochs=clustering_epochs, batch_size=batch_size, embedding_sizes=embedding_sizes,
               learning_rates=learning_rates, initial_clusterings=initial_clusterings,
               augmentation_datasets=augmentation_datasets, conv_subset=conv_subset, conv_seeds=conv_seeds,
-              conv_epochs=conv_epochs, compare_clustpy=compare_clustpy, amp=amp, device=device, n_threads=n_threads, data_root=data_root)
+              conv_epochs=conv_epochs, method_params=method_params, compare_clustpy=compare_clustpy, amp=amp, device=device, n_threads=n_threads, data_root=data_root)
 bench.validate(methods + factor_methods, experiments, seeds, initial_clusterings=initial_clusterings, conv_epochs=conv_epochs,
-               amp=amp)
+               amp=amp, method_params=method_params)
 repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
 train = dict(pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
-             device=device, n_threads=n_threads, amp=bench.amp_flag(amp))
+             device=device, n_threads=n_threads, amp=bench.amp_flag(amp), method_params=method_params)
 main = None  # the main table, reused by experiment H's comparison
 
 # %%

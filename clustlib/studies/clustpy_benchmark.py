@@ -46,9 +46,10 @@ def _normalisation(imageset) -> str:
 
 
 def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), conv_epochs=(100, 150),
-             amp: str = "auto") -> None:
+             amp: str = "auto", method_params: dict | None = None) -> None:
     """Known methods, experiment letters and initial clusterings, at least one seed, two conv epoch counts,
-    a known ``amp`` (all checked before any compute)."""
+    a known ``amp``, per-method overrides that the methods accept (all checked before any compute)."""
+    method_params = {} if method_params is None else method_params
     valid = list_methods()
     unknown = [m for m in methods if m not in valid]
     if unknown:
@@ -61,6 +62,19 @@ def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), co
     bad = [i for i in initial_clusterings if i not in INITIAL_CLUSTERINGS]
     if bad:
         raise InvalidParameter(f"Unknown initial clustering(s) {bad}; valid: {list(INITIAL_CLUSTERINGS)}.")
+    if not isinstance(method_params, dict) or not all(isinstance(v, dict) for v in method_params.values()):
+        raise InvalidParameter(f"method_params must map method names to dicts of arguments, got {method_params!r}.")
+    unknown = [m for m in method_params if m not in valid]
+    if unknown:
+        raise InvalidParameter(f"method_params names unknown method(s) {unknown}; implemented: {valid}.")
+    for method, overrides in method_params.items():
+        from clustlib.deep import create_method
+
+        accepted = create_method(method).get_params()
+        bad = [k for k in overrides if k not in accepted]
+        if bad:
+            raise InvalidParameter(f"method_params[{method!r}] has unknown argument(s) {bad}; "
+                                   f"{method} accepts {sorted(accepted)}.")
     if len(conv_epochs) != 2 or min(conv_epochs) < 0:
         raise InvalidParameter(f"conv_epochs must be [pretraining epochs, clustering epochs] >= 0, got {conv_epochs}.")
     amp_flag(amp)
@@ -102,21 +116,22 @@ def _log(run, imageset, method, setting: dict, seed, labels, out, note="") -> di
 
 
 def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds, *, network="ff_500_500_2000",
-             vary: str | None = None, values=(None,), augment: bool = False, progress: bool = True,
-             **train) -> pd.DataFrame:
+             vary: str | None = None, values=(None,), augment: bool = False, method_params: dict | None = None,
+             progress: bool = True, **train) -> pd.DataFrame:
     """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``,
     ``initial_clustering``).
 
     ``train`` holds ``pretrain_epochs, clustering_epochs, batch_size, device, n_threads``. The autoencoder is
     pretrained once per (data, network, m, augmentation, seed) and reused by every method, as in the paper.
     ``augment=True`` runs experiment H: pretraining on augmented images and clustering with them.
+    ``method_params`` maps a method name to estimator arguments that override its defaults.
     """
     rows = []
     jobs = [(d, v, m, s) for d in imagesets for v in values for m in methods for s in seeds]
     inputs = {d: prepare_inputs(imagesets[d], network) for d in imagesets}
     for dataset, value, method, seed in tqdm(jobs, desc=f"experiment {experiment}", disable=not progress):
         X, key = inputs[dataset]
-        kwargs = dict(train)
+        kwargs = dict(train, **(method_params or {}).get(method, {}))
         if vary is not None:
             kwargs[vary] = value
         if augment:
@@ -162,7 +177,8 @@ def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
     return imageset.take(np.flatnonzero(~test)), imageset.take(np.flatnonzero(test))
 
 
-def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, progress=True, **train) -> pd.DataFrame:
+def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, method_params: dict | None = None,
+                       progress=True, **train) -> pd.DataFrame:
     """Experiment G: fit on the train part, predict the unseen test part; ACC on both (Figure 5)."""
     rows = []
     for name, imageset in imagesets.items():
@@ -171,7 +187,8 @@ def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, pro
         X_test, _ = prepare_inputs(test_set, "ff_500_500_2000")
         for method in methods:
             for seed in tqdm(seeds, desc=f"G {name} {method}", disable=not progress):
-                out = run_deep_clustering(method, X_train, imageset.n_classes, seed=seed, dataset_key=key, **train)
+                out = run_deep_clustering(method, X_train, imageset.n_classes, seed=seed, dataset_key=key, **train,
+                                          **(method_params or {}).get(method, {}))
                 for split, part, labels in (("train", train_set, out["labels"]),
                                             ("test", test_set, out["estimator"].predict(X_test))):
                     row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out,
