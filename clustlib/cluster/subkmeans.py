@@ -32,6 +32,7 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.cluster import kmeans_plusplus
 from sklearn.utils import check_random_state
 
+from clustlib.cluster._validation import check_features
 from clustlib.errors import InvalidParameter
 
 __all__ = ["NrKMeans", "SubKMeans"]
@@ -42,15 +43,10 @@ _NOISE_EIGEN_THRESHOLD = -1e-7
 
 
 def _check_X(X) -> np.ndarray:
-    X = np.asarray(X)
-    if X.ndim != 2 or X.shape[0] < 2:
-        raise InvalidParameter(f"X must be a 2-d array (N, d) with N >= 2, got shape {X.shape}.")
-    if not np.issubdtype(X.dtype, np.number):
-        raise InvalidParameter(f"X must be numeric, got dtype {X.dtype}.")
-    X = np.ascontiguousarray(X, dtype=np.float64)
-    if not np.all(np.isfinite(X)):
-        raise InvalidParameter("X holds NaN or infinite values; clean or impute them first.")
-    return X
+    X = check_features(X)
+    if X.shape[0] < 2:
+        raise InvalidParameter(f"X must have at least 2 rows, got shape {X.shape}.")
+    return np.ascontiguousarray(X, dtype=np.float64)
 
 
 def _check_common(max_iter, n_init, random_state) -> None:

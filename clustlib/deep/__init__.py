@@ -44,6 +44,14 @@ __all__ = [
     "MVnet",
     "fit_view_jules",
     "concatenate_views",
+    # DAC (Chang et al. 2017)
+    "DAC",
+    "DACNetwork",
+    "restraint_layer",
+    "dac_thresholds",
+    "pair_targets",
+    "KerasImageAugment",
+    "DAC_SCRIPT_SETTINGS",
 ]
 
 _WHERE = {
@@ -51,6 +59,13 @@ _WHERE = {
     "MVnet": "mvnet",
     "fit_view_jules": "mvnet",
     "concatenate_views": "mvnet",
+    "DAC": "dac",
+    "DACNetwork": "allconv",
+    "restraint_layer": "allconv",
+    "dac_thresholds": "dac",
+    "pair_targets": "dac",
+    "KerasImageAugment": "dac",
+    "DAC_SCRIPT_SETTINGS": "dac",
     "FeedforwardAutoencoder": "networks",
     "build_autoencoder": "networks",
     "list_autoencoders": "networks",

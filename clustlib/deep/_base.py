@@ -46,6 +46,22 @@ BASE_PARAMS: dict = {
 }
 
 
+def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
+    """``X`` as a C-contiguous float32 array after checking rank (one of ``ndims``), N >= 2, numbers, finiteness.
+
+    ``expected`` describes the accepted shapes in the error message (e.g. ``"(N, C, H, W) images"``).
+    """
+    X = np.asarray(X)
+    if X.ndim not in ndims or X.shape[0] < 2:
+        raise InvalidParameter(f"X must have shape {expected}, with N >= 2; got {X.shape}.")
+    if not np.issubdtype(X.dtype, np.number):
+        raise InvalidParameter(f"X must be numeric, got dtype {X.dtype}.")
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    if not np.all(np.isfinite(X)):
+        raise InvalidParameter("X holds NaN or infinite values; clean or impute them first.")
+    return X
+
+
 @torch.no_grad()
 def encode_all(ae: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
     """Embed ``X`` (N, ...) in batches with the network in eval mode; returns (N, m) float32."""
@@ -236,17 +252,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
                                  seed=seed + 1, device=device)
 
     def _check_X(self, X) -> np.ndarray:
-        X = np.asarray(X)
-        if X.ndim not in (2, 4) or X.shape[0] < 2:
-            raise InvalidParameter(
-                f"X must have shape (N, D), or (N, C, H, W) for a convolutional autoencoder, with N >= 2; got {X.shape}."
-            )
-        if not np.issubdtype(X.dtype, np.number):
-            raise InvalidParameter(f"X must be numeric, got dtype {X.dtype}.")
-        X = np.ascontiguousarray(X, dtype=np.float32)
-        if not np.all(np.isfinite(X)):
-            raise InvalidParameter("X holds NaN or infinite values; clean or impute them first.")
-        return X
+        return check_inputs(X, (2, 4), "(N, D), or (N, C, H, W) for a convolutional autoencoder")
 
     def _seed(self) -> int:
         return 0 if self.random_state is None else int(self.random_state)
