@@ -28,6 +28,12 @@ PAPER_ITEMS = {
     "fig2_embedding": "Leiber et al. 2023 (ClustPy), Figure 2 (embedding size)",
     "fig4_learning": "Leiber et al. 2023 (ClustPy), Figure 4 (learning rate)",
     "fig5_generalisation": "Leiber et al. 2023 (ClustPy), Figure 5 (generalisation)",
+    "fig3_initial": "Leiber et al. 2023 (ClustPy), Figure 3 (initial clustering)",
+    "table4_augmentation": "Leiber et al. 2023 (ClustPy), Table IV (augmentation), as a chart",
+    "dac_table2_": "Chang et al. 2017 (DAC), Table 2 (ACC per method)",
+    "dac_fig4_": "Chang et al. 2017 (DAC), Figure 4 (label-feature distribution)",
+    "dac_thresholds_": "Chang et al. 2017 (DAC), adaptive thresholds and selected pairs per epoch",
+    "dac_cluster_sizes_": "Chang et al. 2017 (DAC), cluster sizes of the final partition",
 }
 
 # Study -> the paper tables its results CSV sits beside.
@@ -35,7 +41,8 @@ STUDY_TABLES = {
     "01_layer_architecture_grid": "Guérin et al. 2021, Tables A.3–A.6",
     "02_mvec_sweep": "Guérin et al. 2021, Figure 10 data (one row per view combination)",
     "03_mvnet_jule_tables": "Guérin et al. 2021, Tables B.7–B.10",
-    "06_clustpy_benchmark": "Leiber et al. 2023 (ClustPy), Tables I–III and V",
+    "06_clustpy_benchmark": "Leiber et al. 2023 (ClustPy), Tables I–V",
+    "07_dac": "Chang et al. 2017 (DAC), Tables 2–3",
 }
 
 

@@ -482,6 +482,13 @@ class DAC(ClusterMixin, BaseEstimator):
     def _check_X(self, X) -> np.ndarray:
         return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
+    def check_params(self, X) -> dict:
+        """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
+
+        Returns the settings with the defaults filled in; raises :class:`InvalidParameter` naming the fix.
+        """
+        return self._resolved(X)
+
     def _resolved(self, X: np.ndarray) -> dict:
         """Validate every parameter against X and return the defaults filled in (before any compute)."""
         n = X.shape[0]

@@ -1,0 +1,465 @@
+"""Study 7 (Chang et al. 2017): DAC and DAC* on the paper's datasets with :class:`clustlib.deep.DAC`.
+
+The loops behind ``notebooks/07_dac.ipynb``: each (dataset, variant, seed) trains one DAC network with
+the settings of the authors' script for that dataset (:data:`clustlib.deep.DAC_SCRIPT_SETTINGS`) and is
+scored by the argmax of its label features (Table 2); the learned label features are then clustered by
+K-means, SC, AC and NMF (Table 3). Figures: the adaptive thresholds and the share of positive and
+selected pairs per epoch, ACC per method and dataset, the distribution of label-feature elements before
+and after training (Figure 4), and the cluster sizes (DAC can leave clusters empty, vector-1127/DAC #23).
+
+Which script runs which row. DAC* (one threshold, all pairs) uses the dataset's script: ``mnist.py`` for
+the digit sets, ``cifar100.py`` for CIFAR-10 and CIFAR-100/20 (the authors ran it for both, issue #11),
+``stl.py``, ``imagenet10.py`` and ``imagenetdog.py``. The two-threshold DAC exists in the public code for
+CIFAR-10 only (``cifar10_2.py``); for the other datasets this study runs the dataset's DAC* script with
+``variant="dac"``, so the two thresholds start at that script's upper and lower values and meet half-way
+(a clustlib choice; the paper's own schedule, u = 0.95 - λ and l = 0.455 + 0.1 λ, is in no script).
+
+References
+----------
+J. Chang, L. Wang, G. Meng, S. Xiang, C. Pan, "Deep Adaptive Image Clustering", ICCV 2017.
+Code: https://github.com/vector-1127/DAC
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import pandas as pd
+from matplotlib import pyplot as plt
+from matplotlib.ticker import MaxNLocator
+from tqdm.auto import tqdm
+
+from clustlib import data, metrics, paper, plots, results
+from clustlib.errors import InvalidParameter
+
+__all__ = ["VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
+           "DACRuns", "validate", "script_settings", "settings_table", "prepare_inputs", "load_inputs", "run_grid",
+           "cluster_label_features", "run_table3", "feature_distribution", "summary", "compare_with_paper",
+           "figure_thresholds", "figure_accuracy", "figure_feature_distribution", "figure_cluster_sizes"]
+
+#: Our variant name -> the row label of the paper's Table 2.
+VARIANT_NAMES = {"dac_star": "DAC*", "dac": "DAC"}
+#: Dataset -> the authors' DAC* script (a key of :data:`clustlib.deep.DAC_SCRIPT_SETTINGS`).
+DATASET_SCRIPTS = {"mnist": "mnist", "fashion_mnist": "mnist", "kmnist": "mnist", "usps": "mnist",
+                   "digits": "mnist", "optdigits": "mnist", "cifar10": "cifar100", "cifar100_20": "cifar100",
+                   "stl10": "stl", "imagenet10": "imagenet10", "imagenet_dogs": "imagenet_dog"}
+#: Dataset -> the authors' two-threshold DAC script, where one exists.
+TWO_THRESHOLD_SCRIPTS = {"cifar10": "cifar10_2"}
+#: Table 3's traditional clusterings of the label features -> the paper's row label.
+TABLE3_METHODS = {"kmeans": "K-means", "sc": "SC", "ac": "AC", "nmf": "NMF"}
+#: The intervals of Figure 4 (share of label-feature elements in each).
+FEATURE_BINS = (0.0, 0.1, 0.5, 0.9, 1.0)
+_BIN_NAMES = ("[0, 0.1)", "[0.1, 0.5)", "[0.5, 0.9)", "[0.9, 1]")
+_UNCENTRED_SCRIPTS = {"imagenet_dog"}  # imagenetdog.py feeds pixels / 255 without subtracting the mean
+_AC_FULL_LINKAGE_MAX = 20_000  # Ward on more points needs N^2/2 distances (70k: 20 GB); use a 10-NN graph
+
+
+class DACRuns(NamedTuple):
+    """What :func:`run_grid` returns.
+
+    Attributes
+    ----------
+    scores : DataFrame
+        One row per (dataset, variant, seed): ``dataset, method, variant, script, network, epochs, seed,
+        nmi, ari, acc, n_clusters_found, fit_s, epoch_s``.
+    history : DataFrame
+        One row per epoch: ``dataset, method, seed, epoch, upper, lower, positive_fraction,
+        selected_fraction, loss``.
+    features : dict
+        ``(dataset, variant, seed) -> (initial label features (N, K), trained label features (N, K))``,
+        float32; the initial ones come from the same seed's untrained network.
+    """
+
+    scores: pd.DataFrame
+    history: pd.DataFrame
+    features: dict
+
+
+def _check_list(name: str, values, valid) -> None:
+    if not isinstance(values, (list, tuple)) or not values:
+        raise InvalidParameter(f"{name} must list at least one value, got {values!r}.")
+    bad = [v for v in values if v not in valid]
+    if bad:
+        raise InvalidParameter(f"Unknown {name} {bad}; valid: {sorted(valid)}.")
+
+
+def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs: int = 0,
+             estimator_params: dict | None = None, table3_methods=(), subsets: dict | None = None) -> None:
+    """Known datasets, variants, networks and Table 3 methods, seeds, epochs >= 0, per-variant overrides
+    that :class:`~clustlib.deep.DAC` accepts; all checked before any data is loaded or network built."""
+    from clustlib.deep import DAC
+    from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, list_dac_networks
+
+    _check_list("datasets", datasets, DATASET_SCRIPTS)
+    _check_list("variants", variants, VARIANT_NAMES)
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise InvalidParameter(f"seeds must list at least one seed, got {seeds!r}.")
+    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
+    if bad:
+        raise InvalidParameter(f"seeds must be integers >= 0, got {bad}.")
+    networks = {} if networks is None else networks
+    if not isinstance(networks, dict):
+        raise InvalidParameter(f"networks must map dataset names to ALL-ConvNet names, got {networks!r}.")
+    unknown = [d for d in networks if d not in datasets]
+    if unknown:
+        raise InvalidParameter(f"networks names datasets that are not in datasets: {unknown}; datasets are "
+                               f"{list(datasets)}.")
+    bad = {d: n for d, n in networks.items() if n not in list_dac_networks()}
+    if bad:
+        raise InvalidParameter(f"Unknown network(s) {bad}; valid: {list_dac_networks()}.")
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
+        raise InvalidParameter(f"epochs must be an integer >= 0 (0 keeps each script's epochs), got {epochs!r}.")
+    subsets = {} if subsets is None else subsets
+    unknown = [d for d in subsets if d not in datasets]
+    if unknown:
+        raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; datasets are "
+                               f"{list(datasets)}.")
+    estimator_params = {} if estimator_params is None else estimator_params
+    if not isinstance(estimator_params, dict) or not all(isinstance(v, dict) for v in estimator_params.values()):
+        raise InvalidParameter("estimator_params must map variant names to dicts of DAC arguments, got "
+                               f"{estimator_params!r}.")
+    unknown = [v for v in estimator_params if v not in VARIANT_NAMES]
+    if unknown:
+        raise InvalidParameter(f"estimator_params names unknown variant(s) {unknown}; valid: {list(VARIANT_NAMES)}.")
+    accepted = set(DAC().get_params()) - {"n_clusters", "variant", "random_state", "device", "progress"}
+    for variant, overrides in estimator_params.items():
+        bad = [k for k in overrides if k not in accepted]
+        if bad:
+            raise InvalidParameter(f"estimator_params[{variant!r}] has unknown or reserved argument(s) {bad}; "
+                                   f"DAC accepts {sorted(accepted)} (n_clusters, variant, random_state and "
+                                   "device come from the study).")
+    bad = [m for m in table3_methods if m not in TABLE3_METHODS]
+    if bad:
+        raise InvalidParameter(f"Unknown table3_methods {bad}; valid: {list(TABLE3_METHODS)}.")
+    for dataset in datasets:  # every (dataset, variant) resolves to DAC arguments its own checks accept
+        info = data.dataset_info(dataset)
+        n = subsets.get(dataset) or info["splits"].get("all") or info.get("paper_n_samples") or 10_000
+        for variant in variants:
+            _, kwargs = script_settings(dataset, variant, network=networks.get(dataset), epochs=epochs,
+                                        overrides=estimator_params.get(variant))
+            size = ALLCONV_ARCHITECTURES[kwargs["network"]].input_size if "network" in kwargs else 32
+            shape_only = np.broadcast_to(np.float32(0), (n, 1, size, size))  # no memory: only .shape is read
+            DAC(info["n_classes"], **kwargs).check_params(shape_only)
+
+
+def script_settings(dataset: str, variant: str, *, network: str | None = None, epochs: int = 0,
+                    overrides: dict | None = None) -> tuple[str, dict]:
+    """The authors' script for this dataset and variant, and the :class:`~clustlib.deep.DAC` arguments.
+
+    Parameters
+    ----------
+    dataset : str
+        A key of :data:`DATASET_SCRIPTS`.
+    variant : {"dac_star", "dac"}
+    network : str, optional
+        ALL-ConvNet override (e.g. ``"small16"`` for 16x16 digits); None keeps the script's.
+    epochs : int
+        0 keeps the script's epochs.
+    overrides : dict, optional
+        Further DAC arguments, applied last.
+
+    Returns
+    -------
+    script : str
+        The script name (``"cifar10_2"``, or the DAC* script when the variant is switched).
+    kwargs : dict
+        DAC arguments without ``n_clusters``, ``random_state`` and ``device``.
+    """
+    from clustlib.deep import DAC_SCRIPT_SETTINGS
+
+    if dataset not in DATASET_SCRIPTS:
+        raise InvalidParameter(f"No DAC script for dataset {dataset!r}; supported: {sorted(DATASET_SCRIPTS)}.")
+    if variant not in VARIANT_NAMES:
+        raise InvalidParameter(f"variant must be one of {list(VARIANT_NAMES)}, got {variant!r}.")
+    script = TWO_THRESHOLD_SCRIPTS.get(dataset) if variant == "dac" else None
+    script = script or DATASET_SCRIPTS[dataset]
+    kwargs = dict(DAC_SCRIPT_SETTINGS[script], variant=variant)
+    if network is not None:
+        kwargs["network"] = network
+    if epochs:
+        kwargs["epochs"] = int(epochs)
+    kwargs.update(overrides or {})
+    return script, kwargs
+
+
+def settings_table(datasets, variants, *, networks: dict | None = None, epochs: int = 0,
+                   estimator_params: dict | None = None) -> pd.DataFrame:
+    """The DAC arguments each (dataset, variant) runs with, one row each (for the notebook to show)."""
+    rows = []
+    for dataset in datasets:
+        for variant in variants:
+            script, kwargs = script_settings(dataset, variant, network=(networks or {}).get(dataset), epochs=epochs,
+                                             overrides=(estimator_params or {}).get(variant))
+            rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "script": script,
+                         **{k: v for k, v in kwargs.items() if k != "variant"}})
+    return pd.DataFrame(rows)
+
+
+def prepare_inputs(imageset, network: str, script: str) -> np.ndarray:
+    """DAC's input for one ImageSet: resized to the network's input size, channels first, pixels / 255
+    minus the per-channel mean (:func:`clustlib.deep.dac.center_images`; ``imagenetdog.py`` only divides).
+
+    Returns
+    -------
+    ndarray of float32, shape (N, C, S, S)
+    """
+    from clustlib.deep.allconv import ALLCONV_ARCHITECTURES
+    from clustlib.deep.dac import center_images
+
+    if network not in ALLCONV_ARCHITECTURES:
+        raise InvalidParameter(f"Unknown network {network!r}; valid: {sorted(ALLCONV_ARCHITECTURES)}.")
+    size = ALLCONV_ARCHITECTURES[network].input_size
+    images = data.resize_images(imageset.images, size).transpose(0, 3, 1, 2)  # (N, C, S, S) uint8
+    if script in _UNCENTRED_SCRIPTS:
+        return (images / np.float32(255)).astype(np.float32)
+    return center_images(images, per_channel=True)
+
+
+def load_inputs(datasets, subsets: dict | None = None, *, seed: int = 0, root=None) -> dict:
+    """``{name: ImageSet}``, each cut to a stratified subset where ``subsets[name]`` > 0.
+
+    Image trees (ImageNet-10, ImageNet-Dogs) are decoded straight at 96x96, the size DAC's networks take.
+    """
+    subsets = dict(subsets or {})
+    for name in datasets:
+        data.dataset_info(name)  # raises UnknownName listing the valid datasets
+    out = {}
+    for name in datasets:
+        tree = data.dataset_info(name).get("image_shape") is None
+        out[name] = data.load(name, subset=subsets.get(name) or None, seed=seed, root=root,
+                              image_size=96 if tree else None)
+    return out
+
+
+def _history_rows(dataset: str, method: str, seed: int, history) -> list[dict]:
+    return [{"dataset": dataset, "method": method, "seed": seed, "epoch": e + 1, "upper": th[0], "lower": th[1],
+             "positive_fraction": pos, "selected_fraction": sel, "loss": loss}
+            for e, (th, pos, sel, loss) in enumerate(zip(history.thresholds, history.positive_fraction,
+                                                          history.selected_fraction, history.losses))]
+
+
+def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, networks: dict | None = None, epochs: int = 0,
+             estimator_params: dict | None = None, device: str = "cpu", progress: bool = True) -> DACRuns:
+    """Train DAC for every dataset x variant x seed and log NMI, ARI, ACC of the argmax labels (Table 2).
+
+    The setting of each record names the script, network and epochs (``script=mnist,network=small16,
+    epochs=20``). See :class:`DACRuns` for what comes back.
+    """
+    from clustlib.deep import DAC
+
+    networks, estimator_params = networks or {}, estimator_params or {}
+    rows, history, features = [], [], {}
+    jobs = [(d, v, s) for d in imagesets for v in variants for s in seeds]
+    inputs = {}
+    for dataset, variant, seed in tqdm(jobs, desc="DAC", disable=not progress):
+        imageset = imagesets[dataset]
+        script, kwargs = script_settings(dataset, variant, network=networks.get(dataset), epochs=epochs,
+                                         overrides=estimator_params.get(variant))
+        key = (dataset, kwargs["network"], script in _UNCENTRED_SCRIPTS)
+        if key not in inputs:
+            inputs[key] = prepare_inputs(imageset, kwargs["network"], script)
+        X = inputs[key]
+        k = imageset.n_classes
+        initial = DAC(k, **{**kwargs, "epochs": 0}, random_state=seed, device=device, progress=False).fit(X)
+        t0 = time.perf_counter()
+        model = DAC(k, **kwargs, random_state=seed, device=device, progress=False).fit(X)
+        fit_s = time.perf_counter() - t0
+        method = VARIANT_NAMES[variant]
+        scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
+        setting = {"script": script, "network": model.network_name_, "epochs": kwargs["epochs"]}
+        run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
+                note="labels = argmax of the label features")
+        rows.append({"dataset": dataset, "method": method, "variant": variant, **setting, "seed": seed, **scores,
+                     "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
+                     "epoch_s": model.epoch_seconds_})
+        history += _history_rows(dataset, method, seed, model.history_)
+        features[(dataset, variant, seed)] = (initial.label_features_, model.label_features_)
+    return DACRuns(pd.DataFrame(rows), pd.DataFrame(history), features)
+
+
+def cluster_label_features(Z: np.ndarray, method: str, n_clusters: int, *, seed: int = 0) -> np.ndarray:
+    """One of Table 3's traditional clusterings of DAC's label features; int64 labels (N,).
+
+    ``"kmeans"``: k-means++, 10 restarts. ``"sc"``: spectral clustering of the 10-nearest-neighbour graph.
+    ``"ac"``: Ward agglomerative clustering (on a 10-NN connectivity graph above 20,000 points, where full
+    Ward would need N^2/2 distances). ``"nmf"``: NMF with K components (the label features are
+    non-negative), each sample in the cluster of its largest coefficient.
+    """
+    from sklearn.cluster import AgglomerativeClustering, KMeans, SpectralClustering
+    from sklearn.decomposition import NMF
+    from sklearn.neighbors import kneighbors_graph
+
+    if method not in TABLE3_METHODS:
+        raise InvalidParameter(f"Unknown Table 3 method {method!r}; valid: {list(TABLE3_METHODS)}.")
+    Z = np.asarray(Z, dtype=np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # near one-hot features: disconnected k-NN graphs
+        if method == "kmeans":
+            return KMeans(n_clusters, n_init=10, random_state=seed).fit_predict(Z).astype(np.int64)
+        if method == "sc":
+            model = SpectralClustering(n_clusters, affinity="nearest_neighbors", n_neighbors=10, random_state=seed,
+                                       assign_labels="kmeans")
+            return model.fit_predict(Z).astype(np.int64)
+        if method == "ac":
+            graph = kneighbors_graph(Z, 10, include_self=False) if len(Z) > _AC_FULL_LINKAGE_MAX else None
+            model = AgglomerativeClustering(n_clusters, linkage="ward", connectivity=graph)
+            return model.fit_predict(Z).astype(np.int64)
+        W = NMF(n_clusters, init="nndsvda", max_iter=500, random_state=seed).fit_transform(np.clip(Z, 0, None))
+        return W.argmax(1).astype(np.int64)
+
+
+def run_table3(run: results.Run, imagesets: dict, runs: DACRuns, methods, *, progress: bool = True) -> pd.DataFrame:
+    """Table 3: cluster every trained network's label features with ``methods`` and log the scores.
+
+    Records carry ``features=<variant>_label_features`` in their setting; the paper's rows are DAC's
+    (``dac_label_features``). The returned frame also holds the argmax rows (method ``DAC``/``DAC*``,
+    not logged again) so each variant's own tactic sits beside the traditional ones.
+    """
+    rows = []
+    keys = list(runs.features)
+    for (dataset, variant, seed) in tqdm(keys, desc="Table 3", disable=not progress):
+        imageset, Z = imagesets[dataset], runs.features[(dataset, variant, seed)][1]
+        features = f"{variant}_label_features"
+        for method in methods:
+            t0 = time.perf_counter()
+            labels = cluster_label_features(Z, method, imageset.n_classes, seed=seed)
+            scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
+            name = TABLE3_METHODS[method]
+            run.log(dataset=dataset, method=name, setting={"features": features}, seed=seed, metrics=scores,
+                    time_s=time.perf_counter() - t0, note=f"{name} on the label features of {VARIANT_NAMES[variant]}")
+            rows.append({"dataset": dataset, "method": name, "features": features, "seed": seed, **scores})
+        own = runs.scores[(runs.scores["dataset"] == dataset) & (runs.scores["variant"] == variant)
+                          & (runs.scores["seed"] == seed)].iloc[0]
+        rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "features": features, "seed": seed,
+                     "nmi": own["nmi"], "ari": own["ari"], "acc": own["acc"]})
+    return pd.DataFrame(rows)
+
+
+def feature_distribution(runs: DACRuns) -> pd.DataFrame:
+    """Figure 4's statistic: the share of label-feature elements in [0, 0.1), [0.1, 0.5), [0.5, 0.9), [0.9, 1]
+    for the untrained ("initial") and the trained ("final") network, per dataset, method and seed."""
+    rows = []
+    for (dataset, variant, seed), pair in runs.features.items():
+        for stage, Z in zip(("initial", "final"), pair):
+            counts, _ = np.histogram(np.clip(Z, 0.0, 1.0), bins=FEATURE_BINS)
+            for name, count in zip(_BIN_NAMES, counts):
+                rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "seed": seed, "stage": stage,
+                             "interval": name, "share": count / Z.size})
+    return pd.DataFrame(rows)
+
+
+def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
+    """Mean ± std over seeds of NMI, ARI, ACC in % (as the paper prints), with the seconds per fit when known."""
+    grouped = frame.groupby(list(by), sort=False)
+    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
+    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
+    if "fit_s" in frame:
+        out["fit s"] = grouped["fit_s"].mean().round(1)
+    return out.reset_index()
+
+
+def compare_with_paper(frame: pd.DataFrame, table: str = "2", *, stand_ins: dict | None = None) -> pd.DataFrame:
+    """Our mean ± std beside the paper's Table ``table`` ("2": DAC/DAC* rows; "3": clusterings of DAC's
+    label features), where datasets and methods overlap; scores as fractions.
+
+    ``stand_ins`` maps one of our datasets to the paper's dataset it stands in for (``{"digits": "mnist"}``
+    in the smoke profile); such rows keep our name in ``ours_dataset`` and are not a reproduction.
+    """
+    if table not in ("2", "3"):
+        raise InvalidParameter(f"table must be '2' or '3', got {table!r}.")
+    stand_ins = dict(stand_ins or {})
+    ours = frame.melt(id_vars=["dataset", "method", "seed"] + (["features"] if table == "3" else []),
+                      value_vars=["nmi", "ari", "acc"], var_name="metric")
+    ours["setting"] = ours.pop("features") if table == "3" else ""
+    aggregated = results.aggregate(ours)
+    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
+    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
+    side = paper.compare(aggregated, paper.load("dac2017", table))
+    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    return side[side["paper"].notna()].reset_index(drop=True)
+
+
+def figure_thresholds(history: pd.DataFrame, dataset: str | None = None):
+    """The adaptive rule at work on one dataset: thresholds (left) and the shares of positive and of selected
+    pairs (right) per epoch, one colour per method, mean over seeds."""
+    dataset = dataset or history["dataset"].iloc[0]
+    part = history[history["dataset"] == dataset]
+    mean = part.groupby(["method", "epoch"], sort=False).mean(numeric_only=True).reset_index()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
+    for i, (method, rows) in enumerate(mean.groupby("method", sort=False)):
+        colour = f"C{i}"
+        left.plot(rows["epoch"], rows["upper"], color=colour, marker="o", ms=3, label=f"{method} upper")
+        if method == VARIANT_NAMES["dac"]:
+            left.plot(rows["epoch"], rows["lower"], color=colour, ls="--", marker="o", ms=3, label=f"{method} lower")
+        right.plot(rows["epoch"], rows["positive_fraction"], color=colour, marker="o", ms=3,
+                   label=f"{method} positive")
+        right.plot(rows["epoch"], rows["selected_fraction"], color=colour, ls="--", label=f"{method} selected")
+    left.set(xlabel="epoch", ylabel="threshold", title=f"Selection thresholds ({dataset})")
+    right.set(xlabel="epoch", ylabel="share of chunk pairs", title="Positive and selected pairs", ylim=(0, 1.05))
+    for ax in (left, right):
+        ax.legend(frameon=False, fontsize="small")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+def figure_accuracy(scores: pd.DataFrame, *, stand_ins: dict | None = None, ax=None):
+    """ACC per dataset and method, mean ± std over seeds, with the paper's Table 2 value as a black dash
+    where it has the dataset (or the one a dataset stands in for, see :func:`compare_with_paper`)."""
+    stand_ins = dict(stand_ins or {})
+    order = list(dict.fromkeys(scores["dataset"]))
+    hue_order = [m for m in VARIANT_NAMES.values() if m in set(scores["method"])]
+    fig = plots.bar_mean_std(scores, x="dataset", y="acc", hue="method", ax=ax, order=order, hue_order=hue_order,
+                             ylabel="ACC", title="Clustering accuracy (Table 2)")
+    ax = fig.axes[0]
+    paper_names = [stand_ins.get(d, d) for d in order]
+    published = paper.load("dac2017", "2", metric="acc", method=hue_order, dataset=paper_names)
+    width = 0.8 / len(hue_order)
+    for i, row in enumerate(published.itertuples(index=False)):
+        for j in (j for j, name in enumerate(paper_names) if name == row.dataset):
+            x = j - 0.4 + width * (hue_order.index(row.method) + 0.5)
+            label = None if i else "paper" + (f" ({row.dataset})" if row.dataset != order[j] else "")
+            ax.hlines(row.value, x - width / 2, x + width / 2, colors="black", linewidth=2, label=label)
+    if len(published):
+        ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(0, 1)
+    return fig
+
+
+def figure_feature_distribution(distribution: pd.DataFrame, dataset: str | None = None):
+    """Figure 4: share of label-feature elements per interval before and after training, one panel per method."""
+    dataset = dataset or distribution["dataset"].iloc[0]
+    part = distribution[distribution["dataset"] == dataset]
+    methods = list(dict.fromkeys(part["method"]))
+    fig, axes = plt.subplots(1, len(methods), figsize=(4.2 * len(methods), 3.2), layout="constrained",
+                             squeeze=False, sharey=True)
+    for ax, method in zip(axes[0], methods):
+        plots.bar_mean_std(part[part["method"] == method], x="interval", y="share", hue="stage", ax=ax,
+                           order=list(_BIN_NAMES), hue_order=["initial", "final"], ylabel="share of elements",
+                           title=f"{method}: label features ({dataset})")
+        ax.tick_params(axis="x", rotation=0)
+    return fig
+
+
+def figure_cluster_sizes(runs: DACRuns, dataset: str | None = None, ax=None):
+    """Cluster sizes sorted from largest to smallest (argmax labels), mean ± std over seeds, per method;
+    the dotted line is N / K. Empty clusters show as zero-height bars."""
+    dataset = dataset or next(iter(runs.features))[0]
+    rows = []
+    for (name, variant, seed), (_, Z) in runs.features.items():
+        if name != dataset:
+            continue
+        sizes = np.sort(np.bincount(Z.argmax(1), minlength=Z.shape[1]))[::-1]
+        rows += [{"method": VARIANT_NAMES[variant], "seed": seed, "rank": r + 1, "size": int(s)}
+                 for r, s in enumerate(sizes)]
+    frame = pd.DataFrame(rows)
+    fig = plots.bar_mean_std(frame, x="rank", y="size", hue="method", ax=ax, ylabel="images",
+                             title=f"Cluster sizes, largest first ({dataset})")
+    ax = fig.axes[0]
+    n, k = next(Z.shape for (d, _, _), (_, Z) in runs.features.items() if d == dataset)
+    ax.axhline(n / k, color="black", linestyle=":", linewidth=1)
+    ax.set_xlabel("cluster rank")
+    ax.tick_params(axis="x", rotation=0)
+    return fig

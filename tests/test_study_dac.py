@@ -1,0 +1,117 @@
+"""Study 7 helpers (clustlib.studies.dac_study): parameter checks before compute, script settings, inputs,
+Table 3's clusterings, Figure 4's statistic and the join with the paper."""
+
+from __future__ import annotations
+
+import ast
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clustlib import data, profiles
+from clustlib.deep import DAC_SCRIPT_SETTINGS
+from clustlib.deep.dac import center_images
+from clustlib.errors import InvalidParameter
+from clustlib.metrics import acc
+from clustlib.studies import dac_study as dac
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(datasets=["mnits"]), "Unknown datasets"),
+    (dict(datasets=[]), "at least one"),
+    (dict(variants=["dac2"]), "Unknown variants"),
+    (dict(seeds=[]), "at least one seed"),
+    (dict(seeds=[-1]), "seeds must be integers"),
+    (dict(networks={"cifar10": "small16"}), "not in datasets"),
+    (dict(networks={"digits": "resnet18"}), "Unknown network"),
+    (dict(epochs=-1), "epochs"),
+    (dict(subsets={"mnist": 100}), "not in datasets"),
+    (dict(estimator_params={"dac3": {}}), "unknown variant"),
+    (dict(estimator_params={"dac": {"lowr": 0.5}}), "unknown or reserved"),
+    (dict(estimator_params={"dac": {"random_state": 3}}), "unknown or reserved"),
+    (dict(table3_methods=["dbscan"]), "Unknown table3_methods"),
+    # DAC's own checks, reached through the resolved script settings before any data is loaded
+    (dict(estimator_params={"dac": {"lower": 0.95}}), "lower <= upper"),
+    (dict(subsets={"digits": 100}), "batch_size"),  # mnist.py's batch of 128 > 100 images
+])
+def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
+    args = dict(datasets=["digits"], variants=["dac_star", "dac"], seeds=[0])
+    args.update({k: kwargs.pop(k) for k in list(kwargs) if k in args})
+    kwargs.setdefault("networks", {"digits": "small16"} if "digits" in args["datasets"] else {})
+    with pytest.raises(InvalidParameter, match=match):
+        dac.validate(args["datasets"], args["variants"], args["seeds"], **kwargs)
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_validate_accepts_every_profile(profile):
+    defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("07_dac").items()}
+    p = {**defaults, **profiles.resolve_params("07_dac", profile)}
+    dac.validate(p["datasets"], p["variants"], p["seeds"], networks=p["networks"], epochs=p["epochs"],
+                 estimator_params=p["estimator_params"], table3_methods=p["table3_methods"], subsets=p["subsets"])
+
+
+def test_script_settings_follow_the_authors_scripts():
+    script, kw = dac.script_settings("cifar10", "dac")
+    assert script == "cifar10_2" and kw == DAC_SCRIPT_SETTINGS["cifar10_2"]  # the one two-threshold script
+    script, kw = dac.script_settings("cifar10", "dac_star")
+    assert script == "cifar100" and kw == DAC_SCRIPT_SETTINGS["cifar100"]  # issue #11: cifar100.py for CIFAR-10
+    script, kw = dac.script_settings("stl10", "dac")  # no two-threshold script: stl.py with variant="dac"
+    assert script == "stl" and kw == {**DAC_SCRIPT_SETTINGS["stl"], "variant": "dac"}
+    script, kw = dac.script_settings("digits", "dac_star", network="small16", epochs=3, overrides={"lr": 5e-4})
+    assert script == "mnist" and kw == {**DAC_SCRIPT_SETTINGS["mnist"], "network": "small16", "epochs": 3, "lr": 5e-4}
+    assert dac.script_settings("imagenet_dogs", "dac_star")[1]["network"] == "imagenet_dog"
+    with pytest.raises(InvalidParameter, match="No DAC script"):
+        dac.script_settings("coil100", "dac")
+
+
+def test_prepare_inputs_as_the_scripts_do():
+    digits = data.load("digits")
+    X = dac.prepare_inputs(digits, "small16", "mnist")
+    assert X.shape == (1797, 1, 16, 16) and X.dtype == np.float32
+    expected = center_images(data.resize_images(digits.images, 16).transpose(0, 3, 1, 2))
+    assert np.array_equal(X, expected) and abs(float(X.mean())) < 1e-5
+    raw = dac.prepare_inputs(digits, "small16", "imagenet_dog")  # imagenetdog.py: pixels / 255, no centring
+    assert np.allclose(raw, data.resize_images(digits.images, 16).transpose(0, 3, 1, 2) / 255.0)
+    assert np.allclose(raw - raw.mean(), expected, atol=1e-5)
+    with pytest.raises(InvalidParameter, match="Unknown network"):
+        dac.prepare_inputs(digits, "vgg16", "mnist")
+
+
+def test_table3_clusterings_recover_separated_label_features(rng):
+    y = np.repeat(np.arange(3), 40)
+    Z = np.eye(3)[y] * 0.9 + rng.uniform(0, 0.1, size=(120, 3))  # non-negative, near one-hot
+    Z /= np.linalg.norm(Z, axis=1, keepdims=True)
+    for method in dac.TABLE3_METHODS:
+        assert acc(y, dac.cluster_label_features(Z, method, 3, seed=0)) == 1.0, method
+    with pytest.raises(InvalidParameter, match="Table 3 method"):
+        dac.cluster_label_features(Z, "dbscan", 3)
+
+
+def test_feature_distribution_counts_elements_per_interval():
+    initial = np.array([[0.05, 0.2, 0.6, 0.95]], dtype=np.float32)  # one element in each interval
+    final = np.array([[0.0, 0.0, 0.0, 1.0]], dtype=np.float32)  # one-hot: 3/4 in [0, 0.1), 1/4 in [0.9, 1]
+    runs = dac.DACRuns(pd.DataFrame(), pd.DataFrame(), {("digits", "dac", 0): (initial, final)})
+    dist = dac.feature_distribution(runs).set_index(["stage", "interval"])["share"]
+    assert (dist["initial"] == 0.25).all() and len(dist["initial"]) == 4
+    assert dist["final"].tolist() == [0.75, 0.0, 0.0, 0.25]
+
+
+def test_compare_with_paper_joins_table_2_and_table_3_through_stand_ins():
+    scores = pd.DataFrame({"dataset": "digits", "method": ["DAC*", "DAC*", "DAC"], "seed": [0, 1, 0],
+                           "nmi": [0.8, 0.9, 0.85], "ari": 0.7, "acc": [0.90, 0.94, 0.95]})
+    side = dac.compare_with_paper(scores, "2", stand_ins={"digits": "mnist"}).set_index(["method", "metric"])
+    assert set(side["ours_dataset"]) == {"digits"} and set(side["dataset"]) == {"mnist"}
+    assert side.loc[("DAC*", "acc"), "ours_mean"] == pytest.approx(0.92)
+    assert side.loc[("DAC*", "acc"), "paper"] == pytest.approx(0.9660)  # Table 2, MNIST
+    assert side.loc[("DAC", "nmi"), "delta"] == pytest.approx(0.85 - 0.9351)
+    assert dac.compare_with_paper(scores, "2").empty  # digits alone is not in the paper
+    t3 = pd.DataFrame({"dataset": "mnist", "method": ["K-means", "K-means"], "seed": [0, 0],
+                       "features": ["dac_label_features", "dac_star_label_features"], "nmi": 0.9, "ari": 0.9,
+                       "acc": 0.97})
+    side = dac.compare_with_paper(t3, "3")
+    assert len(side) == 3 and set(side["setting"]) == {"dac_label_features"}  # only DAC's features are in Table 3
+    assert side.set_index("metric").loc["acc", "paper"] == pytest.approx(0.9761)
+    with pytest.raises(InvalidParameter, match="table"):
+        dac.compare_with_paper(scores, "4")
