@@ -52,6 +52,14 @@ __all__ = [
     "pair_targets",
     "KerasImageAugment",
     "DAC_SCRIPT_SETTINGS",
+    # MMDC (Shiran & Weinshall 2020)
+    "MMDC",
+    "MMDCAugment",
+    "MMDC_SETTINGS",
+    "assign_targets",
+    "SmallVGG",
+    "ResNet18",
+    "SobelFilter",
 ]
 
 _WHERE = {
@@ -66,6 +74,13 @@ _WHERE = {
     "pair_targets": "dac",
     "KerasImageAugment": "dac",
     "DAC_SCRIPT_SETTINGS": "dac",
+    "MMDC": "mmdc",
+    "MMDCAugment": "mmdc",
+    "MMDC_SETTINGS": "mmdc",
+    "assign_targets": "mmdc",
+    "SmallVGG": "mmdc_networks",
+    "ResNet18": "mmdc_networks",
+    "SobelFilter": "mmdc_networks",
     "FeedforwardAutoencoder": "networks",
     "build_autoencoder": "networks",
     "list_autoencoders": "networks",

@@ -1,0 +1,826 @@
+"""MMDC: Multi-Modal Deep Clustering (Shiran & Weinshall, ICPR 2020), as the authors' code runs it.
+
+Every image gets a fixed *target*: a sample of a Gaussian mixture with K components in d
+dimensions. With the code's defaults (sigma = 0, d = K, one-hot means) each target is exactly a
+one-hot vector, its component drawn uniformly at random, so the target cluster sizes are a
+multinomial draw (balanced only in expectation). A ConvNet with an L2-normalised d-dimensional
+output is trained to map each image to its target; the cluster of an image is the mixture
+component nearest to its output (the argmax for one-hot means).
+
+Per epoch (``mmdc.py`` of guysrn/mmdc):
+
+1. from ``refine_epoch`` on, the *refinement* stage: k-means (K clusters, 10 restarts as the
+   scikit-learn of the time) on the eval-mode outputs of the centre-crop images; the k-means
+   labels are matched (Hungarian, on overlap counts) to the current target components so the ids
+   stay stable, and each image's target becomes the mean of its matched component. From then on
+   the per-batch reassignment of step 3 stops;
+2. with ``rotation=True`` (ResNet18 only), one RotNet epoch: every image of a shuffled batch of
+   ``batch_size`` is rotated by 0/90/180/270 degrees *before* its own random crop and resize (no
+   flip, jitter or small rotation), and the 4 x ``batch_size`` images train the 4-way rotation
+   head with cross-entropy, with the same SGD optimiser and learning rate;
+3. the clustering epoch over shuffled batches: before refinement, the network in *eval* mode
+   embeds the batch's centre-crop images, and the targets currently held by the batch are permuted
+   among its images by the linear assignment that minimises the summed Euclidean distance between
+   outputs and targets (:func:`assign_targets`); then one SGD step in *train* mode on a differently
+   augmented view, with the mean squared error between outputs and assigned targets;
+4. the learning rate follows a MultiStepLR schedule, stepped once per epoch.
+
+Augmentations (:class:`MMDCAugment`, the code's torchvision pipeline drawn per image on a batch
+tensor): colour jitter (brightness, contrast, saturation 0.4, hue 0.125, in random order) and
+random greyscale (p = 0.2), horizontal flip, a small rotation, then a random crop of a size drawn
+from ``crop_sizes`` resized to ``input_size``. The assignment and evaluation view is the centre
+crop of ``crop_sizes[0]`` resized to ``input_size``. Pixels are used as they come (the code scales
+to [0, 1] and does not standardise).
+
+Defaults are the README commands (:data:`MMDC_SETTINGS`): the small VGG on grey images (MNIST row:
+50 epochs, lr 0.05 divided by 10 at epoch 40, refinement from epoch 20, crops {24, 20, 16} of 28
+resized to 32, rotation +-25 degrees) and ResNet18 with the RotNet task on colour images (CIFAR-10
+row: 400 epochs, lr 0.05 x 0.2 at epoch 300, refinement from epoch 350, crop 20 of 32 resized to
+32, flip and colour jitter). The thesis instead states a decay by 5 after epoch 350 and that the
+main table (4.2) used refinement only for MNIST; ``lr_milestones=(350,), refine_epoch=400``
+reproduces that reading. Table 4.3 is the Sobel x rotation ablation on CIFAR-10 (the thesis says
+that without the rotation task the learning rate had to be lowered to 0.01); Table 4.5 compares
+scores before and after refinement.
+
+References
+----------
+G. Shiran, D. Weinshall, "Multi-Modal Deep Clustering: Unsupervised Partitioning of Images",
+ICPR 2020 (arXiv:1912.02678); M.Sc. thesis, Hebrew University of Jerusalem.
+Code: https://github.com/guysrn/mmdc (re-implemented; no code copied).
+S. Gidaris, P. Singh, N. Komodakis, "Unsupervised Representation Learning by Predicting Image
+Rotations", ICLR 2018.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy.optimize import linear_sum_assignment
+from sklearn.base import BaseEstimator, ClusterMixin
+from tqdm.auto import tqdm
+
+from clustlib.deep._base import check_inputs, kmeans
+from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
+from clustlib.deep.pretrain import data_fingerprint
+from clustlib.deep.training import TrainHistory, atomic_torch_save, config_hash, resolve_device, seed_everything
+from clustlib.errors import CheckpointMismatch, InvalidParameter
+
+__all__ = [
+    "MMDC",
+    "MMDCHistory",
+    "MMDCAugment",
+    "MMDC_SETTINGS",
+    "gmm_means",
+    "sample_targets",
+    "assign_targets",
+    "match_labels",
+]
+
+TARGET_MEANS = ("one_hot", "random")
+_CHECKPOINT_FORMAT = 1
+#: Restarts of the refinement k-means: scikit-learn's default when the code was written (< 0.24).
+_REFINE_N_INIT = 10
+#: ITU-R 601-2 luma weights, as torchvision's greyscale conversion.
+_LUMA = (0.299, 0.587, 0.114)
+
+#: Keyword arguments of :class:`MMDC` that reproduce the README command of each dataset (inputs
+#: as the code feeds them: pixels in [0, 1], CIFAR/MNIST train + test). ``network`` and the
+#: image size pick the remaining defaults.
+MMDC_SETTINGS: dict[str, dict] = {
+    "mnist": dict(network="vgg", rotation=False, lr=0.05, weight_decay=5e-4, epochs=50, lr_milestones=(40,),
+                  lr_gamma=0.1, refine_epoch=20, crop_sizes=(24, 20, 16), input_size=32, flip=False,
+                  color_jitter=False, rotation_degrees=25.0),
+    "cifar10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400, lr_milestones=(300,),
+                    lr_gamma=0.2, refine_epoch=350, crop_sizes=(20,), input_size=32, flip=True, color_jitter=True,
+                    rotation_degrees=0.0),
+    "cifar100_20": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=1e-4, epochs=400,
+                        lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(20,), input_size=32,
+                        flip=True, color_jitter=True, rotation_degrees=0.0),
+    "stl10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400, lr_milestones=(300,),
+                  lr_gamma=0.2, refine_epoch=350, crop_sizes=(64,), input_size=64, flip=True, color_jitter=True,
+                  rotation_degrees=0.0),
+    "imagenet10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400,
+                       lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(64,), input_size=64,
+                       flip=True, color_jitter=True, rotation_degrees=0.0),
+    "tiny_imagenet": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=1e-4, epochs=400,
+                          lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(40,), input_size=64,
+                          flip=True, color_jitter=True, rotation_degrees=0.0),
+}
+
+#: What ``None`` means for each network (the MNIST and CIFAR-10 README rows).
+_NETWORK_DEFAULTS = {
+    "vgg": dict(rotation=False, epochs=50, lr_milestones=(40,), lr_gamma=0.1, refine_epoch=20, flip=False,
+                color_jitter=False, rotation_degrees=25.0),
+    "resnet18": dict(rotation=True, epochs=400, lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, flip=True,
+                     color_jitter=True, rotation_degrees=0.0),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# targets and assignments
+# ---------------------------------------------------------------------------------------------
+
+
+def gmm_means(n_clusters: int, dim: int, init: str = "one_hot", generator: torch.Generator | None = None
+              ) -> torch.Tensor:
+    """Component means of the target mixture, (K, dim) with unit rows.
+
+    ``"one_hot"``: the first K rows of the identity (needs ``dim >= K``); ``"random"``: U(-0.1, 0.1)
+    entries, each row L2-normalised (``utils/gmm.py``).
+    """
+    if init == "one_hot":
+        if dim < n_clusters:
+            raise InvalidParameter(f"one-hot target means need target_dim >= n_clusters ({n_clusters}), got {dim}.")
+        return torch.eye(n_clusters, dim)
+    if init == "random":
+        return F.normalize(torch.rand(n_clusters, dim, generator=generator) * 0.2 - 0.1, dim=1)
+    raise InvalidParameter(f"target_means must be one of {TARGET_MEANS}, got {init!r}.")
+
+
+def sample_targets(n: int, means: torch.Tensor, sigma: float = 0.0, generator: torch.Generator | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``n`` targets: a uniformly random component each, plus N(0, sigma^2) noise, L2-normalised.
+
+    Returns
+    -------
+    targets : torch.Tensor, shape (n, dim)
+    components : torch.Tensor of int64, shape (n,)
+        The component each target was drawn from. Sizes are multinomial(n, 1/K).
+    """
+    k, dim = means.shape
+    comp = torch.randint(k, (n,), generator=generator)
+    targets = means[comp]
+    if sigma > 0:
+        targets = targets + sigma * torch.randn(n, dim, generator=generator)
+    return F.normalize(targets, dim=1), comp
+
+
+def assign_targets(outputs: np.ndarray | torch.Tensor, targets: np.ndarray | torch.Tensor) -> np.ndarray:
+    """Permutation of a batch's targets that minimises the summed Euclidean output-target distance.
+
+    Parameters
+    ----------
+    outputs : array, shape (B, d)
+        Network outputs of the batch (eval mode, centre crops).
+    targets : array, shape (B, d)
+        The targets the batch's images currently hold.
+
+    Returns
+    -------
+    ndarray of int64, shape (B,)
+        ``perm`` such that image ``i`` gets ``targets[perm[i]]`` (lap.lapjv on the distance matrix in
+        the code; here :func:`scipy.optimize.linear_sum_assignment`).
+    """
+    o = np.asarray(torch.as_tensor(outputs).detach().cpu(), dtype=np.float64)
+    t = np.asarray(torch.as_tensor(targets).detach().cpu(), dtype=np.float64)
+    cost = np.sqrt(np.maximum(((o[:, None, :] - t[None, :, :]) ** 2).sum(-1), 0.0))  # (B, B)
+    rows, cols = linear_sum_assignment(cost)
+    perm = np.empty(len(rows), dtype=np.int64)
+    perm[rows] = cols
+    return perm
+
+
+def match_labels(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> np.ndarray:
+    """Rename ``labels`` so they overlap ``reference`` the most (Hungarian on the K x K overlap counts).
+
+    Both are int arrays of shape (N,) with values in [0, K); returns the renamed labels (N,).
+    """
+    counts = np.zeros((n_clusters, n_clusters), dtype=np.int64)
+    np.add.at(counts, (np.asarray(labels), np.asarray(reference)), 1)  # (K, K): [new, old]
+    rows, cols = linear_sum_assignment(-counts)
+    mapping = np.empty(n_clusters, dtype=np.int64)
+    mapping[rows] = cols
+    return mapping[np.asarray(labels)]
+
+
+# ---------------------------------------------------------------------------------------------
+# augmentation
+# ---------------------------------------------------------------------------------------------
+
+
+def _grey(x: torch.Tensor) -> torch.Tensor:
+    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)  # (B, 1, H, W)
+
+
+def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    r, g, b = x.unbind(1)
+    maxc, minc = x.max(1).values, x.min(1).values
+    cr = maxc - minc
+    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
+    crd = torch.where(cr == 0, torch.ones_like(cr), cr)
+    rc, gc, bc = (maxc - r) / crd, (maxc - g) / crd, (maxc - b) / crd
+    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = torch.where(cr == 0, torch.zeros_like(h), h)
+    return torch.stack([(h / 6.0) % 1.0, s, maxc], 1)
+
+
+def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    h, s, v = x.unbind(1)
+    i = torch.floor(h * 6.0)
+    f = h * 6.0 - i
+    i = i.long() % 6
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    choices = torch.stack([torch.stack(c, 1) for c in
+                           ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))], 0)  # (6, B, 3, H, W)
+    idx = i[None, :, None].expand(1, *choices.shape[1:])
+    return choices.gather(0, idx)[0]
+
+
+class MMDCAugment:
+    """The code's torchvision pipelines, drawn independently for every image of a batch tensor.
+
+    Parameters
+    ----------
+    image_size : int
+        Height = width of the input images.
+    crop_sizes : tuple of int
+        Random crops pick one of these sizes per image; the centre crop uses the first.
+    input_size : int
+        Crops are resized (bilinear) to this size.
+    flip : bool, default=False
+        Random horizontal flip.
+    color_jitter : bool, default=False
+        ColorJitter(0.4, 0.4, 0.4, hue=0.125) in random order, then RandomGrayscale(0.2) (3 channels,
+        pixels in [0, 1]).
+    rotation_degrees : float, default=0
+        Rotation ~ U(-degrees, degrees) about the centre, zero fill.
+    seed : int, default=0
+        Seeds the CPU generator of the draws (state via :meth:`get_state`/:meth:`set_state`).
+
+    Notes
+    -----
+    Flip, rotation, crop and resize are one ``affine_grid``/``grid_sample`` (bilinear, zero
+    padding) per batch. torchvision samples the rotation with nearest neighbours and resizes with
+    PIL's bilinear filter, so pixels differ slightly; the geometry is the same.
+    """
+
+    def __init__(self, image_size: int, crop_sizes: tuple[int, ...], input_size: int, *, flip: bool = False,
+                 color_jitter: bool = False, rotation_degrees: float = 0.0, seed: int = 0) -> None:
+        if not crop_sizes or any(not 1 <= c <= image_size for c in crop_sizes):
+            raise InvalidParameter(f"crop sizes must lie in [1, image size = {image_size}], got {crop_sizes!r}.")
+        if rotation_degrees < 0:
+            raise InvalidParameter(f"rotation_degrees must be >= 0, got {rotation_degrees!r}.")
+        self.image_size, self.input_size = int(image_size), int(input_size)
+        self.crop_sizes = tuple(int(c) for c in crop_sizes)
+        self.flip, self.color_jitter, self.rotation_degrees = bool(flip), bool(color_jitter), float(rotation_degrees)
+        self.generator = torch.Generator().manual_seed(int(seed))
+
+    def __repr__(self) -> str:
+        return (f"MMDCAugment(image_size={self.image_size}, crop_sizes={self.crop_sizes}, "
+                f"input_size={self.input_size}, flip={self.flip}, color_jitter={self.color_jitter}, "
+                f"rotation_degrees={self.rotation_degrees})")
+
+    def get_state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
+
+    def _u(self, b: int, low: float, high: float) -> torch.Tensor:
+        return low + (high - low) * torch.rand(b, generator=self.generator)
+
+    def _crop_resize(self, x: torch.Tensor, sizes: torch.Tensor, tops: torch.Tensor, lefts: torch.Tensor,
+                     angles: torch.Tensor | None = None, flips: torch.Tensor | None = None) -> torch.Tensor:
+        """crop(rotate(flip(x))) resized to ``input_size``: one affine map per image (CPU tensors of (B,))."""
+        b, s = x.shape[0], float(self.image_size)
+        sizes = sizes.double()
+        theta = torch.zeros(b, 2, 3, dtype=torch.float64)
+        theta[:, 0, 0] = sizes / s
+        theta[:, 1, 1] = sizes / s
+        theta[:, 0, 2] = (2 * lefts.double() + sizes) / s - 1  # crop box centre in normalised coordinates
+        theta[:, 1, 2] = (2 * tops.double() + sizes) / s - 1
+        if angles is not None:
+            a = torch.deg2rad(angles.double())
+            rot = torch.stack([torch.stack([a.cos(), -a.sin()], 1), torch.stack([a.sin(), a.cos()], 1)], 1)  # (B,2,2)
+            theta = rot @ theta
+        if flips is not None:
+            theta[:, 0] = torch.where(flips[:, None], -theta[:, 0], theta[:, 0])
+        theta = theta.to(device=x.device, dtype=x.dtype)
+        grid = F.affine_grid(theta, [b, x.shape[1], self.input_size, self.input_size], align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
+
+    def _random_crop(self, b: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        choice = torch.randint(len(self.crop_sizes), (b,), generator=self.generator)
+        sizes = torch.tensor(self.crop_sizes)[choice]
+        span = (self.image_size - sizes + 1).double()
+        tops = torch.floor(torch.rand(b, generator=self.generator, dtype=torch.float64) * span).long()
+        lefts = torch.floor(torch.rand(b, generator=self.generator, dtype=torch.float64) * span).long()
+        return sizes, tops, lefts
+
+    def center(self, x: torch.Tensor) -> torch.Tensor:
+        """CenterCrop(crop_sizes[0]) -> Resize(input_size): (B, C, S, S) -> (B, C, input_size, input_size)."""
+        c = self.crop_sizes[0]
+        off = int(round((self.image_size - c) / 2.0))
+        if c == self.input_size:
+            return x[:, :, off:off + c, off:off + c]
+        crop = x[:, :, off:off + c, off:off + c]
+        return F.interpolate(crop, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False)
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        """The clustering view: jitter/greyscale, flip, rotation, random crop, resize; (B, C, S, S) -> (B, C, s, s)."""
+        b = x.shape[0]
+        if self.color_jitter:
+            x = self._jitter(x)
+        flips = torch.rand(b, generator=self.generator) < 0.5 if self.flip else None
+        angles = self._u(b, -self.rotation_degrees, self.rotation_degrees) if self.rotation_degrees > 0 else None
+        return self._crop_resize(x, *self._random_crop(b), angles=angles, flips=flips)
+
+    def rotnet(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """RotNet batch: each image rotated by 0/90/180/270 degrees, then its own random crop and resize.
+
+        Returns images (4B, C, s, s), ordered image-major (image 0 at 4 angles, then image 1...), and
+        rotation labels (4B,) in {0, 1, 2, 3} on x's device.
+        """
+        b = x.shape[0]
+        x4 = torch.stack([torch.rot90(x, k, dims=(2, 3)) for k in range(4)], 1).flatten(0, 1)  # (4B, C, S, S)
+        labels = torch.arange(4, device=x.device).repeat(b)
+        return self._crop_resize(x4, *self._random_crop(4 * b)), labels
+
+    def _jitter(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        g = self.generator
+        factors = torch.stack([self._u(b, 0.6, 1.4), self._u(b, 0.6, 1.4), self._u(b, 0.6, 1.4),
+                               self._u(b, -0.125, 0.125)], 1).to(x.device, x.dtype)  # (B, 4)
+        order = torch.argsort(torch.rand(b, 4, generator=g), 1).to(x.device)  # (B, 4): op applied at each step
+        view = (-1, 1, 1, 1)
+        for step in range(4):
+            op = order[:, step]
+            f = factors.gather(1, op[:, None])[:, 0].view(view)  # (B, 1, 1, 1)
+            bright = (x * f).clamp(0, 1)
+            mean = _grey(x).mean((2, 3), keepdim=True)
+            contrast = (f * x + (1 - f) * mean).clamp(0, 1)
+            saturation = (f * x + (1 - f) * _grey(x)).clamp(0, 1)
+            hsv = _rgb_to_hsv(x)
+            hsv = torch.cat([(hsv[:, :1] + f) % 1.0, hsv[:, 1:]], 1)
+            hue = _hsv_to_rgb(hsv)
+            out = torch.stack([bright, contrast, saturation, hue], 0)  # (4, B, C, H, W)
+            x = out.gather(0, op.view(1, -1, 1, 1, 1).expand(1, *x.shape))[0]
+        grey = torch.rand(b, generator=g) < 0.2
+        return torch.where(grey.to(x.device).view(view), _grey(x).expand_as(x), x)
+
+
+# ---------------------------------------------------------------------------------------------
+# the estimator
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class MMDCHistory(TrainHistory):
+    """Per-epoch record of :meth:`MMDC.fit`.
+
+    Attributes
+    ----------
+    losses, epoch_seconds, resumed_from
+        As :class:`clustlib.deep.TrainHistory` (mean clustering MSE over the epoch's batches).
+    rotation_losses : list of float
+        Mean RotNet cross-entropy of the epoch (NaN without the rotation task).
+    reassigned_fraction : list of float
+        Fraction of images whose target component changed during the epoch (per-batch assignment or
+        refinement).
+    refined : list of bool
+        Whether the epoch ran in the refinement stage.
+    learning_rates : list of float
+        Learning rate used in the epoch.
+    """
+
+    rotation_losses: list = field(default_factory=list)
+    reassigned_fraction: list = field(default_factory=list)
+    refined: list = field(default_factory=list)
+    learning_rates: list = field(default_factory=list)
+
+
+def _batches(perm: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """Consecutive chunks of ``perm``; a last chunk of one index joins the one before (train-mode BN needs 2)."""
+    parts = list(torch.split(perm, size))
+    if len(parts) > 1 and len(parts[-1]) == 1:
+        parts[-2:] = [torch.cat(parts[-2:])]
+    return parts
+
+
+def _is_int(v, minimum: int) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and np.isfinite(v)
+
+
+class MMDC(ClusterMixin, BaseEstimator):
+    """Multi-Modal Deep Clustering: fit images to fixed mixture targets by per-batch linear assignment.
+
+    Parameters
+    ----------
+    n_clusters : int, default=10
+        K, in [2, N]; the number of mixture components.
+    network : {"auto", "vgg", "resnet18"}, default="auto"
+        "auto": the small VGG for 1-channel images (MNIST), ResNet18 otherwise.
+    sobel : bool, default=False
+        Fixed Sobel input filter (the ablation of Table 4.3).
+    rotation : bool, optional
+        The RotNet epoch before each clustering epoch. Default: True for ResNet18, False for the VGG
+        (which has no rotation head).
+    epochs : int, optional
+        Default 50 (VGG) or 400 (ResNet18); 0 returns the untrained network's clustering.
+    refine_epoch : int, optional
+        First epoch (0-based) of the k-means refinement stage; ``>= epochs`` disables it.
+        Default 20 (VGG) or 350 (ResNet18), the README.
+    lr : float, default=0.05
+        SGD learning rate.
+    momentum : float, default=0.9
+    weight_decay : float, default=5e-4
+        Applied to weights with more than one dimension only (BN parameters and biases excluded).
+        The README uses 1e-4 for CIFAR-100/20 and Tiny-ImageNet.
+    lr_milestones : tuple of int, optional
+        Epochs at which the learning rate is multiplied by ``lr_gamma`` (MultiStepLR). Default (40,)
+        (VGG) or (300,) (ResNet18), the README; the thesis says (350,) for 400 epochs.
+    lr_gamma : float, optional
+        Default 0.1 (VGG) or 0.2 (ResNet18).
+    batch_size : int, default=128
+        Images per batch (the RotNet batch is 4 x this); also the inference batch. >= 2; with
+        fewer images, one batch of all of them.
+    crop_sizes : tuple of int, optional
+        Random-crop sizes of the clustering view; the first is the centre crop of the assignment and
+        evaluation view. Default from the image size S: 28 -> (24, 20, 16) (VGG) and 32 -> (20,),
+        64 -> (40,), 96 -> (64,) (ResNet18) as the README; other sizes scale the same fractions.
+    input_size : int, optional
+        Crops are resized to this (a multiple of 16). Default 32 for S <= 32, else 64.
+    flip, color_jitter : bool, optional
+        Default True for ResNet18, False for the VGG. Colour jitter needs 3 channels in [0, 1].
+    rotation_degrees : float, optional
+        Small random rotation of the clustering view; default 25 (VGG) or 0 (ResNet18).
+    target_dim : int, optional
+        Dimension d of the targets and of the network output; default K.
+    target_sigma : float, default=0.0
+        Standard deviation of the isotropic noise around each mean (0: exact means).
+    target_means : {"one_hot", "random"}, default="one_hot"
+    device : str, optional
+        Default CUDA if available, else CPU.
+    random_state : int, optional
+        Seed of the weights, targets, batch order and augmentations (None -> 0). Same seed, same
+        numbers on CPU.
+    progress : bool, default=True
+    checkpoint_path : path, optional
+        Written after every epoch; resumed when it matches this configuration and data, refused
+        (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
+
+    Attributes
+    ----------
+    labels_ : ndarray of int64, shape (N,)
+        What the code scores: the mixture component nearest to each image's output on its centre
+        crop, after the last epoch (the argmax for one-hot means).
+    embedding_ : ndarray of float32, shape (N, d)
+        Those outputs (unit rows).
+    target_labels_ : ndarray of int64, shape (N,)
+        The component of each image's final target.
+    means_ : ndarray of float32, shape (K, d)
+    network_ : SmallVGG or ResNet18
+    augment_ : MMDCAugment
+    history_ : MMDCHistory
+    network_name_ : str
+    epoch_seconds_, total_seconds_ : float
+    n_features_in_ : int
+
+    References
+    ----------
+    G. Shiran, D. Weinshall, "Multi-Modal Deep Clustering: Unsupervised Partitioning of Images",
+    ICPR 2020. Code: https://github.com/guysrn/mmdc.
+    """
+
+    def __init__(self, n_clusters: int = 10, *, network: str = "auto", sobel: bool = False,
+                 rotation: bool | None = None, epochs: int | None = None, refine_epoch: int | None = None,
+                 lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 5e-4,
+                 lr_milestones: tuple[int, ...] | None = None, lr_gamma: float | None = None, batch_size: int = 128,
+                 crop_sizes: tuple[int, ...] | None = None, input_size: int | None = None, flip: bool | None = None,
+                 color_jitter: bool | None = None, rotation_degrees: float | None = None,
+                 target_dim: int | None = None, target_sigma: float = 0.0, target_means: str = "one_hot",
+                 device: str | None = None, random_state: int | None = None, progress: bool = True,
+                 checkpoint_path: str | os.PathLike | None = None) -> None:
+        self.n_clusters = n_clusters
+        self.network = network
+        self.sobel = sobel
+        self.rotation = rotation
+        self.epochs = epochs
+        self.refine_epoch = refine_epoch
+        self.lr = lr
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.lr_milestones = lr_milestones
+        self.lr_gamma = lr_gamma
+        self.batch_size = batch_size
+        self.crop_sizes = crop_sizes
+        self.input_size = input_size
+        self.flip = flip
+        self.color_jitter = color_jitter
+        self.rotation_degrees = rotation_degrees
+        self.target_dim = target_dim
+        self.target_sigma = target_sigma
+        self.target_means = target_means
+        self.device = device
+        self.random_state = random_state
+        self.progress = progress
+        self.checkpoint_path = checkpoint_path
+
+    # -- validation -----------------------------------------------------------------------------
+
+    def _check_X(self, X) -> np.ndarray:
+        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
+
+    def check_params(self, X) -> dict:
+        """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
+
+        Returns the settings with the defaults filled in; raises :class:`InvalidParameter` naming the fix.
+        """
+        return self._resolved(self._check_X(X))
+
+    def _resolved(self, X: np.ndarray) -> dict:
+        n, c, h, w = X.shape
+        k = self.n_clusters
+        if not _is_int(k, 2) or k > n:
+            raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
+        if h != w:
+            raise InvalidParameter(f"MMDC takes square images, got {h}x{w}; crop or resize them first.")
+        if self.network == "auto":
+            network = "vgg" if c == 1 else "resnet18"
+        elif self.network in MMDC_NETWORKS:
+            network = self.network
+        else:
+            raise InvalidParameter(f"network must be 'auto' or one of {MMDC_NETWORKS}, got {self.network!r}.")
+        d = _NETWORK_DEFAULTS[network]
+        r = dict(network=network)
+        for name in ("rotation", "epochs", "refine_epoch", "lr_milestones", "lr_gamma", "flip", "color_jitter",
+                     "rotation_degrees"):
+            v = getattr(self, name)
+            r[name] = d[name] if v is None else v
+        if not isinstance(self.sobel, (bool, np.bool_)):
+            raise InvalidParameter(f"sobel must be True or False, got {self.sobel!r}.")
+        for name in ("rotation", "flip", "color_jitter"):
+            if not isinstance(r[name], (bool, np.bool_)):
+                raise InvalidParameter(f"{name} must be True, False or None, got {r[name]!r}.")
+        if r["rotation"] and network != "resnet18":
+            raise InvalidParameter("the rotation task needs the ResNet18's rotation head; use network='resnet18' or "
+                                   "rotation=False.")
+        if not _is_int(r["epochs"], 0):
+            raise InvalidParameter(f"epochs must be an integer >= 0, got {r['epochs']!r}.")
+        if not _is_int(r["refine_epoch"], 0):
+            raise InvalidParameter(f"refine_epoch must be an integer >= 0 (>= epochs: no refinement), got "
+                                   f"{r['refine_epoch']!r}.")
+        ms = r["lr_milestones"]
+        if not isinstance(ms, (tuple, list)) or not all(_is_int(m, 1) for m in ms) or list(ms) != sorted(set(ms)):
+            raise InvalidParameter(f"lr_milestones must be increasing epochs >= 1, e.g. (300,), got {ms!r}.")
+        r["lr_milestones"] = tuple(int(m) for m in ms)
+        if not _is_number(r["lr_gamma"]) or not r["lr_gamma"] > 0:
+            raise InvalidParameter(f"lr_gamma must be a number > 0, got {r['lr_gamma']!r}.")
+        if not _is_number(self.lr) or not self.lr > 0:
+            raise InvalidParameter(f"lr (learning rate) must be > 0, got {self.lr!r}.")
+        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
+            raise InvalidParameter(f"momentum must be in [0, 1), got {self.momentum!r}.")
+        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+            raise InvalidParameter(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
+        if not _is_int(self.batch_size, 2):
+            raise InvalidParameter(f"batch_size must be an integer >= 2, got {self.batch_size!r}.")
+        input_size = self.input_size if self.input_size is not None else (32 if h <= 32 else 64)
+        if not _is_int(input_size, 16) or input_size % 16:
+            raise InvalidParameter(f"input_size must be a multiple of 16 (the networks halve it 4 times), got "
+                                   f"{input_size!r}.")
+        crops = self.crop_sizes if self.crop_sizes is not None else _default_crops(network, h)
+        if not isinstance(crops, (tuple, list)) or not crops or not all(_is_int(s, 1) and s <= h for s in crops):
+            raise InvalidParameter(f"crop_sizes must be a non-empty tuple of sizes in [1, {h}] (the image size), got "
+                                   f"{crops!r}.")
+        if not _is_number(r["rotation_degrees"]) or not 0 <= r["rotation_degrees"] <= 180:
+            raise InvalidParameter(f"rotation_degrees must be in [0, 180], got {r['rotation_degrees']!r}.")
+        if r["color_jitter"]:
+            if c != 3:
+                raise InvalidParameter(f"color_jitter needs RGB images (3 channels), X has {c}; set "
+                                       "color_jitter=False.")
+            if X.min() < 0 or X.max() > 1:
+                raise InvalidParameter("color_jitter needs pixels in [0, 1] (the code's ToTensor scale); divide by "
+                                       "255 or set color_jitter=False.")
+        dim = self.target_dim if self.target_dim is not None else k
+        if not _is_int(dim, 1):
+            raise InvalidParameter(f"target_dim must be a positive integer, got {dim!r}.")
+        if self.target_means not in TARGET_MEANS:
+            raise InvalidParameter(f"target_means must be one of {TARGET_MEANS}, got {self.target_means!r}.")
+        if self.target_means == "one_hot" and dim < k:
+            raise InvalidParameter(f"one-hot target means need target_dim >= n_clusters ({k}), got {dim}.")
+        if not _is_number(self.target_sigma) or self.target_sigma < 0:
+            raise InvalidParameter(f"target_sigma must be >= 0, got {self.target_sigma!r}.")
+        rs = self.random_state
+        if rs is not None and not _is_int(rs, 0):
+            raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
+        r.update(input_size=int(input_size), crop_sizes=tuple(int(s) for s in crops), target_dim=int(dim),
+                 rotation=bool(r["rotation"]), flip=bool(r["flip"]), color_jitter=bool(r["color_jitter"]),
+                 rotation_degrees=float(r["rotation_degrees"]), lr_gamma=float(r["lr_gamma"]))
+        return r
+
+    # -- fitting --------------------------------------------------------------------------------
+
+    def _checkpoint_config(self, X: np.ndarray, r: dict) -> dict:
+        skip = {"progress", "device", "checkpoint_path"}
+        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
+        cfg.update(method="MMDC", data=data_fingerprint(X), resolved=r)
+        return cfg
+
+    def fit(self, X, y=None):
+        """Train the network to fit X onto the mixture targets.
+
+        Parameters
+        ----------
+        X : array-like of float, shape (N, C, S, S)
+            Square images, pixels in [0, 1] as the code's ``ToTensor`` gives (no standardisation).
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        X = self._check_X(X)
+        r = self._resolved(X)
+        seed = 0 if self.random_state is None else int(self.random_state)
+        device = resolve_device(self.device)
+        t0 = time.perf_counter()
+        generator = seed_everything(seed)
+        k, n = int(self.n_clusters), X.shape[0]
+        net = build_mmdc_network(r["network"], X.shape[1], r["target_dim"], r["input_size"], sobel=bool(self.sobel),
+                                 generator=torch.Generator().manual_seed(seed)).to(device)
+        augment = MMDCAugment(X.shape[2], r["crop_sizes"], r["input_size"], flip=r["flip"],
+                              color_jitter=r["color_jitter"], rotation_degrees=r["rotation_degrees"], seed=seed + 1)
+        means = gmm_means(k, r["target_dim"], self.target_means, generator)
+        targets, components = sample_targets(n, means, float(self.target_sigma), generator)
+        optimizer = self._optimizer(net)
+        scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(r["lr_milestones"]),
+                                                         gamma=r["lr_gamma"])
+        history = MMDCHistory()
+        start = 0
+        cfg = self._checkpoint_config(X, r) if self.checkpoint_path is not None else None
+        chash = config_hash(cfg) if cfg is not None else None
+        if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
+            start, targets, components = self._resume(net, optimizer, scheduler, generator, augment, history, chash,
+                                                      device)
+
+        Xt = torch.from_numpy(X).to(device)
+        targets, means_d = targets.to(device), means.to(device)
+        bar = tqdm(range(start, r["epochs"]), desc="MMDC", disable=not self.progress, leave=False)
+        for epoch in bar:
+            t_epoch = time.perf_counter()
+            before = components.clone()
+            lr = optimizer.param_groups[0]["lr"]
+            refining = epoch >= r["refine_epoch"]
+            if refining:
+                components = self._refine(net, Xt, augment, components, seed + epoch)
+                targets = means_d[components.to(device)]  # sigma is not re-drawn: images move to their mean
+            rot_loss = self._rotation_epoch(net, Xt, augment, optimizer, generator) if r["rotation"] else float("nan")
+            loss, targets, components = self._clustering_epoch(net, Xt, augment, optimizer, generator, targets,
+                                                               components, assign=not refining)
+            scheduler.step()
+            history.losses.append(loss)
+            history.rotation_losses.append(rot_loss)
+            history.reassigned_fraction.append(float((components != before).float().mean()))
+            history.refined.append(bool(refining))
+            history.learning_rates.append(float(lr))
+            history.epoch_seconds.append(time.perf_counter() - t_epoch)
+            bar.set_postfix(loss=f"{loss:.4g}", moved=f"{history.reassigned_fraction[-1]:.3f}")
+            if self.checkpoint_path is not None:
+                atomic_torch_save({
+                    "format": _CHECKPOINT_FORMAT, "config_hash": chash, "config": cfg, "epoch": epoch + 1,
+                    "network": net.state_dict(), "optimizer": optimizer.state_dict(),
+                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
+                    "augment": augment.get_state(), "targets": targets.cpu(), "components": components.cpu(),
+                    "history": {f: getattr(history, f) for f in ("losses", "epoch_seconds", "rotation_losses",
+                                                                  "reassigned_fraction", "refined", "learning_rates")},
+                }, self.checkpoint_path)
+
+        z = _embed(net, Xt, augment, int(self.batch_size))
+        self.network_ = net
+        self.network_name_ = r["network"]
+        self.augment_ = augment
+        self.means_ = means.numpy().astype(np.float32)
+        self.embedding_ = z.float().cpu().numpy()
+        self.labels_ = _nearest(z, means_d).cpu().numpy()
+        self.target_labels_ = components.cpu().numpy().astype(np.int64)
+        self.history_ = history
+        self.epoch_seconds_ = history.mean_epoch_seconds
+        self.total_seconds_ = time.perf_counter() - t0
+        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        return self
+
+    def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
+        params = [p for p in net.parameters() if p.requires_grad]
+        no_decay = [p for p in params if p.ndim <= 1]  # BN weights and biases
+        decay = [p for p in params if p.ndim > 1]
+        return torch.optim.SGD([{"params": no_decay, "weight_decay": 0.0},
+                                {"params": decay, "weight_decay": float(self.weight_decay)}],
+                               lr=float(self.lr), momentum=float(self.momentum))
+
+    def _resume(self, net, optimizer, scheduler, generator, augment, history, chash, device):
+        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
+        if state.get("format") != _CHECKPOINT_FORMAT or state.get("config_hash") != chash:
+            raise CheckpointMismatch(
+                f"Checkpoint {self.checkpoint_path} was written by another configuration or data (its hash "
+                f"{state.get('config_hash')!r}, this run {chash!r}); refusing to load it. Delete the file to start "
+                "afresh, or rerun with the configuration that wrote it."
+            )
+        net.load_state_dict(state["network"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        generator.set_state(state["generator"])
+        augment.set_state(state["augment"])
+        for key, v in state["history"].items():
+            setattr(history, key, list(v))
+        history.resumed_from = int(state["epoch"])
+        return int(state["epoch"]), state["targets"], state["components"]
+
+    @torch.no_grad()
+    def _refine(self, net, Xt, augment, components, seed) -> torch.Tensor:
+        """k-means on the eval-mode centre-crop outputs, labels renamed to overlap the current targets."""
+        z = _embed(net, Xt, augment, int(self.batch_size)).double().cpu().numpy()
+        labels = kmeans(z, int(self.n_clusters), _REFINE_N_INIT, seed).labels_
+        return torch.from_numpy(match_labels(labels, components.numpy(), int(self.n_clusters)))
+
+    def _rotation_epoch(self, net, Xt, augment, optimizer, generator) -> float:
+        net.train()
+        total, steps = torch.zeros((), device=Xt.device), 0
+        for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), int(self.batch_size)):
+            x4, labels = augment.rotnet(Xt.index_select(0, idx.to(Xt.device)))  # (4B, C, s, s), (4B,)
+            loss = F.cross_entropy(net.rotation_logits(x4), labels)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+            steps += 1
+        return float(total) / max(steps, 1)
+
+    def _clustering_epoch(self, net, Xt, augment, optimizer, generator, targets, components, assign: bool):
+        total, steps = torch.zeros((), device=Xt.device), 0
+        for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), int(self.batch_size)):
+            idx_d = idx.to(Xt.device)
+            xb = Xt.index_select(0, idx_d)  # (B, C, S, S)
+            if assign:
+                net.eval()
+                with torch.no_grad():
+                    z_eval = net(augment.center(xb))  # (B, d)
+                perm = torch.from_numpy(assign_targets(z_eval, targets[idx_d]))
+                targets[idx_d] = targets[idx_d[perm.to(Xt.device)]]
+                components[idx] = components[idx[perm]]
+            net.train()
+            z = net(augment(xb))  # (B, d)
+            loss = F.mse_loss(z, targets[idx_d])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total += loss.detach()
+            steps += 1
+        return float(total) / max(steps, 1), targets, components
+
+    # -- inference ------------------------------------------------------------------------------
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "network_"):
+            raise InvalidParameter("MMDC is not fitted yet; call fit(X) first.")
+
+    def transform(self, X) -> np.ndarray:
+        """Unit embeddings (N, d) float32 of X's centre crops, network in eval mode."""
+        self._check_fitted()
+        X = self._check_X(X)
+        size = self.augment_.image_size
+        if X.shape[1] != self.network_.in_channels or X.shape[2] != size or X.shape[3] != size:
+            raise InvalidParameter(f"X has images of shape {X.shape[1:]}, the network was trained on "
+                                   f"{(self.network_.in_channels, size, size)} "
+                                   "(C, H, W).")
+        device = next(self.network_.parameters()).device
+        return _embed(self.network_, torch.from_numpy(X).to(device), self.augment_, int(self.batch_size)).cpu().numpy()
+
+    def predict(self, X) -> np.ndarray:
+        """Cluster of each image: the nearest mixture mean to its embedding; int64 (N,)."""
+        z = torch.from_numpy(self.transform(X))
+        return _nearest(z, torch.from_numpy(self.means_)).numpy()
+
+    def fit_predict(self, X, y=None) -> np.ndarray:
+        return self.fit(X).labels_
+
+
+def _default_crops(network: str, size: int) -> tuple[int, ...]:
+    if network == "vgg":
+        return (24, 20, 16) if size == 28 else tuple(max(1, round(size * f / 28)) for f in (24, 20, 16))
+    return {32: (20,), 64: (40,), 96: (64,)}.get(size, (max(1, round(size * 0.625)),))
+
+
+@torch.no_grad()
+def _embed(net, Xt: torch.Tensor, augment: MMDCAugment, batch_size: int) -> torch.Tensor:
+    """Eval-mode outputs (N, d) of the centre-crop view, in X's order."""
+    was_training = net.training
+    net.eval()
+    z = torch.cat([net(augment.center(Xt[i:i + batch_size])) for i in range(0, Xt.shape[0], batch_size)])
+    net.train(was_training)
+    return z
+
+
+def _nearest(z: torch.Tensor, means: torch.Tensor) -> torch.Tensor:
+    """Index (N,) int64 of the nearest mean (``utils/gmm.py`` ``get_labels``)."""
+    return torch.cdist(z.float(), means.to(z.device).float()).argmin(1).long()
