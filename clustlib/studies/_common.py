@@ -1,11 +1,15 @@
-"""Pieces several studies share: dataset loading from profile parameters, paper naming."""
+"""Pieces several studies share: dataset loading from profile parameters, parameter checks, paper naming,
+mean ± std summaries."""
 
 from __future__ import annotations
+
+import pandas as pd
 
 from clustlib import data
 from clustlib.errors import InvalidParameter
 
-__all__ = ["PAPER_ARCHITECTURE_NAMES", "paper_method_name", "load_datasets"]
+__all__ = ["PAPER_ARCHITECTURE_NAMES", "paper_method_name", "load_datasets", "load_image_trees_at", "check_list",
+           "summary_mean_std"]
 
 # Our extractor architecture -> the row label Guérin et al. print in Tables A.3–A.6 and B.7–B.10.
 PAPER_ARCHITECTURE_NAMES = {
@@ -34,3 +38,39 @@ def load_datasets(names, subsets: dict | None = None, *, seed: int = 0, root=Non
         if not name.startswith("folder:"):
             data.dataset_info(name)  # raises UnknownName listing the valid datasets
     return {name: data.load(name, subset=subsets.get(name) or None, seed=seed, root=root) for name in names}
+
+
+def load_image_trees_at(sizes: dict, datasets, subsets: dict | None = None, *, seed: int = 0, root=None,
+                        default_size: int = 96) -> dict:
+    """``{name: ImageSet}`` like :func:`load_datasets`, with image-tree datasets (ImageNet-10, ImageNet-Dogs...)
+    decoded straight at ``sizes.get(name, default_size)`` pixels; array datasets keep their own size."""
+    subsets = dict(subsets or {})
+    for name in datasets:
+        data.dataset_info(name)  # raises UnknownName listing the valid datasets
+    out = {}
+    for name in datasets:
+        tree = data.dataset_info(name).get("image_shape") is None
+        out[name] = data.load(name, subset=subsets.get(name) or None, seed=seed, root=root,
+                              image_size=sizes.get(name, default_size) if tree else None)
+    return out
+
+
+def check_list(name: str, values, valid) -> None:
+    """``values`` must be a non-empty list whose items are all in ``valid`` (InvalidParameter otherwise)."""
+    if not isinstance(values, (list, tuple)) or not values:
+        raise InvalidParameter(f"{name} must list at least one value, got {values!r}.")
+    bad = [v for v in values if v not in valid]
+    if bad:
+        raise InvalidParameter(f"Unknown {name} {bad}; valid: {sorted(valid, key=str)}.")
+
+
+def summary_mean_std(frame: pd.DataFrame, by, *, seconds: str | None = None, seconds_label: str = "",
+                     decimals: int = 4) -> pd.DataFrame:
+    """Mean ± std over seeds of NMI, ARI, ACC in % (as the papers print), grouped by ``by``, plus the mean of
+    the ``seconds`` column (rounded to ``decimals``) under ``seconds_label`` when it is given and present."""
+    grouped = frame.groupby(list(by), sort=False)
+    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
+    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
+    if seconds is not None and seconds in frame:
+        out[seconds_label or seconds] = grouped[seconds].mean().round(decimals)
+    return out.reset_index()

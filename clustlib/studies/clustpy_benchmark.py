@@ -24,6 +24,7 @@ from clustlib import data, metrics, paper, plots, results
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
 from clustlib.errors import InvalidParameter
+from clustlib.studies._common import summary_mean_std
 
 __all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
            "stratified_subsets", "log_side_by_side", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
@@ -199,11 +200,7 @@ def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, met
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
     """Mean ± std over seeds of NMI, ARI, ACC (in %, as the paper prints) and seconds per epoch."""
-    grouped = frame.groupby(list(by), sort=False)
-    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
-    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
-    out["s/epoch"] = grouped["epoch_s"].mean().round(4)
-    return out.reset_index()
+    return summary_mean_std(frame, by, seconds="epoch_s", seconds_label="s/epoch")
 
 
 def compare_with_paper(frame: pd.DataFrame, table: str, setting: str) -> pd.DataFrame:

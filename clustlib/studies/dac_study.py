@@ -34,6 +34,7 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
+from clustlib.studies._common import check_list, load_image_trees_at, summary_mean_std
 
 __all__ = ["VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
            "DACRuns", "validate", "script_settings", "settings_table", "prepare_inputs", "load_inputs", "run_grid",
@@ -78,14 +79,6 @@ class DACRuns(NamedTuple):
     features: dict
 
 
-def _check_list(name: str, values, valid) -> None:
-    if not isinstance(values, (list, tuple)) or not values:
-        raise InvalidParameter(f"{name} must list at least one value, got {values!r}.")
-    bad = [v for v in values if v not in valid]
-    if bad:
-        raise InvalidParameter(f"Unknown {name} {bad}; valid: {sorted(valid)}.")
-
-
 def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs: int = 0,
              estimator_params: dict | None = None, table3_methods=(), subsets: dict | None = None) -> None:
     """Known datasets, variants, networks and Table 3 methods, seeds, epochs >= 0, per-variant overrides
@@ -93,8 +86,8 @@ def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs:
     from clustlib.deep import DAC
     from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, list_dac_networks
 
-    _check_list("datasets", datasets, DATASET_SCRIPTS)
-    _check_list("variants", variants, VARIANT_NAMES)
+    check_list("datasets", datasets, DATASET_SCRIPTS)
+    check_list("variants", variants, VARIANT_NAMES)
     if not isinstance(seeds, (list, tuple)) or not seeds:
         raise InvalidParameter(f"seeds must list at least one seed, got {seeds!r}.")
     bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
@@ -223,15 +216,7 @@ def load_inputs(datasets, subsets: dict | None = None, *, seed: int = 0, root=No
 
     Image trees (ImageNet-10, ImageNet-Dogs) are decoded straight at 96x96, the size DAC's networks take.
     """
-    subsets = dict(subsets or {})
-    for name in datasets:
-        data.dataset_info(name)  # raises UnknownName listing the valid datasets
-    out = {}
-    for name in datasets:
-        tree = data.dataset_info(name).get("image_shape") is None
-        out[name] = data.load(name, subset=subsets.get(name) or None, seed=seed, root=root,
-                              image_size=96 if tree else None)
-    return out
+    return load_image_trees_at({}, datasets, subsets, seed=seed, root=root)
 
 
 def _history_rows(dataset: str, method: str, seed: int, history) -> list[dict]:
@@ -353,12 +338,7 @@ def feature_distribution(runs: DACRuns) -> pd.DataFrame:
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
     """Mean ± std over seeds of NMI, ARI, ACC in % (as the paper prints), with the seconds per fit when known."""
-    grouped = frame.groupby(list(by), sort=False)
-    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
-    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
-    if "fit_s" in frame:
-        out["fit s"] = grouped["fit_s"].mean().round(1)
-    return out.reset_index()
+    return summary_mean_std(frame, by, seconds="fit_s", seconds_label="fit s", decimals=1)
 
 
 def compare_with_paper(frame: pd.DataFrame, table: str = "2", *, stand_ins: dict | None = None) -> pd.DataFrame:

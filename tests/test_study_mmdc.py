@@ -1,0 +1,143 @@
+"""Study 5 helpers (clustlib.studies.mmdc_study): parameter checks before compute, README settings and the
+ablation grid, inputs, the refinement comparison and the join with the paper."""
+
+from __future__ import annotations
+
+import ast
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clustlib import data, paper, profiles, results
+from clustlib.deep import MMDC, MMDC_SETTINGS
+from clustlib.errors import InvalidParameter
+from clustlib.metrics import acc
+from clustlib.studies import mmdc_study as mmdc
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(datasets=["mnits"]), "Unknown datasets"),
+    (dict(datasets=[]), "at least one"),
+    (dict(sobel=[]), "sobel must list"),
+    (dict(rotation=["yes"]), "rotation must list"),
+    (dict(seeds=[]), "at least one seed"),
+    (dict(seeds=[-1]), "seeds must be integers"),
+    (dict(subsets={"mnist": 100}), "not in datasets"),
+    (dict(ablation_datasets=["cifar10"]), "ablation_datasets"),
+    (dict(estimator_params={"lrr": 0.1}), "unknown or reserved"),
+    (dict(estimator_params={"sobel": True}), "unknown or reserved"),
+    (dict(refinement="yes"), "refinement must be"),
+    (dict(before_refinement="stop"), "before_refinement must be"),
+    # MMDC's own checks, reached through the resolved README settings before any data is loaded
+    (dict(estimator_params={"batch_size": 1}), "batch_size"),
+    (dict(estimator_params={"network": "resnet18", "color_jitter": True, "input_size": 24}), "input_size"),
+    (dict(subsets={"digits": 5}), "n_clusters"),  # 10 clusters > 5 images
+    (dict(estimator_params={"epochs": 5}), "refines from epoch 20 of 5"),  # refinement=True needs a refine stage
+])
+def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
+    args = dict(datasets=["digits"], sobel=[False, True], rotation=[False], seeds=[0])
+    args.update({k: kwargs.pop(k) for k in list(kwargs) if k in args})
+    with pytest.raises(InvalidParameter, match=match):
+        mmdc.validate(args["datasets"], args["sobel"], args["rotation"], args["seeds"], **kwargs)
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_validate_accepts_every_profile(profile):
+    defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("05_mmdc").items()}
+    p = {**defaults, **profiles.resolve_params("05_mmdc", profile)}
+    mmdc.validate(p["datasets"], p["sobel"], p["rotation"], p["seeds"], estimator_params=p["estimator_params"],
+                  subsets=p["subsets"], refinement=p["refinement"], before_refinement=p["before_refinement"],
+                  ablation_datasets=p["ablation_datasets"])
+
+
+def test_settings_follow_the_readme_and_the_thesis():
+    assert mmdc.estimator_kwargs("mnist") == {**MMDC_SETTINGS["mnist"], "sobel": False}
+    kw = mmdc.estimator_kwargs("cifar10", sobel=True)  # rotation None keeps the README's RotNet task
+    assert kw == {**MMDC_SETTINGS["cifar10"], "sobel": True} and kw["rotation"] and kw["lr"] == 0.05
+    assert mmdc.estimator_kwargs("cifar10", rotation=False)["lr"] == mmdc.NO_ROTATION_LR  # thesis: lr 0.01 then
+    assert mmdc.estimator_kwargs("cifar10", rotation=False, overrides={"lr": 0.02})["lr"] == 0.02
+    kw = mmdc.estimator_kwargs("digits", overrides={"epochs": 3, "lr_milestones": [2]})  # YAML lists -> tuples
+    assert kw["network"] == "vgg" and kw["epochs"] == 3 and kw["lr_milestones"] == (2,)
+    # digits fed at 32, not MNIST's 28: the crops are MMDC's scaling of the 24/20/16-of-28 fractions
+    assert "crop_sizes" not in kw
+    assert MMDC(10, **kw).check_params(np.zeros((20, 1, 32, 32)))["crop_sizes"] == (27, 23, 18)
+    with pytest.raises(InvalidParameter, match="No MMDC setting"):
+        mmdc.estimator_kwargs("coil100")
+
+
+def test_ablation_grid_and_setting_names_match_table_4_3():
+    grid = mmdc.ablation_settings("cifar10", [False, True], [True, False])
+    assert [mmdc.setting_name(s, r) for s, r in grid] == ["sobel=0,rotation=1", "sobel=0,rotation=0",
+                                                          "sobel=1,rotation=1", "sobel=1,rotation=0"]
+    published = paper.load("mmdc2021", "4.3")
+    assert {mmdc.setting_name(s, r) for s, r in grid} == set(published["setting"])
+    assert mmdc.ablation_settings("mnist", [False, True], [True, False]) == [(False, False), (True, False)]  # no head
+    assert mmdc.ablation_settings("stl10", [False, True], [True, False], ablation_datasets=["cifar10"]) == [
+        (False, True)]  # outside the ablation datasets: the main setting only
+
+
+def test_prepare_inputs_scales_resizes_and_picks_channels():
+    digits = data.load("digits", subset=50)
+    X = mmdc.prepare_inputs(digits, "vgg", 32)
+    assert X.shape == (50, 1, 32, 32) and X.dtype == np.float32 and 0 <= X.min() and X.max() <= 1
+    assert np.array_equal(X, data.resize_images(digits.images, 32).transpose(0, 3, 1, 2) / np.float32(255))
+    rgb = mmdc.prepare_inputs(digits, "resnet18", 32)  # grey repeated for the ResNet18's colour jitter
+    assert rgb.shape == (50, 3, 32, 32) and np.array_equal(rgb[:, 2], X[:, 0])
+    red = np.zeros(digits.images.shape[:3] + (3,), dtype=np.uint8)
+    red[..., 0] = digits.images[..., 0]
+    colour = dataclasses.replace(digits, images=red)
+    grey = mmdc.prepare_inputs(colour, "vgg", 8)  # luma of (r, 0, 0) is 0.299 r
+    assert grey.shape == (50, 1, 8, 8) and np.allclose(grey[:, 0], 0.299 * digits.images[..., 0] / 255, atol=1e-6)
+    with pytest.raises(InvalidParameter, match="Unknown network"):
+        mmdc.prepare_inputs(digits, "vgg16", 32)
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+@pytest.mark.parametrize("before_refinement", ["refine_start", "no_refinement"])
+def test_run_grid_logs_ablation_and_refinement_on_digits(before_refinement):
+    digits = data.load("digits", subset=120)
+    run = results.start_run("05_mmdc", "test", {})
+    schedule = {"epochs": 2, "refine_epoch": 1, "lr_milestones": [2], "batch_size": 40}
+    runs = mmdc.run_grid(run, {"digits": digits}, [False, True], [False], [0], refinement=True, progress=False,
+                         before_refinement=before_refinement, estimator_params=schedule)
+    assert runs.scores["setting"].tolist() == ["sobel=0,rotation=0", "sobel=1,rotation=0"]
+    assert runs.history.groupby("setting")["refined"].sum().tolist() == [1, 1]  # epoch 2 of 2 refines
+    logged = run.records.pivot_table(index="setting", columns="metric", values="value")
+    assert set(logged.index) == {"sobel=0,rotation=0", "sobel=1,rotation=0", "before_refinement", "after_refinement"}
+    assert logged.loc["after_refinement"].equals(logged.loc["sobel=0,rotation=0"])  # the same network
+    before = runs.refinement.set_index("stage").loc["before_refinement"]
+    assert before["acc"] == pytest.approx(logged.loc["before_refinement", "acc"])
+    assert runs.scores[["nmi", "ari", "acc"]].notna().all().all() and runs.scores["acc"].between(0.1, 1).all()
+    # the "before" network, refit by hand: stopped where refinement starts, or the whole schedule without it
+    change = {"epochs": 1} if before_refinement == "refine_start" else {"refine_epoch": 2}
+    kwargs = mmdc.estimator_kwargs("digits", overrides={**schedule, **change})
+    alone = MMDC(10, **kwargs, random_state=0, progress=False).fit(mmdc.prepare_inputs(digits, "vgg", 32))
+    assert before["acc"] == pytest.approx(acc(digits.labels, alone.labels_))
+    assert alone.history_.refined == [False] * len(alone.history_.refined)
+    main = runs.history[runs.history["setting"] == "sobel=0,rotation=0"]
+    assert alone.history_.losses[0] == pytest.approx(main["loss"].iloc[0], rel=1e-6)  # same seed, same first epoch
+    run.finish()
+
+
+def test_compare_with_paper_joins_tables_4_2_4_3_4_5():
+    scores = pd.DataFrame({"dataset": "digits", "setting": ["sobel=0,rotation=0", "sobel=0,rotation=0",
+                                                            "sobel=1,rotation=0"], "seed": [0, 1, 0],
+                           "nmi": [0.8, 0.9, 0.7], "ari": 0.7, "acc": [0.90, 0.94, 0.8]})
+    side = mmdc.compare_with_paper(scores, "4.2", stand_ins={"digits": "mnist"}).set_index("metric")
+    assert set(side["ours_dataset"]) == {"digits"} and set(side["setting"]) == {"avg"}  # main setting only
+    assert side.loc["acc", "ours_mean"] == pytest.approx(0.92) and side.loc["acc", "paper"] == pytest.approx(0.990)
+    assert mmdc.compare_with_paper(scores, "4.3", stand_ins={"digits": "mnist"}).empty  # 4.3 is CIFAR-10 only
+    cifar = scores.assign(dataset="cifar10")
+    side = mmdc.compare_with_paper(cifar, "4.3").set_index(["setting", "metric"])
+    assert side.loc[("sobel=1,rotation=0", "acc"), "paper"] == pytest.approx(0.560)
+    assert side.loc[("sobel=1,rotation=0", "nmi"), "delta"] == pytest.approx(0.7 - 0.463)
+    refinement = pd.DataFrame({"dataset": "digits", "stage": ["before_refinement", "after_refinement"], "seed": 0,
+                               "setting": "sobel=0,rotation=0", "nmi": 0.9, "ari": 0.9, "acc": [0.95, 0.97]})
+    side = mmdc.compare_with_paper(refinement, "4.5", stand_ins={"digits": "mnist"}).set_index(["setting", "metric"])
+    assert side.loc[("before_refinement", "acc"), "paper"] == pytest.approx(0.981)
+    assert side.loc[("after_refinement", "acc"), "delta"] == pytest.approx(0.97 - 0.990)
+    with pytest.raises(InvalidParameter, match="table"):
+        mmdc.compare_with_paper(scores, "4.4")
