@@ -10,7 +10,8 @@ import torch
 from sklearn.base import clone
 
 from clustlib.deep import MMDC, MMDC_SETTINGS, MMDCAugment, ResNet18, SmallVGG, SobelFilter, assign_targets
-from clustlib.deep.mmdc import gmm_means, match_labels, sample_targets, _hsv_to_rgb, _rgb_to_hsv
+from clustlib.deep.augment import hsv_to_rgb, rgb_to_hsv
+from clustlib.deep.mmdc import gmm_means, match_labels, sample_targets
 from clustlib.errors import CheckpointMismatch, InvalidParameter
 from clustlib.metrics import acc, nmi
 
@@ -143,7 +144,7 @@ def test_crops_flips_and_centre_view():
 def test_colour_jitter_stays_in_range_and_hsv_round_trips():
     gen = torch.Generator().manual_seed(0)
     x = torch.rand(64, 3, 8, 8, generator=gen)
-    assert torch.allclose(_hsv_to_rgb(_rgb_to_hsv(x)), x, atol=1e-5)
+    assert torch.allclose(hsv_to_rgb(rgb_to_hsv(x)), x, atol=1e-5)
     out = MMDCAugment(8, (8,), 8, color_jitter=True, seed=0)(x)
     assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1 + 1e-6
     grey = (out[:, 0] - out[:, 1]).abs().amax((1, 2)) < 1e-6

@@ -1,7 +1,8 @@
 """Clustering: classical base clusterers, MVEC and its combination sweep, multi-view baselines.
 
-See :mod:`clustlib.cluster.classical`, :mod:`clustlib.cluster.mvec`, :mod:`clustlib.cluster.sweep`
-and :mod:`clustlib.cluster.multiview`.
+See :mod:`clustlib.cluster.classical`, :mod:`clustlib.cluster.mvec`, :mod:`clustlib.cluster.sweep`,
+:mod:`clustlib.cluster.multiview`, :mod:`clustlib.cluster.uspec` (U-SPEC, transfer cut, U-SENC) and
+:mod:`clustlib.cluster.consensus_entropy` (entropy-weighted consensus, DeepCluE's multi-layer ensemble).
 """
 
 from clustlib.cluster.classical import (
@@ -11,6 +12,14 @@ from clustlib.cluster.classical import (
     build_label_views,
     cluster_features,
     isometric_reduction,
+)
+from clustlib.cluster.consensus_entropy import (
+    EnsembleResult,
+    cluster_uncertainty,
+    entropy_cluster_weights,
+    multilayer_ensemble,
+    weighted_bipartite_consensus,
+    weighted_cluster_bipartite,
 )
 from clustlib.cluster.mvec import CONSENSUS_ENGINES, MVEC, ConsensusResult, coassociation_consensus
 from clustlib.cluster.multiview import (
@@ -24,6 +33,7 @@ from clustlib.cluster.multiview import (
 )
 from clustlib.cluster.subkmeans import NrKMeans, SubKMeans
 from clustlib.cluster.sweep import SweepResult, all_combinations, combination_key, sweep_combinations
+from clustlib.cluster.uspec import USPEC, transfer_cut, usenc_ensemble, uspec_affinity
 
 __all__ = [
     "ALGORITHMS",
@@ -49,4 +59,14 @@ __all__ = [
     "sigest",
     "NrKMeans",
     "SubKMeans",
+    "USPEC",
+    "transfer_cut",
+    "usenc_ensemble",
+    "uspec_affinity",
+    "EnsembleResult",
+    "cluster_uncertainty",
+    "entropy_cluster_weights",
+    "multilayer_ensemble",
+    "weighted_bipartite_consensus",
+    "weighted_cluster_bipartite",
 ]

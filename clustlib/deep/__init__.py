@@ -60,6 +60,12 @@ __all__ = [
     "SmallVGG",
     "ResNet18",
     "SobelFilter",
+    # Contrastive Clustering (Li et al. 2021), DeepCluE's network
+    "ContrastiveClustering",
+    "ContrastiveNetwork",
+    "ContrastiveAugment",
+    "instance_loss",
+    "cluster_loss",
 ]
 
 _WHERE = {
@@ -81,6 +87,11 @@ _WHERE = {
     "SmallVGG": "mmdc_networks",
     "ResNet18": "mmdc_networks",
     "SobelFilter": "mmdc_networks",
+    "ContrastiveClustering": "contrastive",
+    "ContrastiveNetwork": "contrastive",
+    "ContrastiveAugment": "contrastive",
+    "instance_loss": "contrastive",
+    "cluster_loss": "contrastive",
     "FeedforwardAutoencoder": "networks",
     "build_autoencoder": "networks",
     "list_autoencoders": "networks",

@@ -18,10 +18,13 @@ import torch.nn.functional as F
 
 from clustlib.errors import InvalidParameter
 
-__all__ = ["RandomAffineBatch", "AUGMENTATIONS", "affine_thetas", "make_augmentation"]
+__all__ = ["RandomAffineBatch", "AUGMENTATIONS", "affine_thetas", "make_augmentation", "rgb_to_grey", "rgb_to_hsv",
+           "hsv_to_rgb"]
 
 #: Named augmentations a deep clusterer accepts (``augmentation=`` parameter).
 AUGMENTATIONS = ("affine",)
+#: ITU-R 601 luma weights of R, G, B (PIL's and torchvision's grey conversion).
+_LUMA = (0.299, 0.587, 0.114)
 
 
 class RandomAffineBatch:
@@ -145,3 +148,35 @@ def make_augmentation(name: str | None, image_shape, *, fill=0.0, seed: int = 0,
     if image_shape is None:
         raise InvalidParameter("augmentation needs image_shape=(H, W, C) to see images in flat inputs.")
     return RandomAffineBatch(image_shape, fill=fill, seed=seed, device=device)
+
+
+def rgb_to_grey(x: torch.Tensor) -> torch.Tensor:
+    """ITU-R 601 luma of (B, 3, H, W) RGB in [0, 1] (torchvision's ``rgb_to_grayscale``); returns (B, 1, H, W)."""
+    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return (x * w).sum(1, keepdim=True)  # (B, 1, H, W)
+
+
+def rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB in [0, 1] -> HSV in [0, 1] (torchvision's tensor colour-jitter conversion)."""
+    r, g, b = x.unbind(1)
+    maxc, minc = x.max(1).values, x.min(1).values
+    cr = maxc - minc
+    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
+    crd = torch.where(cr == 0, torch.ones_like(cr), cr)
+    rc, gc, bc = (maxc - r) / crd, (maxc - g) / crd, (maxc - b) / crd
+    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
+    h = torch.where(cr == 0, torch.zeros_like(h), h)
+    return torch.stack([(h / 6.0) % 1.0, s, maxc], 1)
+
+
+def hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`rgb_to_hsv`: (B, 3, H, W) HSV in [0, 1] -> RGB."""
+    h, s, v = x.unbind(1)
+    i = torch.floor(h * 6.0)
+    f = h * 6.0 - i
+    i = i.long() % 6
+    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
+    choices = torch.stack([torch.stack(c, 1) for c in
+                           ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))], 0)  # (6, B, 3, H, W)
+    idx = i[None, :, None].expand(1, *choices.shape[1:])
+    return choices.gather(0, idx)[0]

@@ -61,8 +61,9 @@ from tqdm.auto import tqdm
 from clustlib.deep._base import check_inputs
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
 from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import TrainHistory, atomic_torch_save, config_hash, resolve_device, seed_everything
-from clustlib.errors import CheckpointMismatch, InvalidParameter
+from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
+                                    seed_everything)
+from clustlib.errors import InvalidParameter
 
 __all__ = [
     "DAC",
@@ -641,13 +642,7 @@ class DAC(ClusterMixin, BaseEstimator):
         return torch.optim.RMSprop(net.parameters(), lr=float(self.lr), alpha=0.9, eps=1e-8)
 
     def _resume(self, net, optimizer, generator, augment, history, chash, device) -> int:
-        state = torch.load(self.checkpoint_path, map_location=device, weights_only=False)
-        if state.get("format") != _CHECKPOINT_FORMAT or state.get("config_hash") != chash:
-            raise CheckpointMismatch(
-                f"Checkpoint {self.checkpoint_path} was written by another configuration or data (its hash "
-                f"{state.get('config_hash')!r}, this run {chash!r}); refusing to load it. Delete the file to start "
-                "afresh, or rerun with the configuration that wrote it."
-            )
+        state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location=device)
         net.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
         generator.set_state(state["generator"])

@@ -65,11 +65,13 @@ from scipy.optimize import linear_sum_assignment
 from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
+from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep._base import check_inputs, kmeans
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
 from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import TrainHistory, atomic_torch_save, config_hash, resolve_device, seed_everything
-from clustlib.errors import CheckpointMismatch, InvalidParameter
+from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
+                                    seed_everything)
+from clustlib.errors import InvalidParameter
 
 __all__ = [
     "MMDC",
@@ -87,7 +89,6 @@ _CHECKPOINT_FORMAT = 1
 #: Restarts of the refinement k-means: scikit-learn's default when the code was written (< 0.24).
 _REFINE_N_INIT = 10
 #: ITU-R 601-2 luma weights, as torchvision's greyscale conversion.
-_LUMA = (0.299, 0.587, 0.114)
 
 #: Keyword arguments of :class:`MMDC` that reproduce the README command of each dataset (inputs
 #: as the code feeds them: pixels in [0, 1], CIFAR/MNIST train + test). ``network`` and the
@@ -202,35 +203,6 @@ def match_labels(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> 
 # ---------------------------------------------------------------------------------------------
 # augmentation
 # ---------------------------------------------------------------------------------------------
-
-
-def _grey(x: torch.Tensor) -> torch.Tensor:
-    w = torch.tensor(_LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
-    return (x * w).sum(1, keepdim=True)  # (B, 1, H, W)
-
-
-def _rgb_to_hsv(x: torch.Tensor) -> torch.Tensor:
-    r, g, b = x.unbind(1)
-    maxc, minc = x.max(1).values, x.min(1).values
-    cr = maxc - minc
-    s = cr / torch.where(maxc == 0, torch.ones_like(maxc), maxc)
-    crd = torch.where(cr == 0, torch.ones_like(cr), cr)
-    rc, gc, bc = (maxc - r) / crd, (maxc - g) / crd, (maxc - b) / crd
-    h = torch.where(maxc == r, bc - gc, torch.where(maxc == g, 2.0 + rc - bc, 4.0 + gc - rc))
-    h = torch.where(cr == 0, torch.zeros_like(h), h)
-    return torch.stack([(h / 6.0) % 1.0, s, maxc], 1)
-
-
-def _hsv_to_rgb(x: torch.Tensor) -> torch.Tensor:
-    h, s, v = x.unbind(1)
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.long() % 6
-    p, q, t = v * (1 - s), v * (1 - s * f), v * (1 - s * (1 - f))
-    choices = torch.stack([torch.stack(c, 1) for c in
-                           ((v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q))], 0)  # (6, B, 3, H, W)
-    idx = i[None, :, None].expand(1, *choices.shape[1:])
-    return choices.gather(0, idx)[0]
 
 
 class MMDCAugment:
@@ -354,16 +326,16 @@ class MMDCAugment:
             op = order[:, step]
             f = factors.gather(1, op[:, None])[:, 0].view(view)  # (B, 1, 1, 1)
             bright = (x * f).clamp(0, 1)
-            mean = _grey(x).mean((2, 3), keepdim=True)
+            mean = rgb_to_grey(x).mean((2, 3), keepdim=True)
             contrast = (f * x + (1 - f) * mean).clamp(0, 1)
-            saturation = (f * x + (1 - f) * _grey(x)).clamp(0, 1)
-            hsv = _rgb_to_hsv(x)
+            saturation = (f * x + (1 - f) * rgb_to_grey(x)).clamp(0, 1)
+            hsv = rgb_to_hsv(x)
             hsv = torch.cat([(hsv[:, :1] + f) % 1.0, hsv[:, 1:]], 1)
-            hue = _hsv_to_rgb(hsv)
+            hue = hsv_to_rgb(hsv)
             out = torch.stack([bright, contrast, saturation, hue], 0)  # (4, B, C, H, W)
             x = out.gather(0, op.view(1, -1, 1, 1, 1).expand(1, *x.shape))[0]
         grey = torch.rand(b, generator=g) < 0.2
-        return torch.where(grey.to(x.device).view(view), _grey(x).expand_as(x), x)
+        return torch.where(grey.to(x.device).view(view), rgb_to_grey(x).expand_as(x), x)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -719,13 +691,7 @@ class MMDC(ClusterMixin, BaseEstimator):
                                lr=float(self.lr), momentum=float(self.momentum))
 
     def _resume(self, net, optimizer, scheduler, generator, augment, history, chash, device):
-        state = torch.load(self.checkpoint_path, map_location="cpu", weights_only=False)
-        if state.get("format") != _CHECKPOINT_FORMAT or state.get("config_hash") != chash:
-            raise CheckpointMismatch(
-                f"Checkpoint {self.checkpoint_path} was written by another configuration or data (its hash "
-                f"{state.get('config_hash')!r}, this run {chash!r}); refusing to load it. Delete the file to start "
-                "afresh, or rerun with the configuration that wrote it."
-            )
+        state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location="cpu")
         net.load_state_dict(state["network"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])

@@ -37,6 +37,7 @@ __all__ = [
     "train_epochs",
     "make_adam",
     "amp_settings",
+    "load_checkpoint",
 ]
 
 _CHECKPOINT_FORMAT = 1
@@ -134,6 +135,22 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def load_checkpoint(path: str | os.PathLike, config_hash_: str | None, *, fmt: int, map_location=None) -> dict:
+    """Load a checkpoint written by this package, refusing one from another configuration.
+
+    Raises :class:`CheckpointMismatch` when the file's format or configuration hash differs from
+    ``fmt``/``config_hash_`` (the run would otherwise silently continue foreign weights).
+    """
+    state = torch.load(path, map_location=map_location, weights_only=False)
+    if state.get("format") != fmt or state.get("config_hash") != config_hash_:
+        raise CheckpointMismatch(
+            f"Checkpoint {path} was written by another configuration or data (its hash "
+            f"{state.get('config_hash')!r}, this run {config_hash_!r}); refusing to load it. "
+            "Delete the file to start afresh, or rerun with the configuration that wrote it."
+        )
+    return state
 
 
 def amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype | None, bool]:
@@ -241,13 +258,7 @@ def train_epochs(
     chash = config_hash(checkpoint_config) if checkpoint_config is not None else None
 
     if checkpoint_path is not None and Path(checkpoint_path).exists():
-        state = torch.load(checkpoint_path, map_location=device, weights_only=False)
-        if state.get("format") != _CHECKPOINT_FORMAT or state.get("config_hash") != chash:
-            raise CheckpointMismatch(
-                f"Checkpoint {checkpoint_path} was written by another configuration "
-                f"(its hash {state.get('config_hash')!r}, this run {chash!r}); refusing to load it. "
-                "Delete the file to start afresh, or rerun with the configuration that wrote it."
-            )
+        state = load_checkpoint(checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location=device)
         for name, module in modules.items():
             module.load_state_dict(state["modules"][name])
         optimizer.load_state_dict(state["optimizer"])
