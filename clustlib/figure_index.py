@@ -31,6 +31,9 @@ PAPER_ITEMS = {
     "fig3_initial": "Leiber et al. 2023 (ClustPy), Figure 3 (initial clustering)",
     "table4_augmentation": "Leiber et al. 2023 (ClustPy), Table IV (augmentation), as a chart",
     "dac_table2_": "Chang et al. 2017 (DAC), Table 2 (ACC per method)",
+    "deepclue_table5_7_ablation_": "Huang et al. 2022 (DeepCluE), Tables V–VII (layer ablation) as a chart",
+    "deepclue_base_clusterings_": "Huang et al. 2022 (DeepCluE), base clusterings per layer vs. the consensus",
+    "deepclue_training_curves_": "Huang et al. 2022 (DeepCluE), CC training losses per epoch",
     "mmdc_table4_3_ablation": "Shiran & Weinshall 2021 (MMDC), Table 4.3 (Sobel x rotation ablation, ACC)",
     "mmdc_training_curves_": "Shiran & Weinshall 2021 (MMDC), training loss and targets reassigned per epoch",
     "mmdc_table4_5_refinement": "Shiran & Weinshall 2021 (MMDC), Table 4.5 (before/after refinement)",
@@ -45,6 +48,7 @@ STUDY_TABLES = {
     "02_mvec_sweep": "Guérin et al. 2021, Figure 10 data (one row per view combination)",
     "03_mvnet_jule_tables": "Guérin et al. 2021, Tables B.7–B.10",
     "06_clustpy_benchmark": "Leiber et al. 2023 (ClustPy), Tables I–V",
+    "04_deepclue": "Huang et al. 2022 (DeepCluE), Tables II–VII",
     "05_mmdc": "Shiran & Weinshall 2021 (MMDC), Tables 4.2, 4.3 and 4.5",
     "07_dac": "Chang et al. 2017 (DAC), Tables 2–3",
 }

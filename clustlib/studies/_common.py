@@ -9,7 +9,7 @@ from clustlib import data
 from clustlib.errors import InvalidParameter
 
 __all__ = ["PAPER_ARCHITECTURE_NAMES", "paper_method_name", "load_datasets", "load_image_trees_at", "check_list",
-           "summary_mean_std"]
+           "check_seeds", "check_estimator_params", "summary_mean_std"]
 
 # Our extractor architecture -> the row label Guérin et al. print in Tables A.3–A.6 and B.7–B.10.
 PAPER_ARCHITECTURE_NAMES = {
@@ -62,6 +62,30 @@ def check_list(name: str, values, valid) -> None:
     bad = [v for v in values if v not in valid]
     if bad:
         raise InvalidParameter(f"Unknown {name} {bad}; valid: {sorted(valid, key=str)}.")
+
+
+def check_seeds(seeds) -> None:
+    """``seeds`` must be a non-empty list of integers >= 0 (InvalidParameter otherwise)."""
+    if not isinstance(seeds, (list, tuple)) or not seeds:
+        raise InvalidParameter(f"seeds must list at least one seed, got {seeds!r}.")
+    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
+    if bad:
+        raise InvalidParameter(f"seeds must be integers >= 0, got {bad}.")
+
+
+def check_estimator_params(estimator_params, estimator, reserved, set_by_study: str) -> dict:
+    """``estimator_params`` must be a dict of arguments ``estimator`` (an instance) accepts, none of them in
+    ``reserved`` (which the study sets itself, described by ``set_by_study``); returns it ({} for None)."""
+    name = type(estimator).__name__
+    estimator_params = {} if estimator_params is None else estimator_params
+    if not isinstance(estimator_params, dict):
+        raise InvalidParameter(f"estimator_params must be a dict of {name} arguments, got {estimator_params!r}.")
+    accepted = set(estimator.get_params()) - set(reserved)
+    bad = [k for k in estimator_params if k not in accepted]
+    if bad:
+        raise InvalidParameter(f"estimator_params has unknown or reserved argument(s) {bad}; {name} accepts "
+                               f"{sorted(accepted)} ({set_by_study} come from the study).")
+    return estimator_params
 
 
 def summary_mean_std(frame: pd.DataFrame, by, *, seconds: str | None = None, seconds_label: str = "",

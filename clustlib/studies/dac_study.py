@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import check_list, load_image_trees_at, summary_mean_std
+from clustlib.studies._common import check_list, check_seeds, load_image_trees_at, summary_mean_std
 
 __all__ = ["VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
            "DACRuns", "validate", "script_settings", "settings_table", "prepare_inputs", "load_inputs", "run_grid",
@@ -88,11 +88,7 @@ def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs:
 
     check_list("datasets", datasets, DATASET_SCRIPTS)
     check_list("variants", variants, VARIANT_NAMES)
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise InvalidParameter(f"seeds must list at least one seed, got {seeds!r}.")
-    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
-    if bad:
-        raise InvalidParameter(f"seeds must be integers >= 0, got {bad}.")
+    check_seeds(seeds)
     networks = {} if networks is None else networks
     if not isinstance(networks, dict):
         raise InvalidParameter(f"networks must map dataset names to ALL-ConvNet names, got {networks!r}.")

@@ -42,7 +42,8 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import check_list, load_image_trees_at, summary_mean_std
+from clustlib.studies._common import (check_estimator_params, check_list, check_seeds, load_image_trees_at,
+                                     summary_mean_std)
 
 __all__ = ["METHOD", "PAPER_METHOD", "DATASET_SETTINGS", "IMAGE_SIZES", "NO_ROTATION_LR", "BEFORE_REFINEMENT",
            "MMDCRuns", "validate",
@@ -156,11 +157,7 @@ def validate(datasets, sobel, rotation, seeds, *, estimator_params: dict | None 
     for name, values in (("sobel", sobel), ("rotation", rotation)):
         if not isinstance(values, (list, tuple)) or not values or not all(isinstance(v, bool) for v in values):
             raise InvalidParameter(f"{name} must list true/false values, e.g. [false, true], got {values!r}.")
-    if not isinstance(seeds, (list, tuple)) or not seeds:
-        raise InvalidParameter(f"seeds must list at least one seed, got {seeds!r}.")
-    bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
-    if bad:
-        raise InvalidParameter(f"seeds must be integers >= 0, got {bad}.")
+    check_seeds(seeds)
     if not isinstance(refinement, bool):
         raise InvalidParameter(f"refinement must be true or false, got {refinement!r}.")
     if before_refinement not in BEFORE_REFINEMENT:
@@ -177,15 +174,8 @@ def validate(datasets, sobel, rotation, seeds, *, estimator_params: dict | None 
     if unknown:
         raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; datasets are "
                                f"{list(datasets)}.")
-    estimator_params = {} if estimator_params is None else estimator_params
-    if not isinstance(estimator_params, dict):
-        raise InvalidParameter(f"estimator_params must be a dict of MMDC arguments, got {estimator_params!r}.")
-    accepted = set(MMDC().get_params()) - _RESERVED
-    bad = [k for k in estimator_params if k not in accepted]
-    if bad:
-        raise InvalidParameter(f"estimator_params has unknown or reserved argument(s) {bad}; MMDC accepts "
-                               f"{sorted(accepted)} (n_clusters, sobel, rotation, random_state and device come "
-                               "from the study).")
+    estimator_params = check_estimator_params(estimator_params, MMDC(), _RESERVED,
+                                              "n_clusters, sobel, rotation, random_state and device")
     for dataset in datasets:
         info = data.dataset_info(dataset)
         n = subsets.get(dataset) or info["splits"].get("all") or info.get("paper_n_samples") or 10_000
