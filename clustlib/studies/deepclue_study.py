@@ -322,8 +322,8 @@ def figure_base_clusterings(base: pd.DataFrame, scores: pd.DataFrame, dataset: s
         fig = ax.figure
     order = list(dict.fromkeys(part["layer"]))
     sns.boxplot(data=part, x="layer", y="nmi", order=order, ax=ax, color="0.85", fliersize=0)
-    sns.stripplot(data=part, x="layer", y="nmi", order=order, ax=ax, hue="seed", palette="deep", size=3.5,
-                  jitter=0.2)
+    sns.stripplot(data=part.assign(seed="seed " + part["seed"].astype(str)), x="layer", y="nmi", order=order, ax=ax,
+                  hue="seed", palette="deep", size=3.5, jitter=0.2)
     mine = scores[scores["dataset"] == dataset].groupby("method")["nmi"].mean()
     for method, style in ((METHOD, dict(color="C3", ls="-")), (CC_METHOD, dict(color="black", ls=":"))):
         if method in mine:
