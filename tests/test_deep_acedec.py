@@ -18,11 +18,6 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def digits(digits_zscored):
-    return digits_zscored
-
-
-@pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("acedec_cache")
 
@@ -105,8 +100,8 @@ def test_registry_knows_acedec():
     assert isinstance(est, ACeDeC) and est.lr == 5e-4 and est.batch_size == 256 and est.init_subsample_size == 10000
 
 
-def test_acedec_clusters_digits_deterministically(digits, cache):
-    X, y = digits
+def test_acedec_clusters_digits_deterministically(digits_zscored, cache):
+    X, y = digits_zscored
     runs = [run_deep_clustering("acedec", X, 10, seed=0, n_threads=1, cache_dir=cache,
                                 **{k: v for k, v in FAST.items() if k != "progress"}) for _ in range(2)]
     a, b = (r["estimator"] for r in runs)
@@ -120,8 +115,8 @@ def test_acedec_clusters_digits_deterministically(digits, cache):
     assert np.array_equal(a.predict(X), a.labels_)
 
 
-def test_interrupted_training_resumes_from_the_checkpoint(digits, cache, tmp_path, monkeypatch):
-    X, _ = digits
+def test_interrupted_training_resumes_from_the_checkpoint(digits_zscored, cache, tmp_path, monkeypatch):
+    X, _ = digits_zscored
     params = dict(n_clusters=10, random_state=1, cache_dir=cache, **FAST)
     reference = ACeDeC(**params).fit(X)
     ckpt = tmp_path / "acedec.ckpt"

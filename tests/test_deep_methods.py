@@ -31,11 +31,6 @@ def _acc(y, p):
 
 
 @pytest.fixture(scope="module")
-def digits(digits_zscored):
-    return digits_zscored
-
-
-@pytest.fixture(scope="module")
 def cache(tmp_path_factory):
     return tmp_path_factory.mktemp("deep_cache")
 
@@ -163,9 +158,9 @@ def test_registry():
         create_method("deck")
 
 
-def test_dec_idec_dcn_cluster_digits(digits, cache):
+def test_dec_idec_dcn_cluster_digits(digits_zscored, cache):
     """Short runs (20 + 10 epochs, small AE) on scikit-learn's digits reach a sensible accuracy."""
-    X, y = digits
+    X, y = digits_zscored
     common = dict(seed=0, network="ff_512_256_128", pretrain_epochs=20, clustering_epochs=10,
                   dataset_key="digits:global", n_threads=1, cache_dir=cache)
     out = {m: run_deep_clustering(m, X, 10, **common) for m in ("dec", "idec", "dcn", "ae_kmeans")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import time
 from dataclasses import dataclass
 
@@ -44,6 +45,14 @@ BASE_PARAMS: dict = {
     "checkpoint_path": None,
     "progress": True,
 }
+
+
+def store_init_args(estimator, args: dict) -> None:
+    """Set every parameter of ``type(estimator).__init__`` as an attribute of the same name, from ``args``
+    (the constructor's ``locals()``): scikit-learn's contract, without one assignment line per parameter."""
+    for name in inspect.signature(type(estimator).__init__).parameters:
+        if name != "self":
+            setattr(estimator, name, args[name])
 
 
 def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
@@ -171,6 +180,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     """
 
     _method_name = "deep"
+    #: False for methods with their own initialisation (ACe/DeC): the base then skips the initial clustering,
+    #: passes ``km0=None`` to ``_cluster``, and the method sets ``init_labels_`` itself.
+    _starts_from_initial_clustering = True
 
     def _param_errors(self, X: np.ndarray) -> None:
         p = self.get_params(deep=False)
@@ -301,9 +313,12 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         generator = seed_everything(seed)
         Xt = torch.from_numpy(X).to(device)
         self._augment = self._make_augment(X, seed, device)
-        Z0 = encode_all(ae, Xt).cpu().numpy()
-        km0 = initial_clustering(Z0, self.n_clusters, self.initial_clustering, n_init=self.kmeans_n_init, seed=seed)
-        self.init_labels_ = np.asarray(km0.labels_, dtype=np.int64)
+        km0 = None
+        if self._starts_from_initial_clustering:
+            Z0 = encode_all(ae, Xt).cpu().numpy()
+            km0 = initial_clustering(Z0, self.n_clusters, self.initial_clustering, n_init=self.kmeans_n_init,
+                                     seed=seed)
+            self.init_labels_ = np.asarray(km0.labels_, dtype=np.int64)
         method_labels, history = self._cluster(
             Xt, ae, km0, generator=generator, device=device,
             checkpoint_config=self._checkpoint_config(X, ae_id) if self.checkpoint_path else None,

@@ -11,7 +11,7 @@ from sklearn.cluster import KMeans
 from torch import nn
 
 from clustlib.cluster.subkmeans import NrKMeans
-from clustlib.deep._base import DeepClusterer, encode_all
+from clustlib.deep._base import DeepClusterer, encode_all, store_init_args
 from clustlib.deep.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
 
@@ -310,7 +310,7 @@ class ACeDeC(DeepClusterer):
         Number of cluster-space dimensions.
     init_subsample_ : ndarray of int64
         Indices of the initialisation subsample.
-    Also those of :class:`clustlib.deep.DeepClusterer` (``init_labels_`` is the unused k-means).
+    Also those of :class:`clustlib.deep.DeepClusterer` (``init_labels_``: the initialisation's partition of all N).
 
     References
     ----------
@@ -321,6 +321,7 @@ class ACeDeC(DeepClusterer):
     """
 
     _method_name = "ACe/DeC"
+    _starts_from_initial_clustering = False  # its own NrKmeans-based initialisation on a subsample
 
     def __init__(self, n_clusters: int = 8, *, center_lr: float = 0.5, clustering_loss_weight: float = 1.0,
                  reconstruction_loss_weight: float = 1.0, init_subsample_size: int | None = 10000,
@@ -333,34 +334,7 @@ class ACeDeC(DeepClusterer):
                  device: str | None = None, amp: bool | None = None, random_state: int | None = None,
                  use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
                  progress: bool = True) -> None:
-        self.n_clusters = n_clusters
-        self.center_lr = center_lr
-        self.clustering_loss_weight = clustering_loss_weight
-        self.reconstruction_loss_weight = reconstruction_loss_weight
-        self.init_subsample_size = init_subsample_size
-        self.init_iterations = init_iterations
-        self.final_reclustering = final_reclustering
-        self.embedding_size = embedding_size
-        self.network = network
-        self.autoencoder = autoencoder
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.clustering_epochs = clustering_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.kmeans_n_init = kmeans_n_init
-        self.initial_clustering = initial_clustering
-        self.augmentation = augmentation
-        self.image_shape = image_shape
-        self.augmentation_fill = augmentation_fill
-        self.dataset_key = dataset_key
-        self.device = device
-        self.amp = amp
-        self.random_state = random_state
-        self.use_cache = use_cache
-        self.cache_dir = cache_dir
-        self.checkpoint_path = checkpoint_path
-        self.progress = progress
+        store_init_args(self, locals())
 
     def _extra_param_errors(self, X) -> None:
         if self.initial_clustering != "kmeans":
@@ -407,6 +381,9 @@ class ACeDeC(DeepClusterer):
         epochs = self._init_epochs(len(sub), max(10, int(0.2 * self.clustering_epochs)))
         centers, shared, V, beta_weights = self._init(Z_sub, seed, epochs, device)
         state = _ACeDeCState(centers, shared, V, beta_weights).to(device)
+        with torch.no_grad():
+            self.init_labels_ = _predict_rotated(encode_all(ae, Xt) @ state.V, state.centers,
+                                                 subspace_dims(state.betas())[0]).cpu().numpy().astype(np.int64)
         optimizer = make_adam([{"params": list(ae.parameters())}, {"params": [state.V]},
                                {"params": [state.beta_weights], "lr": 10.0 * float(self.lr)}], float(self.lr))
         wc, wr, center_lr = float(self.clustering_loss_weight), float(self.reconstruction_loss_weight), float(self.center_lr)

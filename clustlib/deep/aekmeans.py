@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from torch import nn
 
-from clustlib.deep._base import DeepClusterer
+from clustlib.deep._base import DeepClusterer, store_init_args
 from clustlib.deep.training import TrainHistory
 
 __all__ = ["AEKMeans"]
@@ -41,28 +41,7 @@ class AEKMeans(DeepClusterer):
                  dataset_key: str | None = None, device: str | None = None, amp: bool | None = None,
                  random_state: int | None = None, use_cache: bool = True, cache_dir: str | None = None,
                  checkpoint_path: str | None = None, progress: bool = True) -> None:
-        self.n_clusters = n_clusters
-        self.embedding_size = embedding_size
-        self.network = network
-        self.autoencoder = autoencoder
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.clustering_epochs = clustering_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.kmeans_n_init = kmeans_n_init
-        self.initial_clustering = initial_clustering
-        self.augmentation = augmentation
-        self.image_shape = image_shape
-        self.augmentation_fill = augmentation_fill
-        self.dataset_key = dataset_key
-        self.device = device
-        self.amp = amp
-        self.random_state = random_state
-        self.use_cache = use_cache
-        self.cache_dir = cache_dir
-        self.checkpoint_path = checkpoint_path
-        self.progress = progress
+        store_init_args(self, locals())
 
     def _cluster(self, Xt, ae, km0, *, generator, device, checkpoint_config):
         self._km0 = km0

@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from torch import nn
 from tqdm.auto import tqdm
 
-from clustlib.deep._base import check_inputs
+from clustlib.deep._base import check_inputs, store_init_args
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
@@ -481,20 +481,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
                  cluster_temperature: float = 1.0, color_strength: float = 0.5, blur: bool = False,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
                  checkpoint_path: str | os.PathLike | None = None) -> None:
-        self.n_clusters = n_clusters
-        self.backbone = backbone
-        self.image_size = image_size
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.lr = lr
-        self.instance_temperature = instance_temperature
-        self.cluster_temperature = cluster_temperature
-        self.color_strength = color_strength
-        self.blur = blur
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.checkpoint_path = checkpoint_path
+        store_init_args(self, locals())
 
     # -- validation -----------------------------------------------------------------------------
 

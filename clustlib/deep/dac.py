@@ -58,7 +58,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
-from clustlib.deep._base import check_inputs
+from clustlib.deep._base import check_inputs, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
@@ -457,26 +457,7 @@ class DAC(ClusterMixin, BaseEstimator):
                  augmentation: bool | str | Mapping = True, bn_batch_stats: bool = True,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
                  checkpoint_path: str | os.PathLike | None = None) -> None:
-        self.n_clusters = n_clusters
-        self.variant = variant
-        self.network = network
-        self.upper = upper
-        self.lower = lower
-        self.epochs = epochs
-        self.chunk_size = chunk_size
-        self.chunk_passes = chunk_passes
-        self.batch_size = batch_size
-        self.steps_per_batch = steps_per_batch
-        self.lr = lr
-        self.pair_loss = pair_loss
-        self.distill_weight = distill_weight
-        self.distill_on = distill_on
-        self.augmentation = augmentation
-        self.bn_batch_stats = bn_batch_stats
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.checkpoint_path = checkpoint_path
+        store_init_args(self, locals())
 
     # -- validation -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clustlib.deep._base import DeepClusterer, encode_all
+from clustlib.deep._base import DeepClusterer, encode_all, store_init_args
 from clustlib.deep.dip import dip_gradient, dip_statistic, mirrored_modal_interval
 from clustlib.deep.networks import build_autoencoder
 from clustlib.deep.training import make_adam, train_epochs
@@ -137,31 +137,7 @@ class DipEncoder(DeepClusterer):
                  device: str | None = None, amp: bool | None = None, random_state: int | None = None,
                  use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
                  progress: bool = True) -> None:
-        self.n_clusters = n_clusters
-        self.max_cluster_size_diff_factor = max_cluster_size_diff_factor
-        self.cluster_loss_weight = cluster_loss_weight
-        self.reconstruction_loss_weight = reconstruction_loss_weight
-        self.embedding_size = embedding_size
-        self.network = network
-        self.autoencoder = autoencoder
-        self.pretrain_epochs = pretrain_epochs
-        self.pretrain_lr = pretrain_lr
-        self.clustering_epochs = clustering_epochs
-        self.lr = lr
-        self.batch_size = batch_size
-        self.kmeans_n_init = kmeans_n_init
-        self.initial_clustering = initial_clustering
-        self.augmentation = augmentation
-        self.image_shape = image_shape
-        self.augmentation_fill = augmentation_fill
-        self.dataset_key = dataset_key
-        self.device = device
-        self.amp = amp
-        self.random_state = random_state
-        self.use_cache = use_cache
-        self.cache_dir = cache_dir
-        self.checkpoint_path = checkpoint_path
-        self.progress = progress
+        store_init_args(self, locals())
 
     def _extra_param_errors(self, X) -> None:
         if not self.max_cluster_size_diff_factor >= 1:

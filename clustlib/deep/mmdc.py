@@ -66,7 +66,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep._base import check_inputs, kmeans
+from clustlib.deep._base import check_inputs, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
@@ -474,30 +474,7 @@ class MMDC(ClusterMixin, BaseEstimator):
                  target_dim: int | None = None, target_sigma: float = 0.0, target_means: str = "one_hot",
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
                  checkpoint_path: str | os.PathLike | None = None) -> None:
-        self.n_clusters = n_clusters
-        self.network = network
-        self.sobel = sobel
-        self.rotation = rotation
-        self.epochs = epochs
-        self.refine_epoch = refine_epoch
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.lr_milestones = lr_milestones
-        self.lr_gamma = lr_gamma
-        self.batch_size = batch_size
-        self.crop_sizes = crop_sizes
-        self.input_size = input_size
-        self.flip = flip
-        self.color_jitter = color_jitter
-        self.rotation_degrees = rotation_degrees
-        self.target_dim = target_dim
-        self.target_sigma = target_sigma
-        self.target_means = target_means
-        self.device = device
-        self.random_state = random_state
-        self.progress = progress
-        self.checkpoint_path = checkpoint_path
+        store_init_args(self, locals())
 
     # -- validation -----------------------------------------------------------------------------
 
