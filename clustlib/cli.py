@@ -95,6 +95,19 @@ def _cmd_report(args) -> int:
     return 0
 
 
+def _cmd_evidence(args) -> int:
+    from clustlib import evidence, profiles
+
+    study = profiles.resolve_study(args.study)
+    params = profiles.resolve_params(study, args.profile, args.set)
+    jobs = evidence.plan_jobs(study, params)
+    have = evidence.read_evidence(study, args.profile)
+    print(f"==> {study} [{args.profile}]: {len(jobs)} jobs, evidence in {evidence.evidence_path(study, args.profile)}"
+          f" ({have[['dataset', 'method', 'setting', 'seed']].drop_duplicates().shape[0]} finished)", flush=True)
+    evidence.run_evidence(study, params, profile=args.profile, limit=args.limit)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clustlib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -108,6 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=int, default=3600, help="per-cell execution timeout in seconds")
     run.add_argument("--quiet", action="store_true", help="no papermill progress bar")
     run.set_defaults(func=_cmd_run)
+
+    evi = sub.add_parser("evidence", help="run a study's paper-scale CPU jobs (resumable; records to evidence/)")
+    evi.add_argument("study")
+    evi.add_argument("--profile", default="paper_cpu")
+    evi.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    evi.add_argument("--limit", type=int, default=None, help="stop after this many newly finished jobs")
+    evi.set_defaults(func=_cmd_evidence)
 
     lst = sub.add_parser("list", help="list studies and their profiles")
     lst.add_argument("--params", action="store_true", help="also list every notebook parameter")
