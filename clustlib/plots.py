@@ -1,10 +1,17 @@
-"""One figure style, one way to save figures, and the plot functions the studies share.
+"""One figure style, one way to save figures, one way to show them in a notebook, and the plot functions the
+studies share.
 
-Plot functions take ``ax=None`` and return the figure; nothing here calls ``plt.show()``.
+Plot functions take ``ax=None`` and return the figure; nothing here calls ``plt.show()``. A notebook shows a
+figure with :func:`show`, which embeds it as a PNG whatever the backend (``clustlib run`` starts the kernel with
+``MPLBACKEND=Agg``, where ``display(fig)`` gives only the text ``<Figure size 640x360 with 1 Axes>``).
 """
 
 from __future__ import annotations
 
+import base64
+import io
+import sys
+import warnings
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -13,9 +20,29 @@ import seaborn as sns
 
 from clustlib.paths import figures_root
 
-__all__ = ["set_style", "save_figure", "bar_mean_std", "line_mean_std", "heatmap_table"]
+__all__ = ["set_style", "save_figure", "show", "PAPER_YLIM", "bar_mean_std", "line_mean_std", "heatmap_table"]
 
 _PNG_DPI = 200
+_SHOW_DPI = 110  # a 6.4-inch figure is 700 px wide: readable on a laptop without scrolling
+#: y-limits of score charts that draw the paper's values as lines, so a paper value of 1.0 stays off the frame.
+PAPER_YLIM = (0.0, 1.05)
+
+
+def _quiet_tqdm_auto() -> None:
+    """Import ``tqdm.auto`` once without its "IProgress not found" warning.
+
+    In a Jupyter kernel without ipywidgets (papermill runs, this project's environment) ``tqdm.auto`` warns on
+    import and falls back to text bars; the warning would land in the first cell of every executed notebook.
+    Notebooks import this module before any module that uses ``tqdm.auto``.
+    """
+    if "tqdm.auto" in sys.modules or "ipykernel" not in sys.modules:
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="IProgress not found")
+        import tqdm.auto  # noqa: F401
+
+
+_quiet_tqdm_auto()
 
 
 def set_style(context: str = "paper", font_scale: float = 1.1) -> None:
@@ -45,6 +72,37 @@ def save_figure(fig, name: str, *, study: str, profile: str, root=None, close: b
     return paths
 
 
+def _figure_text(fig) -> str:
+    """A plain-text stand-in for a figure: its titles, e.g. ``Figure: Layer ablation (Tables V-VII), NMI``."""
+    titles = [t for t in [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)] if t]
+    return "Figure: " + "; ".join(dict.fromkeys(titles)) if titles else "Figure"
+
+
+def show(fig, *, close: bool = True, dpi: int = _SHOW_DPI) -> None:
+    """Show ``fig`` in the notebook as a PNG image (``image/png`` output), then close it.
+
+    Works with any backend, so executed notebooks carry the figure itself; the plain-text form of the output
+    names the figure's titles instead of ``<Figure size ...>``. Saved files come from :func:`save_figure`.
+    """
+    from IPython.display import display
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
+    display({"image/png": base64.b64encode(buffer.getvalue()).decode("ascii"), "text/plain": _figure_text(fig)},
+            raw=True)
+    if close:
+        plt.close(fig)
+
+
+def _spread_note(frame: pd.DataFrame, keys, spread: str) -> str:
+    """What the error bars show: ``"bars: ±1 SD over seeds"``, or that each bar is one value."""
+    keys = [k for k in keys if k is not None]
+    largest = frame.groupby(keys, dropna=False).size().max() if keys and len(frame) else len(frame)
+    if not largest or largest < 2:
+        return "one value per bar, no error bar"
+    return f"bars: ±1 SD over {spread}"
+
+
 def _axes(ax, figsize):
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -53,13 +111,19 @@ def _axes(ax, figsize):
 
 
 def bar_mean_std(frame: pd.DataFrame, *, x: str, y: str = "value", hue: str | None = None, ax=None,
-                 title: str = "", ylabel: str | None = None, figsize=(6.4, 3.6), order=None, hue_order=None):
-    """Bars of the mean of ``y`` per ``x`` (and ``hue``) with ±1 std error bars over the rows."""
+                 title: str = "", ylabel: str | None = None, figsize=(6.4, 3.6), order=None, hue_order=None,
+                 spread: str = "seeds", xlabel: str | None = None):
+    """Bars of the mean of ``y`` per ``x`` (and ``hue``) with ±1 std error bars over the rows.
+
+    ``spread`` names what the rows of one bar are (``"seeds"``, ``"datasets and algorithms"``); the x-axis label
+    says ``bars: ±1 SD over <spread>``, or that each bar is a single value.
+    """
     fig, ax = _axes(ax, figsize)
     sns.barplot(data=frame, x=x, y=y, hue=hue, errorbar="sd", ax=ax, order=order, hue_order=hue_order,
                 capsize=0.1, err_kws={"linewidth": 1})
     ax.set_title(title)
     ax.set_ylabel(ylabel or y)
+    ax.set_xlabel(f"{xlabel if xlabel is not None else x}  ({_spread_note(frame, [x, hue], spread)})")
     if hue is not None and ax.get_legend() is not None:
         sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize="small")
     ax.tick_params(axis="x", rotation=30)
@@ -67,8 +131,12 @@ def bar_mean_std(frame: pd.DataFrame, *, x: str, y: str = "value", hue: str | No
 
 
 def line_mean_std(frame: pd.DataFrame, *, x: str, mean: str, std: str | None = None, hue: str | None = None,
-                  ax=None, title: str = "", ylabel: str | None = None, figsize=(4.8, 3.4), marker: str = "o"):
-    """Mean of a quantity against ``x`` with a ±std band, one line per ``hue`` value."""
+                  ax=None, title: str = "", ylabel: str | None = None, figsize=(4.8, 3.4), marker: str = "o",
+                  spread: str = "seeds", xlabel: str | None = None):
+    """Mean of a quantity against ``x`` with a ±std band, one line per ``hue`` value.
+
+    ``spread`` names what the std is over; the x-axis label says ``band: ±1 SD over <spread>``.
+    """
     fig, ax = _axes(ax, figsize)
     groups = [(None, frame)] if hue is None else list(frame.groupby(hue, sort=False))
     for label, part in groups:
@@ -77,7 +145,8 @@ def line_mean_std(frame: pd.DataFrame, *, x: str, mean: str, std: str | None = N
         if std is not None:
             ax.fill_between(part[x], part[mean] - part[std], part[mean] + part[std], alpha=0.2,
                             color=line.get_color(), linewidth=0)
-    ax.set_xlabel(x)
+    note = f"  (band: ±1 SD over {spread})" if std is not None else ""
+    ax.set_xlabel(f"{xlabel if xlabel is not None else x}{note}")
     ax.set_ylabel(ylabel or mean)
     ax.set_title(title)
     if hue is not None:

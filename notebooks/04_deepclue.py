@@ -63,7 +63,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import deepclue_study as deepclue
 
 STUDY = "04_deepclue"
@@ -77,6 +77,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
 # ## Load
@@ -88,8 +89,10 @@ run = results.start_run(STUDY, profile, params)
 # %%
 image_size = estimator_params.get("image_size", 224)
 imagesets = deepclue.load_inputs(datasets, subsets, image_size=image_size, seed=seeds[0], root=data_root or None)
-display({name: str(imageset) for name, imageset in imagesets.items()})
-display({name: deepclue.estimator_kwargs(name, estimator_params) for name in datasets})
+findings.show_data(imagesets)
+for name in datasets:
+    arguments = ", ".join(f"{k}={v!r}" for k, v in deepclue.estimator_kwargs(name, estimator_params).items())
+    print(f"{name}: ContrastiveClustering({arguments or 'CC defaults'})")
 
 # %% [markdown]
 # ## Compute: CC, the last layer of g_I, and the weighted and unweighted ensembles (Tables II-VII)
@@ -97,26 +100,35 @@ display({name: deepclue.estimator_kwargs(name, estimator_params) for name in dat
 # One CC network per dataset × seed; its six layers' activations (test transform, eval mode) feed the ensemble.
 
 # %%
-runs = deepclue.run_grid(run, imagesets, seeds, estimator_params=estimator_params, device=device, **ensemble)
+runs = deepclue.run_grid(run, imagesets, seeds, estimator_params=estimator_params, device=device, progress=progress,
+                         **ensemble)
 
 # %% [markdown]
 # ## Evaluate
+#
+# Scores are fractions in [0, 1] throughout, as the paper prints them.
 
 # %%
-display(deepclue.summary(runs.scores))
+findings.show_table(deepclue.summary(runs.scores), findings.caption(
+    STUDY, profile, params, "NMI, ARI, ACC per clustering of the trained CC network (mean ± SD over seeds); s: "
+    "seconds of CC's training (CC row) or of the clustering step"), empty="No clustering ran.")
 display(runs.scores[["dataset", "method", "seed", "n_clusters_found", "seconds"]].round(2))
-display(runs.base.groupby(["dataset", "layer"], sort=False)["nmi"].agg(["mean", "std", "min", "max"]).round(3))
+findings.show_table(runs.base.groupby(["dataset", "layer"], sort=False)["nmi"].agg(["mean", "std", "min", "max"])
+                    .round(3), "NMI of the ensemble's base clusterings per layer (over base clusterings and seeds)",
+                    empty="No base clustering ran.")
 
 # %% [markdown]
 # ## Compare with the paper
 #
-# `delta` is ours − paper (fractions). Tables II-IV: DeepCluE and CC; Tables V-VII: the layer ablation (our CC
-# labels are the "last layer of g_C" row, our DeepCluE the "multiple layers" row). Only datasets of the paper
-# appear; the smoke profile's Fashion-MNIST subset and short training are not a reproduction.
+# Tables II-IV: DeepCluE and CC; Tables V-VII: the layer ablation (our CC labels are the "last layer of g_C" row,
+# our DeepCluE the "multiple layers" row). Only datasets of the paper appear; the smoke profile's Fashion-MNIST
+# subset and short training are not a reproduction.
 
 # %%
-display(deepclue.compare_with_paper(runs.scores, "main").round(4))
-display(deepclue.compare_with_paper(runs.scores, "ablation").round(4))
+for which, tables in (("main", ("II", "III", "IV")), ("ablation", ("V", "VI", "VII"))):
+    findings.show_comparison(deepclue.compare_with_paper(runs.scores, which), findings.caption(
+        STUDY, profile, params, f"Tables {tables[0]}-{tables[-1]}, ours beside the paper"), datasets=datasets,
+        paper_name="deepclue2022", tables=tables)
 
 # %% [markdown]
 # ## Figures
@@ -124,20 +136,20 @@ display(deepclue.compare_with_paper(runs.scores, "ablation").round(4))
 # %%
 for metric in ("nmi", "acc"):
     fig = deepclue.figure_ablation(runs.scores, metric=metric)
-    display(fig)
     plots.save_figure(fig, f"deepclue_table5_7_ablation_{metric}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %%
 for name in datasets:
     fig = deepclue.figure_base_clusterings(runs.base, runs.scores, name)
-    display(fig)
     plots.save_figure(fig, f"deepclue_base_clusterings_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %%
 for name in datasets:
     fig = deepclue.figure_training_curves(runs.history, name)
-    display(fig)
     plots.save_figure(fig, f"deepclue_training_curves_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% tags=["check"]
 logged = run.records
@@ -149,5 +161,12 @@ epochs_run = runs.history.groupby(["dataset", "seed"]).size()
 assert (epochs_run == estimator_params.get("epochs", 1000)).all() and len(epochs_run) == len(datasets) * len(seeds)
 assert (runs.scores.loc[runs.scores["method"] == deepclue.METHOD, "n_clusters_found"] > 1).all()
 
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.deepclue`): each claim the study
+# tests, ours beside the paper's, and whether the direction agrees.
+
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.deepclue(run.records, profile=profile, params=params), run_dir=run_dir)

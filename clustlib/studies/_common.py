@@ -89,12 +89,21 @@ def check_estimator_params(estimator_params, estimator, reserved, set_by_study: 
 
 
 def summary_mean_std(frame: pd.DataFrame, by, *, seconds: str | None = None, seconds_label: str = "",
-                     decimals: int = 4) -> pd.DataFrame:
-    """Mean ± std over seeds of NMI, ARI, ACC in % (as the papers print), grouped by ``by``, plus the mean of
-    the ``seconds`` column (rounded to ``decimals``) under ``seconds_label`` when it is given and present."""
+                     decimals: int = 4, scale: str = "fraction") -> pd.DataFrame:
+    """NMI, ARI, ACC as "mean ± SD" over seeds, grouped by ``by``, with the number of seeds, plus the mean of the
+    ``seconds`` column (rounded to ``decimals``) under ``seconds_label`` when it is given and present.
+
+    ``scale`` is ``"fraction"`` (0.702, as Guérin et al., DeepCluE, MMDC and DAC print) or ``"percent"`` (70.2,
+    as ClustPy prints); a single seed shows the value alone.
+    """
+    from clustlib.findings import format_mean_sd
+
     grouped = frame.groupby(list(by), sort=False)
-    out = grouped[["nmi", "ari", "acc"]].agg(["mean", "std"]).mul(100).round(1)
-    out.columns = [f"{m.upper()} {s}" for m, s in out.columns]
+    stats = grouped[["nmi", "ari", "acc"]].agg(["mean", "std", "count"])
+    out = grouped.size().rename("seeds").to_frame()
+    for metric in ("nmi", "ari", "acc"):
+        out[metric.upper()] = [format_mean_sd(mean, sd, int(n), scale=scale, over=None) for mean, sd, n in
+                               zip(stats[(metric, "mean")], stats[(metric, "std")], stats[(metric, "count")])]
     if seconds is not None and seconds in frame:
         out[seconds_label or seconds] = grouped[seconds].mean().round(decimals)
     return out.reset_index()
