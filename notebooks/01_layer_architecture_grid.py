@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,9 +51,7 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from IPython.display import display
-
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import layer_grid, load_datasets
 
 STUDY = "01_layer_architecture_grid"
@@ -63,23 +63,27 @@ repro.seed_everything(seed)
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
 # ## Load
 
 # %%
 imagesets = load_datasets(datasets, subsets, seed=seed, root=data_root or None)
-for imageset in imagesets.values():
-    print(imageset)
+findings.show_data(imagesets)
 
 # %% [markdown]
 # ## Compute: extract features, cluster, score
+#
+# NMI is a fraction in [0, 1] throughout, as the paper prints it; `time_s` is the clustering time in seconds.
 
 # %%
 records = layer_grid.run_layer_grid(run, imagesets, extractors, layers, algorithms, seed=seed,
-                                    batch_size=batch_size, device=device, include_pixels=include_pixels)
-table = layer_grid.nmi_table(records)
-display(table.round(3))
+                                    batch_size=batch_size, device=device, include_pixels=include_pixels,
+                                    progress=progress)
+findings.show_table(layer_grid.nmi_table(records).round(3), findings.caption(
+    STUDY, profile, params, "NMI and clustering time per network, layer and algorithm (one seed); dims: feature "
+    "width D"), empty="No clustering ran.")
 
 # %% tags=["check"]
 n_expected = len(datasets) * (len(extractors) * len(layers) + int(include_pixels)) * len(algorithms)
@@ -92,8 +96,10 @@ assert records["value"].between(0, 1).all() and records["time_s"].ge(0).all()
 # Rows appear where our datasets and architectures overlap the paper's (the `full` profile).
 
 # %%
-side_by_side = layer_grid.compare_with_paper(records)
-display(side_by_side.round(3) if len(side_by_side) else "No overlap with Tables A.3–A.6 in this profile.")
+findings.show_comparison(layer_grid.compare_with_paper(records), findings.caption(
+    STUDY, profile, params, "Tables A.3–A.6, ours beside the paper (NMI; clustering time in seconds)"),
+    datasets=datasets, paper_name="guerin2021", tables=("A.3", "A.4", "A.5", "A.6"),
+    also_needed="this run's networks are not among the paper's five")
 
 # %% [markdown]
 # ## Figures 3–6
@@ -108,8 +114,15 @@ figures = {
     "fig6_algorithm_architecture": layer_grid.figure_algorithm_architecture(records),
 }
 for name, fig in figures.items():
-    display(fig)
     plots.save_figure(fig, name, study=STUDY, profile=profile)
+    plots.show(fig)
+
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.layer_grid`): each claim the study
+# tests, ours beside the paper's, and whether the direction agrees.
 
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.layer_grid(run.records, profile=profile, params=params), run_dir=run_dir)

@@ -179,28 +179,31 @@ def figure_layer_architecture(records, ax=None):
     """Figure 3a: NMI per architecture and layer (mean ± std over datasets and algorithms)."""
     frame = _feature_rows(records)
     return plots.bar_mean_std(frame, x="architecture", hue="layer", ax=ax, ylabel="NMI",
-                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(frame.layer)))
+                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(frame.layer)),
+                              spread="datasets and algorithms")
 
 
 def figure_layer_task(records, ax=None):
     """Figure 3b: NMI per dataset and layer (mean ± std over architectures and algorithms)."""
     frame = _feature_rows(records)
     return plots.bar_mean_std(frame, x="dataset", hue="layer", ax=ax, ylabel="NMI",
-                              title="Layer × task (Fig. 3b)", hue_order=sorted(set(frame.layer)))
+                              title="Layer × task (Fig. 3b)", hue_order=sorted(set(frame.layer)),
+                              spread="architectures and algorithms")
 
 
 def figure_architecture(records, ax=None):
     """Figure 4a: NMI per architecture at L3 (mean ± std over datasets and algorithms), pixels for reference."""
     frame = _with_setting_columns(records)
     frame = frame[frame["layer"].isin(["L3", "pixels"])]
-    return plots.bar_mean_std(frame, x="architecture", ax=ax, ylabel="NMI", title="Architectures, L3 (Fig. 4a)")
+    return plots.bar_mean_std(frame, x="architecture", ax=ax, ylabel="NMI", title="Architectures, L3 (Fig. 4a)",
+                              spread="datasets and algorithms")
 
 
 def figure_architecture_task(records, ax=None):
     """Figure 4b: NMI per dataset and architecture at L3 (mean ± std over algorithms)."""
     frame = _feature_rows(records)
     return plots.bar_mean_std(frame[frame["layer"] == "L3"], x="dataset", hue="architecture", ax=ax, ylabel="NMI",
-                              title="Architecture × task, L3 (Fig. 4b)")
+                              title="Architecture × task, L3 (Fig. 4b)", spread="algorithms")
 
 
 def figure_choice_matters(records, ax=None):
@@ -209,7 +212,7 @@ def figure_choice_matters(records, ax=None):
     frame = frame[(frame["layer"] == "L3") & (frame["clustering"] == "Agg")]
     summary = frame.groupby(["dataset", "architecture"], as_index=False)["value"].mean()
     fig = plots.bar_mean_std(summary, x="dataset", hue="architecture", ax=ax, ylabel="NMI",
-                             title="Where the architecture choice matters (Fig. 5)")
+                             title="Where the architecture choice matters (Fig. 5)", spread="seeds")
     ax = fig.axes[0]
     for i, (dataset, part) in enumerate(summary.groupby("dataset", sort=False)):
         gap = part["value"].max() - part["value"].min()
@@ -222,4 +225,4 @@ def figure_algorithm_architecture(records, ax=None):
     """Figure 6: NMI per architecture and clustering algorithm (mean ± std over datasets and layers)."""
     frame = _with_setting_columns(records)
     return plots.bar_mean_std(frame, x="architecture", hue="clustering", ax=ax, ylabel="NMI",
-                              title="Algorithm × architecture (Fig. 6)")
+                              title="Algorithm × architecture (Fig. 6)", spread="datasets and layers")
