@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -47,9 +49,9 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from IPython.display import display
+import pandas as pd
 
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import load_datasets, mvec_sweep
 
 STUDY = "02_mvec_sweep"
@@ -61,27 +63,29 @@ repro.seed_everything(seed)
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
 # ## Load
 
 # %%
 imagesets = load_datasets(datasets, subsets, seed=seed, root=data_root or None)
-for imageset in imagesets.values():
-    print(imageset)
+findings.show_data(imagesets)
 
 # %% [markdown]
 # ## Compute: base clusterings, then every combination of views
+#
+# NMI is a fraction in [0, 1] throughout, as the paper prints it; times are in seconds.
 
 # %%
-import pandas as pd
-
 tables = [mvec_sweep.run_sweep(run, imageset, views, algorithm=base_algorithm, seed=seed, batch_size=batch_size,
-                               device=device, executor=executor, n_workers=n_workers)
+                               device=device, executor=executor, n_workers=n_workers, progress=progress)
           for imageset in imagesets.values()]
 sweep = pd.concat(tables, ignore_index=True)
 summary = mvec_sweep.summary_by_m(sweep)
-display(summary.round(4))
+findings.show_table(summary.round(4), findings.caption(
+    STUDY, profile, params, "NMI (mean and SD over the C(M, m) combinations) and time per number of views m"),
+    empty="No combination ran.")
 
 # %% tags=["check"]
 n_combinations = 2 ** len(views) - 1
@@ -92,7 +96,8 @@ assert sweep["nmi"].between(0, 1).all() and sweep["t_total"].ge(sweep["t_paralle
 # ## Single views against the all-view MVEC, and the m = 2 dip the paper reports
 
 # %%
-display(mvec_sweep.single_vs_all(sweep).round(4))
+findings.show_table(mvec_sweep.single_vs_all(sweep).round(4), "Best and worst single view, all views, and the "
+                    "mean NMI at m = 1 and m = 2", empty="No sweep ran.")
 
 # %% [markdown]
 # ## Figure 10: NMI and time against the number of views
@@ -100,8 +105,15 @@ display(mvec_sweep.single_vs_all(sweep).round(4))
 # %%
 for dataset in summary["dataset"].unique():
     fig = mvec_sweep.figure_10(summary, dataset)
-    display(fig)
     plots.save_figure(fig, f"fig10_{dataset}", study=STUDY, profile=profile)
+    plots.show(fig)
+
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.mvec_sweep`): each claim the study
+# tests, ours beside the paper's, and whether the direction agrees.
 
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.mvec_sweep(run.records, profile=profile, params=params), run_dir=run_dir)

@@ -154,7 +154,7 @@ def figure_10(summary: pd.DataFrame, dataset: str):
     part = summary[summary["dataset"] == dataset]
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.2), layout="constrained")
     plots.line_mean_std(part, x="m", mean="nmi_mean", std="nmi_std", ax=left, ylabel="NMI",
-                        title=f"{dataset}: NMI vs. number of views")
+                        title=f"{dataset}: NMI vs. number of views", spread="the C(M, m) combinations")
     right.plot(part["m"], part["t_total_mean"], marker="o", label="sequential: Σ(t1+t2) + t3")
     right.plot(part["m"], part["t_parallel_mean"], marker="s", label="parallel: max(t1+t2) + t3")
     right.set_xlabel("m")
