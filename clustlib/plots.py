@@ -74,7 +74,7 @@ def save_figure(fig, name: str, *, study: str, profile: str, root=None, close: b
 
 def _figure_text(fig) -> str:
     """A plain-text stand-in for a figure: its titles, e.g. ``Figure: Layer ablation (Tables V-VII), NMI``."""
-    titles = [t for t in [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)] if t]
+    titles = [" ".join(t.split()) for t in [fig.get_suptitle(), *(ax.get_title() for ax in fig.axes)] if t]
     return "Figure: " + "; ".join(dict.fromkeys(titles)) if titles else "Figure"
 
 

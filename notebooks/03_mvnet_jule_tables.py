@@ -5,6 +5,8 @@
 #     text_representation:
 #       extension: .py
 #       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
 #   kernelspec:
 #     display_name: Python 3 (ipykernel)
 #     language: python
@@ -49,9 +51,7 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from IPython.display import display
-
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import load_datasets, mvec_sweep, mvnet_tables
 
 STUDY = "03_mvnet_jule_tables"
@@ -71,11 +71,12 @@ run = results.start_run(STUDY, profile, params)
 imagesets = load_datasets(datasets, subsets, seed=seed, root=data_root or None)
 view_matrices = {name: mvec_sweep.build_views(imageset, views, batch_size=batch_size, device=device)[0]
                  for name, imageset in imagesets.items()}
-for imageset in imagesets.values():
-    print(imageset)
+findings.show_data(imagesets)
 
 # %% [markdown]
 # ## Compute every method row
+#
+# Scores are fractions in [0, 1] throughout, as the paper prints them.
 
 # %%
 outcomes = []
@@ -86,7 +87,9 @@ for name, imageset in imagesets.items():
 mvnet_tables.add_selected_networks(outcomes)
 for outcome in outcomes:
     mvnet_tables.log_outcome(run, outcome, seed=seed)
-display(mvnet_tables.score_table(outcomes))
+findings.show_table(mvnet_tables.score_table(outcomes), findings.caption(
+    STUDY, profile, params, "Tables B.7–B.10 in this run: NMI, PUR, ACC per method (one seed; N/A: over the memory "
+    "budget)"), empty="No method ran.")
 
 # %% tags=["check"]
 for outcome in outcomes:
@@ -100,8 +103,9 @@ for outcome in outcomes:
 # Rows appear where our datasets overlap the paper's (the `full` profile).
 
 # %%
-side_by_side = mvnet_tables.compare_with_paper(run.records)
-display(side_by_side.round(3) if len(side_by_side) else "No overlap with Tables B.7–B.10 in this profile.")
+findings.show_comparison(mvnet_tables.compare_with_paper(run.records), findings.caption(
+    STUDY, profile, params, "Tables B.7–B.10, ours beside the paper"), datasets=datasets, paper_name="guerin2021",
+    tables=("B.7", "B.8", "B.9", "B.10"))
 
 # %% [markdown]
 # ## Figures 11–14: MIX per method
@@ -109,30 +113,39 @@ display(side_by_side.round(3) if len(side_by_side) else "No overlap with Tables 
 # %%
 for outcome in outcomes:
     fig = mvnet_tables.figure_mix(outcome)
-    display(fig)
     plots.save_figure(fig, f"fig11_14_mix_{outcome.dataset}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## Figure 8: complementary views
 
 # %%
 fig, fm_table = mvnet_tables.figure_8(outcomes[0], seed=seed, max_points=tsne_points)
-display(fm_table.round(3))
-display(fig)
+findings.show_table(fm_table.round(3), f"Scores of the first views on {outcomes[0].dataset}, with the per-class FM "
+                    "of the class they disagree on most", empty="No view ran.")
 plots.save_figure(fig, f"fig8_views_{outcomes[0].dataset}", study=STUDY, profile=profile)
+plots.show(fig)
 
 # %% [markdown]
 # ## Figures 15–16: the representations along the pipeline
 
 # %%
 stage_scores = mvnet_tables.kmeans_by_stage(outcomes, seed=seed)
-display(stage_scores.round(3))
+findings.show_table(stage_scores.round(3), "NMI of K-means on each stage's representation (Figure 15)",
+                    empty="No stage to cluster.")
 fig = mvnet_tables.figure_15(stage_scores)
-display(fig)
 plots.save_figure(fig, "fig15_kmeans_by_stage", study=STUDY, profile=profile)
+plots.show(fig)
 fig = mvnet_tables.figure_16(outcomes[0], seed=seed, max_points=tsne_points)
-display(fig)
 plots.save_figure(fig, f"fig16_tsne_{outcomes[0].dataset}", study=STUDY, profile=profile)
+plots.show(fig)
+
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.mvnet_tables`): each claim the study
+# tests, ours beside the paper's, and whether the direction agrees.
 
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.mvnet_tables(run.records, profile=profile, params=params), run_dir=run_dir)
