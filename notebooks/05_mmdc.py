@@ -67,7 +67,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import mmdc_study as mmdc
 
 STUDY = "05_mmdc"
@@ -81,6 +81,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
 # ## Load
@@ -91,9 +92,11 @@ run = results.start_run(STUDY, profile, params)
 
 # %%
 imagesets = mmdc.load_inputs(datasets, subsets, seed=seeds[0], root=data_root or None)
-display({name: str(imageset) for name, imageset in imagesets.items()})
-display(mmdc.settings_table(datasets, sobel, rotation, estimator_params=estimator_params,
-                            ablation_datasets=ablation_datasets))
+findings.show_data(imagesets)
+findings.show_table(mmdc.settings_table(datasets, sobel, rotation, estimator_params=estimator_params,
+                                        ablation_datasets=ablation_datasets),
+                    "MMDC settings per dataset and ablation setting (the README command, then this profile's "
+                    "overrides)", empty="No setting to run.")
 
 # %% [markdown]
 # ## Compute: the main setting and the Sobel × rotation ablation (Tables 4.2, 4.3, 4.5)
@@ -106,49 +109,59 @@ display(mmdc.settings_table(datasets, sobel, rotation, estimator_params=estimato
 # %%
 runs = mmdc.run_grid(run, imagesets, sobel, rotation, seeds, estimator_params=estimator_params,
                      ablation_datasets=ablation_datasets, refinement=refinement,
-                     before_refinement=before_refinement, device=device)
+                     before_refinement=before_refinement, device=device, progress=progress)
 
 # %% [markdown]
 # ## Evaluate
+#
+# Scores are fractions in [0, 1] throughout, as the paper prints them.
 
 # %%
-display(mmdc.summary(runs.scores, ["dataset", "setting", "network", "epochs", "refine_epoch"]))
+findings.show_table(mmdc.summary(runs.scores, ["dataset", "setting", "network", "epochs", "refine_epoch"]),
+                    findings.caption(STUDY, profile, params, "NMI, ARI, ACC per dataset and Sobel × rotation "
+                                     "setting (mean ± SD over seeds)"), empty="No network was trained.")
 display(runs.scores[["dataset", "setting", "seed", "n_clusters_found", "fit_s", "epoch_s"]].round(3))
 if refinement:
-    display(mmdc.summary(runs.refinement, ["dataset", "stage"]))
+    findings.show_table(mmdc.summary(runs.refinement, ["dataset", "stage"]), "Before and after the refinement "
+                        "stage (mean ± SD over seeds)", empty="No refinement pair was trained.")
 
 # %% [markdown]
 # ## Compare with the paper
 #
-# `delta` is ours − paper (fractions). Table 4.2 compares each dataset's main setting with the paper's average
-# over runs. Rows whose `ours_dataset` differs from `dataset` compare a stand-in (smoke: digits for MNIST) and are
-# not a reproduction; Table 4.3 exists for CIFAR-10 only.
+# Table 4.2 compares each dataset's main setting with the paper's average over runs. Rows whose data names a
+# stand-in (smoke: digits for MNIST) are not a reproduction; Table 4.3 exists for CIFAR-10 only. The paper's ± is
+# the standard error over its runs.
 
 # %%
-display(mmdc.compare_with_paper(runs.scores, "4.2", stand_ins=stand_ins).round(4))
-display(mmdc.compare_with_paper(runs.scores, "4.3", stand_ins=stand_ins).round(4))
+comparisons = [("4.2", runs.scores, "Table 4.2 (main setting against the paper's average over runs)"),
+               ("4.3", runs.scores, "Table 4.3 (Sobel × rotation ablation)")]
 if refinement:
-    display(mmdc.compare_with_paper(runs.refinement, "4.5", stand_ins=stand_ins).round(4))
+    comparisons.append(("4.5", runs.refinement, "Table 4.5 (before and after refinement)"))
+for table, frame, title in comparisons:
+    findings.show_comparison(mmdc.compare_with_paper(frame, table, stand_ins=stand_ins),
+                             findings.caption(STUDY, profile, params, f"{title}, ours beside the paper"),
+                             datasets=datasets, stand_ins=stand_ins, paper_name="mmdc2021", tables=(table,),
+                             paper_spread="SE")
 
 # %% [markdown]
 # ## Figures
 
 # %%
 fig = mmdc.figure_ablation(runs.scores, stand_ins=stand_ins)
-display(fig)
 plots.save_figure(fig, "mmdc_table4_3_ablation", study=STUDY, profile=profile)
+plots.show(fig)
 
 # %%
 for name in datasets:
     fig = mmdc.figure_training_curves(runs.history, name)
-    display(fig)
     plots.save_figure(fig, f"mmdc_training_curves_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %%
 if refinement:
     fig = mmdc.figure_refinement(runs.refinement, stand_ins=stand_ins)
-    display(fig)
     plots.save_figure(fig, "mmdc_table4_5_refinement", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% tags=["check"]
 logged = run.records
@@ -166,5 +179,12 @@ assert refined_epochs.to_dict() == (keyed["epochs"] - keyed["refine_epoch"]).cli
 if refinement:
     assert len(runs.refinement) == 2 * len(datasets) * len(seeds)
 
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.mmdc`): each claim the study tests,
+# ours beside the paper's, and whether the direction agrees.
+
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.mmdc(run.records, profile=profile, params=params), run_dir=run_dir)
