@@ -230,10 +230,14 @@ def show_comparison(side: pd.DataFrame, title: str, *, datasets, paper_name: str
     stand_ins = dict(stand_ins or {})
     published = pd.concat([paper.load(paper_name, t) for t in tables], ignore_index=True)
     theirs = sorted(set(published["dataset"]))
-    ours = [f"{d} (as {stand_ins[d]})" if stand_ins.get(d) else d for d in datasets]
+    missing = [f"{d} (as {stand_ins[d]})" if stand_ins.get(d) else d for d in datasets
+               if stand_ins.get(d, d) not in theirs]
     label = "Table " + ", ".join(tables) if len(tables) < 3 else f"Tables {tables[0]}–{tables[-1]}"
-    reason = (f"No row to compare with {label}: this run's data ({', '.join(ours)}) is not among the paper's "
-              f"({', '.join(theirs)})" + (f", or {also_needed}" if also_needed else "") + ".")
+    if missing:
+        reason = (f"No row to compare with {label}: this run's data ({', '.join(missing)}) is not among the "
+                  f"paper's ({', '.join(theirs)})" + (f", or {also_needed}" if also_needed else "") + ".")
+    else:
+        reason = f"No row to compare with {label}: " + (also_needed or "no method or setting of this run is in it") + "."
     show_table(None if side is None or len(side) == 0 else comparison_table(side, scale=scale,
                                                                              paper_spread=paper_spread),
                title, empty=reason)

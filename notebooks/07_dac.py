@@ -63,7 +63,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.studies import dac_study as dac
 
 STUDY = "07_dac"
@@ -76,6 +76,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
 # ## Load
@@ -85,8 +86,11 @@ run = results.start_run(STUDY, profile, params)
 
 # %%
 imagesets = dac.load_inputs(datasets, subsets, seed=seeds[0], root=data_root or None)
-display({name: str(imageset) for name, imageset in imagesets.items()})
-display(dac.settings_table(datasets, variants, networks=networks, epochs=epochs, estimator_params=estimator_params))
+findings.show_data(imagesets)
+findings.show_table(dac.settings_table(datasets, variants, networks=networks, epochs=epochs,
+                                       estimator_params=estimator_params),
+                    "DAC settings per dataset and variant (the authors' script, then this profile's overrides)",
+                    empty="No setting to run.")
 
 # %% [markdown]
 # ## Compute: DAC* and DAC (Table 2)
@@ -96,13 +100,17 @@ display(dac.settings_table(datasets, variants, networks=networks, epochs=epochs,
 
 # %%
 runs = dac.run_grid(run, imagesets, variants, seeds, networks=networks, epochs=epochs,
-                    estimator_params=estimator_params, device=device)
+                    estimator_params=estimator_params, device=device, progress=progress)
 
 # %% [markdown]
 # ## Evaluate
+#
+# Scores are fractions in [0, 1] throughout, as the paper prints them.
 
 # %%
-display(dac.summary(runs.scores, ["dataset", "method", "script", "network", "epochs"]))
+findings.show_table(dac.summary(runs.scores, ["dataset", "method", "script", "network", "epochs"]),
+                    findings.caption(STUDY, profile, params, "NMI, ARI, ACC of the argmax of the label features "
+                                     "(mean ± SD over seeds)"), empty="No network was trained.")
 display(runs.scores[["dataset", "method", "seed", "n_clusters_found", "fit_s", "epoch_s"]].round(3))
 
 # %% [markdown]
@@ -112,47 +120,53 @@ display(runs.scores[["dataset", "method", "seed", "n_clusters_found", "fit_s", "
 # and NMF, each on the label features of every trained network, beside the network's own argmax.
 
 # %%
-table3 = dac.run_table3(run, imagesets, runs, table3_methods) if table3_methods else None
-if table3 is not None:
-    display(dac.summary(table3, ["dataset", "features", "method"]))
+table3 = dac.run_table3(run, imagesets, runs, table3_methods, progress=progress) if table3_methods else None
+findings.show_table(None if table3 is None else dac.summary(table3, ["dataset", "features", "method"]),
+                    "Table 3 in this run: clusterings of the label features (mean ± SD over seeds)",
+                    empty="Table 3 skipped: table3_methods is empty in this profile.")
 
 # %% [markdown]
 # ## Compare with the paper
 #
-# `delta` is ours − paper (fractions). Rows whose `ours_dataset` differs from `dataset` compare a stand-in
-# (smoke: digits for MNIST) and are not a reproduction.
+# Rows whose data names a stand-in (smoke: digits for MNIST) are not a reproduction.
 
 # %%
-display(dac.compare_with_paper(runs.scores, "2", stand_ins=stand_ins).round(4))
+findings.show_comparison(dac.compare_with_paper(runs.scores, "2", stand_ins=stand_ins), findings.caption(
+    STUDY, profile, params, "Table 2, ours beside the paper"), datasets=datasets, stand_ins=stand_ins,
+    paper_name="dac2017", tables=("2",))
 if table3 is not None:
-    display(dac.compare_with_paper(table3, "3", stand_ins=stand_ins).round(4))
+    findings.show_comparison(dac.compare_with_paper(table3, "3", stand_ins=stand_ins), findings.caption(
+        STUDY, profile, params, "Table 3, ours beside the paper (the paper clusters DAC's label features)"),
+        datasets=datasets, stand_ins=stand_ins, paper_name="dac2017", tables=("3",),
+        also_needed="" if "dac" in variants else "Table 3 clusters DAC's label features, and this profile trains "
+        "DAC* only")
 
 # %% [markdown]
 # ## Figures
 
 # %%
 fig = dac.figure_accuracy(runs.scores, stand_ins=stand_ins)
-display(fig)
 plots.save_figure(fig, "dac_table2_accuracy", study=STUDY, profile=profile)
+plots.show(fig)
 
 # %%
 for name in datasets:
     fig = dac.figure_thresholds(runs.history, name)
-    display(fig)
     plots.save_figure(fig, f"dac_thresholds_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %%
 distribution = dac.feature_distribution(runs)
 for name in datasets:
     fig = dac.figure_feature_distribution(distribution, name)
-    display(fig)
     plots.save_figure(fig, f"dac_fig4_label_features_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %%
 for name in datasets:
     fig = dac.figure_cluster_sizes(runs, name)
-    display(fig)
     plots.save_figure(fig, f"dac_cluster_sizes_{name}", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% tags=["check"]
 logged = run.records
@@ -165,5 +179,12 @@ assert epochs_run.to_dict() == runs.scores.set_index(["dataset", "method", "seed
 if table3 is not None:
     assert len(table3) == len(runs.scores) * (len(table3_methods) + 1)
 
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.dac`): each claim the study tests,
+# ours beside the paper's, and whether the direction agrees.
+
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.dac(run.records, profile=profile, params=params), run_dir=run_dir)
