@@ -21,12 +21,13 @@ def _print_error(message: str) -> None:
 
 def _cmd_run(args) -> int:
     from clustlib import profiles, runner
+    from clustlib.studies import validate_study_params
 
     studies = profiles.list_studies() if args.studies == ["all"] else [profiles.resolve_study(s) for s in args.studies]
     if not studies:
         raise ClustlibError(f"No study notebooks found in {profiles.notebooks_dir()}.")
-    for study in studies:  # validate every study before executing any
-        profiles.resolve_params(study, args.profile, args.set)
+    for study in studies:  # validate every study (names, types, then its own checks) before executing any
+        validate_study_params(study, profiles.resolve_params(study, args.profile, args.set))
     failures = []
     for study in studies:
         print(f"==> {study} [{args.profile}]", flush=True)

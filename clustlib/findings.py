@@ -26,9 +26,10 @@ import pandas as pd
 
 from clustlib import paper, results
 
-__all__ = ["Findings", "DIRECTIONS", "TOLERANCE", "direction", "format_mean_sd", "describe_data", "caption",
-           "comparison_table", "show_comparison", "show_table", "show_markdown", "show_data", "show", "layer_grid",
-           "mvec_sweep", "mvnet_tables", "deepclue", "mmdc", "clustpy_benchmark", "dac"]
+__all__ = ["Findings", "DIRECTIONS", "TOLERANCE", "CLUSTPY_STAND_INS", "direction", "format_mean_sd",
+           "describe_data", "caption", "comparison_table", "show_comparison", "show_table", "show_markdown",
+           "show_data", "show", "layer_grid", "mvec_sweep", "mvnet_tables", "deepclue", "mmdc", "clustpy_benchmark",
+           "dac"]
 
 #: The verdicts of :func:`direction`.
 DIRECTIONS = ("agrees", "reverses", "no difference here", "paper shows no difference", "not comparable")
@@ -213,9 +214,10 @@ def comparison_table(side: pd.DataFrame, *, scale: str = "fraction", paper_sprea
     out["metric"] = side["metric"].str.upper()
     out["ours mean ± SD (n seeds)"] = [format_mean_sd(m, s, int(n), scale=scale)
                                        for m, s, n in zip(side["ours_mean"], side["ours_std"], side["n"])]
-    out[f"paper (± {paper_spread})" if side.get("paper_std", pd.Series(dtype=float)).notna().any() else "paper"] = [
-        _number(v, scale) + ("" if s is None or (isinstance(s, float) and math.isnan(s)) else f" ± {_number(s, scale)}")
-        for v, s in zip(side["paper"], side.get("paper_std", pd.Series([math.nan] * len(side), index=side.index)))]
+    paper_std = side["paper_std"] if "paper_std" in side else pd.Series(math.nan, index=side.index)
+    out[f"paper (± {paper_spread})" if paper_std.notna().any() else "paper"] = [
+        _number(v, scale) + ("" if pd.isna(s) else f" ± {_number(s, scale)}")
+        for v, s in zip(side["paper"], paper_std)]
     out["ours − paper"] = [_number(d, scale, signed=True) for d in side["delta"]]
     for column, label in (("ours_time_s", "ours time (s)"), ("paper_time_s", "paper time (s)")):
         if column in side:
@@ -237,7 +239,7 @@ def show_comparison(side: pd.DataFrame, title: str, *, datasets, paper_name: str
         reason = (f"No row to compare with {label}: this run's data ({', '.join(missing)}) is not among the "
                   f"paper's ({', '.join(theirs)})" + (f", or {also_needed}" if also_needed else "") + ".")
     else:
-        reason = f"No row to compare with {label}: " + (also_needed or "no method or setting of this run is in it") + "."
+        reason = f"No row to compare with {label}: {also_needed or 'no method or setting of this run is in it'}."
     show_table(None if side is None or len(side) == 0 else comparison_table(side, scale=scale,
                                                                              paper_spread=paper_spread),
                title, empty=reason)
@@ -366,7 +368,8 @@ def _difference(wide: pd.DataFrame, dataset: str, a: str, b: str) -> pd.Series:
 def _guerin_layers() -> pd.DataFrame:
     frame = pd.concat([paper.load("guerin2021", t, metric="nmi") for t in ("A.3", "A.4", "A.5", "A.6")])
     parsed = frame["setting"].map(results.parse_setting)
-    frame = frame.assign(layer=parsed.map(lambda p: p.get("layer")), clustering=parsed.map(lambda p: p.get("clustering")))
+    frame = frame.assign(layer=parsed.map(lambda p: p.get("layer")),
+                         clustering=parsed.map(lambda p: p.get("clustering")))
     frame = frame[frame["layer"].notna()]
     return frame.pivot_table(index=["dataset", "method", "clustering"], columns="layer", values="value")
 
@@ -605,9 +608,9 @@ def clustpy_benchmark(records: pd.DataFrame, *, profile: str, params: dict) -> F
                                               ("C", "III", "small (d-512-256-128-10) − large autoencoder"),
                                               ("I", "V", "ResNet18 convolutional − feed-forward autoencoder")):
             published = _clustpy_acc(table) - _clustpy_acc("II")
-            methods = []
-            if not wide.empty and experiment in wide.columns.get_level_values(0) and "A" in wide.columns.get_level_values(0):
-                methods = sorted(set(wide[experiment].columns) & set(wide["A"].columns))
+            ran = set() if wide.empty else set(wide.columns.get_level_values(0))
+            methods = sorted(set(wide[experiment].columns) & set(wide["A"].columns)) if {experiment, "A"} <= ran \
+                else []
             effect = (wide[experiment][methods] - wide["A"][methods]).mean(axis=1).dropna() if methods else \
                 pd.Series(dtype=float)
             paper_effect = published[methods].mean(axis=1) if methods else published.mean(axis=1)

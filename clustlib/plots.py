@@ -145,7 +145,10 @@ def line_mean_std(frame: pd.DataFrame, *, x: str, mean: str, std: str | None = N
         if std is not None:
             ax.fill_between(part[x], part[mean] - part[std], part[mean] + part[std], alpha=0.2,
                             color=line.get_color(), linewidth=0)
-    note = f"  (band: ±1 SD over {spread})" if std is not None else ""
+    note = ""
+    if std is not None:
+        varies = frame[std].fillna(0).gt(0).any()
+        note = f"  (band: ±1 SD over {spread})" if varies else "  (one value per point, no band)"
     ax.set_xlabel(f"{xlabel if xlabel is not None else x}{note}")
     ax.set_ylabel(ylabel or mean)
     ax.set_title(title)

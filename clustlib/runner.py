@@ -1,6 +1,7 @@
 """Execute study notebooks with papermill, with provenance, skip-if-done and atomic result appends.
 
-``run_study`` validates everything before executing, writes
+``run_study`` validates everything before executing (parameter names and types against the notebook, then the
+study's own ``validate_params``), writes
 ``runs/<study>/<profile>/<utc>_<git-short>/`` (executed notebook, params.json, env.json, records.jsonl,
 run.json) and, only when the notebook finished, appends its records to ``results/<study>/<profile>.csv``.
 """
@@ -114,16 +115,20 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
     Raises
     ------
     ClustlibError
-        Unknown study/profile/parameter or a wrongly typed value (before executing anything), or a
+        Unknown study/profile/parameter, a wrongly typed value or one the study's ``validate_params`` rejects
+        (before creating the run folder or executing anything), or a
         ``ClustlibError`` raised inside the notebook (re-raised with its message).
     StudyFailed
         Any other exception inside the notebook.
     """
     import papermill as pm
 
+    from clustlib.studies import validate_study_params
+
     t0 = time.perf_counter()
     study = resolve_study(study)
     params = resolve_params(study, profile, overrides)
+    validate_study_params(study, params)  # the study's own checks (datasets, extractors, methods, seeds...)
     params_sha = repro.params_sha256({"study": study, "profile": profile, **params})
     results_csv = results_root() / study / f"{profile}.csv"
     figures_dir = figures_root() / profile / study

@@ -65,9 +65,7 @@ n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from IPython.display import display
-
-from clustlib import plots, repro, results
+from clustlib import findings, plots, repro, results
 from clustlib.deep import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
@@ -86,9 +84,18 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 train = dict(pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
-             device=device, n_threads=n_threads, amp=bench.amp_flag(amp), method_params=method_params)
+             device=device, n_threads=n_threads, amp=bench.amp_flag(amp), method_params=method_params,
+             progress=progress)
 main = None  # the main table, reused by experiment H's comparison
+stand_ins = findings.CLUSTPY_STAND_INS  # digits is the test part of Optdigits: compared with the Optdigits rows
+compare = dict(stand_ins=stand_ins, paper_name="clustpy2023", scale="percent")
+
+
+def caption(what):
+    return findings.caption(STUDY, profile, params, what)
+
 
 # %%
 imagesets = load_datasets(sorted(set(datasets) | set(experiment_datasets) | set(augmentation_datasets)), subsets,
@@ -96,19 +103,26 @@ imagesets = load_datasets(sorted(set(datasets) | set(experiment_datasets) | set(
 main_sets = {name: imagesets[name] for name in datasets}
 single_sets = {name: imagesets[name] for name in experiment_datasets}
 augmentation_sets = {name: imagesets[name] for name in augmentation_datasets}
+findings.show_data(imagesets)
 
 # %% [markdown]
 # ## A, B: the main table (d-500-500-2000-10) and runtime
+#
+# Scores are percentages throughout, as the paper prints them (mean ± SD over seeds).
 
 # %%
 if {"A", "B"} & set(experiments):
     main = bench.run_grid(run, "A", main_sets, methods, seeds, **train)
-    display(bench.summary(main, ["dataset", "method"]))
-    display(bench.compare_with_paper(main, "II", "ae=d-500-500-2000-10").round(3))
-    display(bench.compare_with_paper(main, "I", "replication").round(3))  # Table I: MNIST rows only
+    findings.show_table(bench.summary(main, ["dataset", "method"]), caption("A: main table, d-500-500-2000-10"),
+                        empty="No method ran.")
+    findings.show_comparison(bench.compare_with_paper(main, "II", "ae=d-500-500-2000-10", stand_ins=stand_ins),
+                             caption("Table II, ours beside the paper"), datasets=datasets, tables=("II",), **compare)
+    findings.show_comparison(bench.compare_with_paper(main, "I", "replication", stand_ins=stand_ins),
+                             caption("Table I (ClustPy's replication on MNIST), ours beside the paper"),
+                             datasets=datasets, tables=("I",), **compare)
     fig = bench.figure_runtime(main)
-    display(fig)
     plots.save_figure(fig, "fig1_runtime", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## C: the small autoencoder d-512-256-128-10 (Table III)
@@ -116,8 +130,11 @@ if {"A", "B"} & set(experiments):
 # %%
 if "C" in experiments:
     small = bench.run_grid(run, "C", single_sets, factor_methods, seeds, network="ff_512_256_128", **train)
-    display(bench.summary(small, ["dataset", "method"]))
-    display(bench.compare_with_paper(small, "III", "ae=d-512-256-128-10").round(3))
+    findings.show_table(bench.summary(small, ["dataset", "method"]), caption("C: small autoencoder d-512-256-128-10"),
+                        empty="No method ran.")
+    findings.show_comparison(bench.compare_with_paper(small, "III", "ae=d-512-256-128-10", stand_ins=stand_ins),
+                             caption("Table III, ours beside the paper"), datasets=experiment_datasets,
+                             tables=("III",), **compare)
 
 # %% [markdown]
 # ## D: embedding size (Figure 2)
@@ -126,10 +143,11 @@ if "C" in experiments:
 if "D" in experiments:
     sizes = bench.run_grid(run, "D", single_sets, factor_methods, seeds, vary="embedding_size", values=embedding_sizes,
                            **train)
-    display(bench.summary(sizes, ["dataset", "method", "embedding_size"]))
+    findings.show_table(bench.summary(sizes, ["dataset", "method", "embedding_size"]),
+                        caption("D: embedding size m"), empty="No method ran.")
     fig = bench.figure_by_value(sizes, "embedding_size", title="ACC vs. embedding size m (Fig. 2)", log_x=True)
-    display(fig)
     plots.save_figure(fig, "fig2_embedding_size", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## E: initial clustering (Figure 3)
@@ -142,10 +160,11 @@ if "E" in experiments:
     init_methods = [m for m in factor_methods if m in bench.INIT_METHODS]
     inits = bench.run_grid(run, "E", single_sets, init_methods, seeds, vary="initial_clustering",
                            values=initial_clusterings, **train)
-    display(bench.summary(inits, ["dataset", "method", "initial_clustering"]))
+    findings.show_table(bench.summary(inits, ["dataset", "method", "initial_clustering"]),
+                        caption("E: initial clustering"), empty="No method ran.")
     fig = bench.figure_initialisation(inits)
-    display(fig)
     plots.save_figure(fig, "fig3_initial_clustering", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## F: clustering learning rate (Figure 4)
@@ -154,10 +173,11 @@ if "E" in experiments:
 if "F" in experiments:
     rates = bench.run_grid(run, "F", single_sets, [m for m in factor_methods if m != "ae_kmeans"], seeds, vary="lr",
                            values=learning_rates, **train)
-    display(bench.summary(rates, ["dataset", "method", "lr"]))
+    findings.show_table(bench.summary(rates, ["dataset", "method", "lr"]), caption("F: clustering learning rate"),
+                        empty="No method ran.")
     fig = bench.figure_by_value(rates, "lr", title="ACC vs. learning rate (Fig. 4)", log_x=True)
-    display(fig)
     plots.save_figure(fig, "fig4_learning_rate", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## G: generalisation to unseen data (Figure 5)
@@ -165,10 +185,11 @@ if "F" in experiments:
 # %%
 if "G" in experiments:
     general = bench.run_generalisation(run, single_sets, factor_methods, seeds, **train)
-    display(bench.summary(general, ["dataset", "method", "split"]))
+    findings.show_table(bench.summary(general, ["dataset", "method", "split"]),
+                        caption("G: train part and unseen test part (stratified 70/30)"), empty="No method ran.")
     fig = bench.figure_generalisation(general)
-    display(fig)
     plots.save_figure(fig, "fig5_generalisation", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## H: augmentation (Table IV)
@@ -180,12 +201,16 @@ if "G" in experiments:
 # %%
 if "H" in experiments:
     augmented = bench.run_grid(run, "H", augmentation_sets, methods, seeds, augment=True, **train)
-    display(bench.summary(augmented, ["dataset", "method"]))
-    display(bench.compare_with_paper(augmented, "IV", "ae=d-500-500-2000-10,augmentation").round(3))
+    findings.show_table(bench.summary(augmented, ["dataset", "method"]), caption("H: with augmentation"),
+                        empty="No method ran.")
+    findings.show_comparison(bench.compare_with_paper(augmented, "IV", "ae=d-500-500-2000-10,augmentation",
+                                                      stand_ins=stand_ins),
+                             caption("Table IV, ours beside the paper"), datasets=augmentation_datasets,
+                             tables=("IV",), **compare)
     plain = main if main is not None else bench.run_grid(run, "A", augmentation_sets, methods, seeds, **train)
     fig = bench.figure_augmentation(plain, augmented)
-    display(fig)
     plots.save_figure(fig, "table4_augmentation", study=STUDY, profile=profile)
+    plots.show(fig)
 
 # %% [markdown]
 # ## I: ResNet18 convolutional autoencoder (Table V)
@@ -195,8 +220,12 @@ if "I" in experiments:
     conv_sets = bench.stratified_subsets(single_sets, conv_subset, seed=seeds[0])
     conv_train = dict(train, pretrain_epochs=conv_epochs[0], clustering_epochs=conv_epochs[1])
     conv = bench.run_grid(run, "I", conv_sets, factor_methods, conv_seeds, network="resnet18", **conv_train)
-    display(bench.summary(conv, ["dataset", "method"]))
-    display(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10").round(3))
+    findings.show_table(bench.summary(conv, ["dataset", "method"]), caption(
+        f"I: ResNet18 convolutional autoencoder ({conv_subset or 'all'} images per dataset, {conv_epochs[0]} + "
+        f"{conv_epochs[1]} epochs, seeds {', '.join(map(str, conv_seeds))})"), empty="No method ran.")
+    findings.show_comparison(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10", stand_ins=stand_ins),
+                             caption("Table V, ours beside the paper"), datasets=experiment_datasets,
+                             tables=("V",), **compare)
 
 # %% [markdown]
 # ## clustlib beside ClustPy itself (optional)
@@ -215,7 +244,9 @@ if compare_clustpy and clustpy_reference.clustpy_available() and device == "cpu"
         pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
         dataset_key=key_cp, bf16=amp == "on")
     bench.log_side_by_side(run, imagesets[name], side)
-    display(clustpy_reference.summarise_side_by_side(side))
+    findings.show_table(clustpy_reference.summarise_side_by_side(side), caption(
+        f"clustlib beside ClustPy on {name}: ACC (%, mean ± SD over seeds) and median seconds per epoch"),
+        empty="No method of the side-by-side is in this profile's methods.")
 elif compare_clustpy:
     print("Side-by-side skipped: it needs `pip install clustpy` and device='cpu'.")
 
@@ -224,5 +255,12 @@ logged = run.records
 assert len(logged) > 0 and logged["value"].between(-0.5, 1).all()
 assert set(logged["setting"].str.extract(r"experiment=(\w)")[0].dropna()) >= set(experiments) - {"B"}
 
+# %% [markdown]
+# ## What this run shows
+#
+# Generated from this run's records and the paper's tables (`clustlib.findings.clustpy_benchmark`): each claim the
+# study tests, ours beside the paper's, and whether the direction agrees.
+
 # %%
-run.finish()
+run_dir = run.finish()
+findings.show(findings.clustpy_benchmark(run.records, profile=profile, params=params), run_dir=run_dir)

@@ -80,7 +80,8 @@ def check_views(views, *, name: str = "views", min_views: int = 1) -> list[np.nd
             f"{name} must be a list of 2-D arrays (one (n_samples, n_features) matrix per view); got "
             f"{type(views).__name__}. Wrap a single matrix as [X].")
     if len(views) < min_views:
-        raise InvalidParameter(f"{name} needs at least {min_views} views; got {len(views)}.")
+        raise InvalidParameter(f"{name} needs at least {min_views} views; got {len(views)}. Pass one "
+                               "(n_samples, n_features) matrix per view.")
     out = []
     for v, X in enumerate(views):
         try:
@@ -108,7 +109,8 @@ def _check_n_clusters(k, n_samples: int) -> int:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise InvalidParameter(f"n_clusters must be a positive integer; got {k!r}.")
     if k > n_samples:
-        raise InvalidParameter(f"n_clusters={k} exceeds the number of samples ({n_samples}).")
+        raise InvalidParameter(f"n_clusters={k} exceeds the number of samples ({n_samples}); pass at most "
+                               f"{n_samples}, e.g. the number of classes of the dataset.")
     return int(k)
 
 

@@ -18,7 +18,7 @@ from torch import nn
 from clustlib.deep.augment import AUGMENTATIONS, make_augmentation
 from clustlib.deep.networks import list_autoencoders
 from clustlib.deep.pretrain import data_fingerprint, pretrain_autoencoder
-from clustlib.deep.training import resolve_device, seed_everything
+from clustlib.deep.training import check_checkpoint, check_checkpoint_path, resolve_device, seed_everything
 from clustlib.errors import InvalidParameter
 
 #: Parameters every estimator in this package accepts, with the ClustPy-benchmark defaults.
@@ -291,6 +291,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         """
         X = self._check_X(X)
         self._param_errors(X)
+        check_checkpoint_path(self.checkpoint_path)
+        if self.checkpoint_path is not None:  # a foreign checkpoint fails now, not after pretraining
+            check_checkpoint(self.checkpoint_path, self._checkpoint_config(X, None), ignore=("autoencoder",))
         seed = self._seed()
         device = resolve_device(self.device)
         t0 = time.perf_counter()

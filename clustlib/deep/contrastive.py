@@ -44,8 +44,8 @@ from tqdm.auto import tqdm
 from clustlib.deep._base import check_inputs, store_init_args
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
-                                    seed_everything)
+from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
+                                    load_checkpoint, resolve_device, seed_everything)
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -528,6 +528,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         rs = self.random_state
         if rs is not None and not _is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
+        check_checkpoint_path(self.checkpoint_path)
         resolve_device(self.device)
         return dict(n_clusters=int(k), backbone=self.backbone, image_size=int(self.image_size),
                     batch_size=int(self.batch_size), steps_per_epoch=n // int(self.batch_size))

@@ -61,8 +61,8 @@ from tqdm.auto import tqdm
 from clustlib.deep._base import check_inputs, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
 from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
-                                    seed_everything)
+from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
+                                    load_checkpoint, resolve_device, seed_everything)
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -522,6 +522,7 @@ class DAC(ClusterMixin, BaseEstimator):
         rs = self.random_state
         if rs is not None and not (isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) and rs >= 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
+        check_checkpoint_path(self.checkpoint_path)
         return dict(network=network, lower=float(lower), distill_weight=float(dw), distill_on=don,
                     augmentation=aug, chunk=chunk)
 

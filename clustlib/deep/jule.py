@@ -42,6 +42,7 @@ from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
 
 from clustlib.cluster.multiview import MemoryBudgetExceeded
+from clustlib.deep.training import resolve_device
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -789,7 +790,7 @@ class JULE(ClusterMixin, BaseEstimator):
         """Cluster ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
         X = _check_matrix(X)
         p = _check_jule_params(self, X.shape[0])
-        device = torch.device(self.device)
+        device = resolve_device(self.device)
         gen = _seed_generator(self.random_state)
         net = EmbeddingMLP(X.shape[1], self.hidden_dims, p["embedding_dim"], init=self.init,
                            generator=gen).to(device)

@@ -69,8 +69,8 @@ from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep._base import check_inputs, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
 from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, config_hash, load_checkpoint, resolve_device,
-                                    seed_everything)
+from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
+                                    load_checkpoint, resolve_device, seed_everything)
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -563,6 +563,7 @@ class MMDC(ClusterMixin, BaseEstimator):
         rs = self.random_state
         if rs is not None and not _is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
+        check_checkpoint_path(self.checkpoint_path)
         r.update(input_size=int(input_size), crop_sizes=tuple(int(s) for s in crops), target_dim=int(dim),
                  rotation=bool(r["rotation"]), flip=bool(r["flip"]), color_jitter=bool(r["color_jitter"]),
                  rotation_degrees=float(r["rotation_degrees"]), lr_gamma=float(r["lr_gamma"]))

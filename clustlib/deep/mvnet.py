@@ -31,6 +31,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from clustlib.cluster.multiview import check_views
 from clustlib.deep.jule import JULE, _check_jule_params, _embed, _run_jule, _seed_generator
+from clustlib.deep.training import resolve_device
 from clustlib.errors import InvalidParameter
 
 __all__ = ["MVnet", "MVnetModule", "fit_view_jules", "concatenate_views"]
@@ -193,7 +194,7 @@ class MVnet(ClusterMixin, BaseEstimator):
         tmpl, p = self._jule_template(n)
         if view_models is not None:
             self._check_view_models(view_models, views)
-        device = torch.device(self.device)
+        device = resolve_device(self.device)
         s_views, s_fusion, s_e2e = _stage_seeds(self.random_state, 3)
         kw = {k: v for k, v in tmpl.get_params().items() if k not in ("n_clusters", "random_state", "verbose")}
 

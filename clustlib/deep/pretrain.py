@@ -24,6 +24,7 @@ from clustlib.deep.training import (
     TrainHistory,
     amp_settings,
     atomic_torch_save,
+    check_writable_folder,
     config_hash,
     make_adam,
     resolve_device,
@@ -182,6 +183,9 @@ def pretrain_autoencoder(
     folder = autoencoder_cache_dir(cache_dir)
     final_path = folder / f"{key}.pt"
     ckpt_path = folder / f"{key}.ckpt"
+    if use_cache and not final_path.exists():  # fail now rather than at the first checkpoint
+        check_writable_folder(folder, what="The autoencoder cache folder",
+                              fix="pass cache_dir= (or set CLUSTLIB_CACHE to) a writable folder, or use_cache=False.")
     ae = build_autoencoder(network, X.shape[1:], embedding_size, seed=seed)
     t0 = time.perf_counter()
     if use_cache and final_path.exists():

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +39,9 @@ __all__ = [
     "make_adam",
     "amp_settings",
     "load_checkpoint",
+    "check_checkpoint",
+    "check_checkpoint_path",
+    "check_writable_folder",
 ]
 
 _CHECKPOINT_FORMAT = 1
@@ -137,13 +141,74 @@ def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
     return path
 
 
+def check_writable_folder(folder: str | os.PathLike, *, what: str, fix: str) -> None:
+    """Raise :class:`InvalidParameter` unless ``folder`` is, or can be created as, a writable folder.
+
+    Checked on its nearest existing ancestor, so nothing is created; called before training so that a run fails
+    at once rather than at its first save. ``what`` names the folder in the message, ``fix`` says what to do.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        reason = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"{existing} is read-only"
+    else:
+        return
+    raise InvalidParameter(f"{what} {folder} is not writable ({reason}); {fix}")
+
+
+def check_checkpoint_path(path: str | os.PathLike | None) -> None:
+    """``checkpoint_path`` is None, or a file path in a writable folder (checked before any training)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidParameter(f"checkpoint_path {path} is a folder; give a file path such as {path / 'run.pt'}.")
+    check_writable_folder(path.parent, what="The folder of checkpoint_path",
+                          fix="give a checkpoint_path in a writable folder, or checkpoint_path=None.")
+
+
+def _read_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError) as exc:
+        state = exc
+    if not isinstance(state, dict):
+        detail = f"{type(state).__name__}: {state}" if isinstance(state, Exception) else type(state).__name__
+        raise CheckpointMismatch(f"Checkpoint {path} is not a checkpoint clustlib can read ({detail}). Delete the "
+                                 "file to start afresh, or point checkpoint_path at another file.")
+    return state
+
+
+def check_checkpoint(path: str | os.PathLike, config: Mapping, *, fmt: int = _CHECKPOINT_FORMAT,
+                     ignore=()) -> None:
+    """Refuse, before any training, a checkpoint at ``path`` that another configuration or data wrote.
+
+    Compares the configuration stored in the file with ``config`` on every key but ``ignore`` (what is only
+    known once training started, such as the pretrained autoencoder's hash); :func:`load_checkpoint` still
+    compares the whole hash when the run resumes. No file at ``path`` passes.
+    """
+    if not Path(path).exists():
+        return
+    state = _read_checkpoint(path, map_location="cpu")
+    stored, mine = state.get("config") or {}, _jsonable(config)
+    differ = sorted(k for k in set(stored) | set(mine) if k not in ignore and stored.get(k) != mine.get(k))
+    if state.get("format") != fmt or differ:
+        raise CheckpointMismatch(
+            f"Checkpoint {path} was written by another configuration or data (it differs in {differ or 'format'}); "
+            "refusing to load it. Delete the file to start afresh, or rerun with the configuration that wrote it."
+        )
+
+
 def load_checkpoint(path: str | os.PathLike, config_hash_: str | None, *, fmt: int, map_location=None) -> dict:
     """Load a checkpoint written by this package, refusing one from another configuration.
 
     Raises :class:`CheckpointMismatch` when the file's format or configuration hash differs from
-    ``fmt``/``config_hash_`` (the run would otherwise silently continue foreign weights).
+    ``fmt``/``config_hash_`` (the run would otherwise silently continue foreign weights), or when it is not a
+    checkpoint at all.
     """
-    state = torch.load(path, map_location=map_location, weights_only=False)
+    state = _read_checkpoint(path, map_location=map_location)
     if state.get("format") != fmt or state.get("config_hash") != config_hash_:
         raise CheckpointMismatch(
             f"Checkpoint {path} was written by another configuration or data (its hash "

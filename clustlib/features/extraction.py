@@ -14,6 +14,7 @@ import torch
 from tqdm.auto import tqdm
 
 from clustlib.data.imageset import ImageSet
+from clustlib.deep.training import check_writable_folder
 from clustlib.errors import InvalidParameter, UnknownName
 from clustlib.features import cache as _cache
 from clustlib.features.preprocess import preprocess_batch
@@ -160,7 +161,8 @@ def extract(
     UnknownName
         Unknown extractor or layer (the message lists the valid ones).
     InvalidParameter
-        Images not uint8 (N, H, W, C) with C in {1, 3}, no images, batch size < 1, bad device.
+        Images not uint8 (N, H, W, C) with C in {1, 3}, no images, batch size < 1, bad device, a cache folder
+        that cannot be written (when something must be computed). All raised before any forward pass.
     WeightsUnavailable
         The checkpoint is missing and cannot be downloaded; the message names file and folder.
 
@@ -204,6 +206,9 @@ def extract(
             features[layer], from_cache[layer] = cached, True
 
     todo = [layer for layer in layers if not from_cache[layer]]
+    if todo and cache:  # fail now rather than after the first batch (a read-only cache serves hits only)
+        check_writable_folder(_cache.features_dir(cache_dir), what="The feature cache folder",
+                              fix="pass cache_dir= (or set CLUSTLIB_CACHE to) a writable folder, or cache=False.")
     if todo:
         computed = _run(info, pixels, todo, prep, weights_path, torch_device, batch_size, compute_dtype,
                         num_threads, progress, {k: paths[k] for k in todo} if cache else None, notes)

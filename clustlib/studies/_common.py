@@ -9,7 +9,7 @@ from clustlib import data
 from clustlib.errors import InvalidParameter
 
 __all__ = ["PAPER_ARCHITECTURE_NAMES", "paper_method_name", "load_datasets", "load_image_trees_at", "check_list",
-           "check_seeds", "check_estimator_params", "summary_mean_std"]
+           "check_datasets", "check_seed", "check_seeds", "check_estimator_params", "summary_mean_std"]
 
 # Our extractor architecture -> the row label Guérin et al. print in Tables A.3–A.6 and B.7–B.10.
 PAPER_ARCHITECTURE_NAMES = {
@@ -30,13 +30,7 @@ def load_datasets(names, subsets: dict | None = None, *, seed: int = 0, root=Non
     Validates all names and sizes before loading anything heavy; returns ``{name: ImageSet}``.
     """
     subsets = dict(subsets or {})
-    unknown = [name for name in subsets if name not in names]
-    if unknown:
-        raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; "
-                               f"datasets are {list(names)}.")
-    for name in names:
-        if not name.startswith("folder:"):
-            data.dataset_info(name)  # raises UnknownName listing the valid datasets
+    check_datasets(list(names), subsets)
     return {name: data.load(name, subset=subsets.get(name) or None, seed=seed, root=root) for name in names}
 
 
@@ -71,6 +65,40 @@ def check_seeds(seeds) -> None:
     bad = [s for s in seeds if not isinstance(s, int) or isinstance(s, bool) or s < 0]
     if bad:
         raise InvalidParameter(f"seeds must be integers >= 0, got {bad}.")
+
+
+def check_seed(seed, name: str = "seed") -> None:
+    """``seed`` must be one integer >= 0 (InvalidParameter otherwise)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
+        raise InvalidParameter(f"{name} must be an integer >= 0, got {seed!r}.")
+
+
+def check_datasets(datasets, subsets: dict | None = None, *, name: str = "datasets", loaded=None) -> None:
+    """``datasets`` must be a non-empty list of registered dataset names or ``folder:<path>`` trees, and every key
+    of ``subsets`` a dataset the study loads (``loaded``, default ``datasets``) with a size >= 0 (0 or None: all).
+
+    Checks names, not whether the files are there (a ``full`` profile names datasets not downloaded yet).
+    """
+    if not isinstance(datasets, (list, tuple)) or not datasets:
+        raise InvalidParameter(f"{name} must list at least one dataset, got {datasets!r}; see `clustlib data list`.")
+    valid = data.list_datasets()
+    bad = [d for d in datasets if not isinstance(d, str) or not (d in valid or d.startswith(data.FOLDER_PREFIX))]
+    if bad:
+        raise InvalidParameter(f"Unknown {name} {bad}; valid: {valid}, or folder:<path> for an image tree of your "
+                               "own (`clustlib data list` describes each).")
+    if subsets is None:
+        return
+    loaded = list(datasets if loaded is None else loaded)
+    if not isinstance(subsets, dict):
+        raise InvalidParameter(f"subsets must map dataset names to subset sizes, got {subsets!r}.")
+    unknown = [d for d in subsets if d not in loaded]
+    if unknown:
+        raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; datasets are {loaded}. "
+                               "Remove them from subsets or add them to datasets.")
+    bad = {d: n for d, n in subsets.items() if n is not None and (not isinstance(n, int) or isinstance(n, bool)
+                                                                  or n < 0)}
+    if bad:
+        raise InvalidParameter(f"subsets sizes must be integers >= 0 (0: the whole dataset), got {bad}.")
 
 
 def check_estimator_params(estimator_params, estimator, reserved, set_by_study: str) -> dict:

@@ -199,16 +199,26 @@ def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, met
 
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
-    """Mean ± std over seeds of NMI, ARI, ACC (in %, as the paper prints) and seconds per epoch."""
-    return summary_mean_std(frame, by, seconds="epoch_s", seconds_label="s/epoch")
+    """NMI, ARI, ACC as mean ± SD over seeds in % (as the paper prints), and seconds per epoch."""
+    return summary_mean_std(frame, by, seconds="epoch_s", seconds_label="s/epoch", scale="percent")
 
 
-def compare_with_paper(frame: pd.DataFrame, table: str, setting: str) -> pd.DataFrame:
-    """Our mean ± std beside ClustPy Table ``table`` (fractions), where datasets overlap."""
+def compare_with_paper(frame: pd.DataFrame, table: str, setting: str, *,
+                       stand_ins: dict | None = None) -> pd.DataFrame:
+    """Our mean ± std beside ClustPy Table ``table`` (fractions), where datasets overlap.
+
+    ``stand_ins`` maps one of our datasets to the paper's dataset it stands in for (``{"digits": "optdigits"}``:
+    scikit-learn's digits is the 1,797-image test part of Optdigits); such rows keep our name in ``ours_dataset``.
+    """
+    stand_ins = dict(stand_ins or {})
     ours = frame.melt(id_vars=["dataset", "method", "seed"], value_vars=["nmi", "ari", "acc"], var_name="metric")
     ours["method"] = ours["method"].map(PAPER_METHOD_NAMES)
     ours["setting"] = setting
-    side = paper.compare(results.aggregate(ours), paper.load("clustpy2023", table))
+    aggregated = results.aggregate(ours)
+    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
+    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
+    side = paper.compare(aggregated, paper.load("clustpy2023", table))
+    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
@@ -216,25 +226,35 @@ def figure_runtime(frame: pd.DataFrame, ax=None):
     """Figure 1: clustering time per method (pretraining excluded), spread over seeds."""
     fig, ax = (plt.subplots(figsize=(5.6, 3.4), layout="constrained") if ax is None else (ax.figure, ax))
     sns.violinplot(data=frame, x="method", y="clustering_s", hue="dataset", ax=ax, cut=0, density_norm="width")
+    ax.set_xlabel("method  (violins: spread over seeds)")
     ax.set_ylabel("clustering time (s)")
     ax.set_title("Runtime per method (Fig. 1)")
     return fig
 
 
 def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, log_x: bool = False, ax=None):
-    """Figures 2 and 4: ACC mean ± std against a swept value, one line per method."""
-    agg = frame.groupby(["method", value], as_index=False)["acc"].agg(acc="mean", std="std").fillna(0.0)
-    fig = plots.line_mean_std(agg, x=value, mean="acc", std="std", hue="method", ax=ax, ylabel="ACC", title=title)
+    """Figures 2 and 4: ACC (%) mean ± std over seeds against a swept value, one line per method."""
+    agg = frame.assign(acc=100 * frame["acc"]).groupby(["method", value], as_index=False)["acc"].agg(
+        acc="mean", std="std").fillna(0.0)
+    fig = plots.line_mean_std(agg, x=value, mean="acc", std="std", hue="method", ax=ax, ylabel="ACC (%)",
+                              title=title)
     if log_x:
-        fig.axes[0].set_xscale("log")
+        from matplotlib.ticker import NullFormatter
+
+        ax = fig.axes[0]
+        ax.set_xscale("log")
+        ticks = sorted(agg[value].unique())
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     return fig
 
 
 def figure_initialisation(frame: pd.DataFrame, ax=None):
     """Figure 3: ACC per method and initial clustering (AE+<init> is the initial clustering itself)."""
     frame = frame.assign(init=frame["initial_clustering"].map(INIT_NAMES).fillna(frame["initial_clustering"]),
-                         method=frame["method"].map(PAPER_METHOD_NAMES).str.replace("+KMeans", "+init"))
-    return plots.bar_mean_std(frame, x="method", y="acc", hue="init", ax=ax, ylabel="ACC",
+                         method=frame["method"].map(PAPER_METHOD_NAMES).str.replace("+KMeans", "+init"),
+                         acc=100 * frame["acc"])
+    return plots.bar_mean_std(frame, x="method", y="acc", hue="init", ax=ax, ylabel="ACC (%)",
                               title="Initial clustering (Fig. 3)")
 
 
@@ -243,12 +263,13 @@ def figure_augmentation(plain: pd.DataFrame, augmented: pd.DataFrame, ax=None):
     both = pd.concat([plain.assign(augmentation="none"), augmented.assign(augmentation="affine")])
     both = both[both["dataset"].isin(set(augmented["dataset"]))]
     names = both["method"].map(PAPER_METHOD_NAMES)
-    both = both.assign(method=names if both["dataset"].nunique() == 1 else both["dataset"] + ": " + names)
-    return plots.bar_mean_std(both, x="method", y="acc", hue="augmentation", ax=ax, ylabel="ACC",
+    both = both.assign(method=names if both["dataset"].nunique() == 1 else both["dataset"] + ": " + names,
+                       acc=100 * both["acc"])
+    return plots.bar_mean_std(both, x="method", y="acc", hue="augmentation", ax=ax, ylabel="ACC (%)",
                               title="Augmentation (Table IV)")
 
 
 def figure_generalisation(frame: pd.DataFrame, ax=None):
     """Figure 5: ACC on the train and the unseen test part per method."""
-    return plots.bar_mean_std(frame, x="method", y="acc", hue="split", ax=ax, ylabel="ACC",
-                              title="Generalisation: train vs. test (Fig. 5)")
+    return plots.bar_mean_std(frame.assign(acc=100 * frame["acc"]), x="method", y="acc", hue="split", ax=ax,
+                              ylabel="ACC (%)", title="Generalisation: train vs. test (Fig. 5)")

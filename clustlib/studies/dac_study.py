@@ -34,10 +34,11 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import check_list, check_seeds, load_image_trees_at, summary_mean_std
+from clustlib.studies._common import check_datasets, check_list, check_seeds, load_image_trees_at, summary_mean_std
 
 __all__ = ["VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
-           "DACRuns", "validate", "script_settings", "settings_table", "prepare_inputs", "load_inputs", "run_grid",
+           "DACRuns", "validate", "validate_params", "script_settings", "settings_table", "prepare_inputs",
+           "load_inputs", "run_grid",
            "cluster_label_features", "run_table3", "feature_distribution", "summary", "compare_with_paper",
            "figure_thresholds", "figure_accuracy", "figure_feature_distribution", "figure_cluster_sizes"]
 
@@ -132,6 +133,15 @@ def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs:
             size = ALLCONV_ARCHITECTURES[kwargs["network"]].input_size if "network" in kwargs else 32
             shape_only = np.broadcast_to(np.float32(0), (n, 1, size, size))  # no memory: only .shape is read
             DAC(info["n_classes"], **kwargs).check_params(shape_only)
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
+    calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    validate(params["datasets"], params["variants"], params["seeds"], networks=params["networks"],
+             epochs=params["epochs"], estimator_params=params["estimator_params"],
+             table3_methods=params["table3_methods"], subsets=params["subsets"])
 
 
 def script_settings(dataset: str, variant: str, *, network: str | None = None, epochs: int = 0,

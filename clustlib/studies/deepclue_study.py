@@ -48,11 +48,12 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import (check_estimator_params, check_list, check_seeds, load_image_trees_at,
-                                     summary_mean_std)
+from clustlib.studies._common import (check_datasets, check_estimator_params, check_list, check_seeds,
+                                     load_image_trees_at, summary_mean_std)
 
 __all__ = ["METHOD", "CC_METHOD", "G_I_METHOD", "UNWEIGHTED_METHOD", "METHODS", "ABLATION_NAMES", "DATASETS",
-           "COLOR_SETTINGS", "DeepCluERuns", "validate", "estimator_kwargs", "ensemble_kwargs", "prepare_inputs",
+           "COLOR_SETTINGS", "DeepCluERuns", "validate", "validate_params", "estimator_kwargs", "ensemble_kwargs",
+           "prepare_inputs",
            "load_inputs", "run_grid", "summary", "compare_with_paper", "figure_ablation", "figure_base_clusterings",
            "figure_training_curves"]
 
@@ -150,6 +151,14 @@ def validate(datasets, seeds, *, estimator_params: dict | None = None, subsets: 
         if min(n_representatives, n) < k:
             raise InvalidParameter(f"{dataset}: n_representatives={n_representatives} (capped at N = {n}) must be at "
                                    f"least n_clusters = {k}; raise n_representatives.")
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
+    calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    validate(params["datasets"], params["seeds"], estimator_params=params["estimator_params"],
+             subsets=params["subsets"], layers=params["layers"], **{key: params[key] for key in _ENSEMBLE_KEYS})
 
 
 def prepare_inputs(imageset, size: int | None = None) -> np.ndarray:

@@ -25,11 +25,12 @@ from tqdm.auto import tqdm
 from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import cluster_features, isometric_reduction
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import paper_method_name
+from clustlib.studies._common import check_datasets, check_seed, paper_method_name
 
 __all__ = [
     "ALGORITHM_CODES",
     "validate_grid",
+    "validate_params",
     "run_layer_grid",
     "nmi_table",
     "compare_with_paper",
@@ -58,6 +59,14 @@ def validate_grid(extractors, layers, algorithms) -> None:
         raise InvalidParameter(f"Unknown algorithm(s) {bad_algorithms}; valid: {list(ALGORITHM_CODES)}.")
     if not (extractors and layers and algorithms):
         raise InvalidParameter("extractors, layers and algorithms must each name at least one entry.")
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook (datasets, subsets, seed, extractors, layers, algorithms), checked before
+    its kernel starts (``clustlib run`` calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    check_seed(params["seed"])
+    validate_grid(params["extractors"], params["layers"], params["algorithms"])
 
 
 def _reduced_view(matrix: np.ndarray, features_path: Path | None) -> tuple[np.ndarray, dict]:

@@ -42,11 +42,11 @@ from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import (check_estimator_params, check_list, check_seeds, load_image_trees_at,
-                                     summary_mean_std)
+from clustlib.studies._common import (check_datasets, check_estimator_params, check_list, check_seeds,
+                                     load_image_trees_at, summary_mean_std)
 
 __all__ = ["METHOD", "PAPER_METHOD", "DATASET_SETTINGS", "IMAGE_SIZES", "NO_ROTATION_LR", "BEFORE_REFINEMENT",
-           "MMDCRuns", "validate",
+           "MMDCRuns", "validate", "validate_params",
            "setting_name", "ablation_settings", "image_size", "estimator_kwargs", "settings_table", "prepare_inputs",
            "load_inputs", "run_grid", "summary", "compare_with_paper", "figure_ablation", "figure_training_curves",
            "figure_refinement"]
@@ -192,6 +192,15 @@ def validate(datasets, sobel, rotation, seeds, *, estimator_params: dict | None 
                 raise InvalidParameter(f"refinement=True compares runs with and without the refinement stage, but "
                                        f"{dataset} refines from epoch {resolved['refine_epoch']} of "
                                        f"{resolved['epochs']}; lower refine_epoch or set refinement=false.")
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
+    calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    validate(params["datasets"], params["sobel"], params["rotation"], params["seeds"],
+             estimator_params=params["estimator_params"], subsets=params["subsets"], refinement=params["refinement"],
+             before_refinement=params["before_refinement"], ablation_datasets=params["ablation_datasets"])
 
 
 def settings_table(datasets, sobel, rotation, *, estimator_params: dict | None = None,

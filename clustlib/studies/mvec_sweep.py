@@ -20,11 +20,12 @@ import pandas as pd
 from matplotlib import pyplot as plt
 
 from clustlib import features, paths, plots, repro, results
-from clustlib.cluster import build_label_views, sweep_combinations
+from clustlib.cluster import ALGORITHMS, build_label_views, sweep_combinations
 from clustlib.errors import InvalidParameter
 from clustlib.parallel import make_executor
+from clustlib.studies._common import check_datasets, check_list, check_seed
 
-__all__ = ["PIXELS", "parse_view", "validate_views", "build_views", "run_sweep", "summary_by_m",
+__all__ = ["PIXELS", "parse_view", "validate_views", "validate_params", "build_views", "run_sweep", "summary_by_m",
            "single_vs_all", "figure_10"]
 
 PIXELS = "pixels"
@@ -53,6 +54,15 @@ def validate_views(view_specs) -> None:
             features.get_extractor_info(extractor)
             if layer not in features.LAYER_NAMES:
                 raise InvalidParameter(f"View {spec!r}: unknown layer {layer!r}; valid: {list(features.LAYER_NAMES)}.")
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook (datasets, subsets, seed, views, base_algorithm), checked before its
+    kernel starts (``clustlib run`` calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    check_seed(params["seed"])
+    validate_views(params["views"])
+    check_list("base_algorithm", [params["base_algorithm"]], ALGORITHMS)
 
 
 def build_views(imageset, view_specs, *, batch_size: int = 32, device: str = "cpu") -> tuple[list, np.ndarray]:

@@ -29,10 +29,11 @@ from clustlib import metrics, paper, plots, results
 from clustlib.cluster import MVEC, MVSC, RMKKM, cluster_features, memory_reason
 from clustlib.deep.jule import JULE
 from clustlib.deep.mvnet import MVnet, concatenate_views, fit_view_jules
-from clustlib.studies._common import paper_method_name
+from clustlib.studies._common import check_datasets, check_estimator_params, check_seed, paper_method_name
+from clustlib.studies.mvec_sweep import validate_views
 
-__all__ = ["MULTI_VIEW_METHODS", "DatasetOutcome", "run_dataset", "add_selected_networks", "log_outcome",
-           "score_table", "kmeans_by_stage",
+__all__ = ["MULTI_VIEW_METHODS", "DatasetOutcome", "validate_params", "run_dataset", "add_selected_networks",
+           "log_outcome", "score_table", "kmeans_by_stage",
            "compare_with_paper", "figure_mix", "figure_8", "figure_15", "figure_16"]
 
 MULTI_VIEW_METHODS = ("CC", "MVnet_fix", "MVnet", "MVEC", "MVEC_jule", "MVSC", "MVSC_jule", "RMKKM", "RMKKM_jule")
@@ -53,6 +54,15 @@ class DatasetOutcome:
     single_labels: dict = field(default_factory=dict)
     single_features: dict = field(default_factory=dict)
     stages: dict = field(default_factory=dict)
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook (datasets, subsets, seed, views, JULE overrides), checked before its kernel
+    starts (``clustlib run`` calls this)."""
+    check_datasets(params["datasets"], params["subsets"])
+    check_seed(params["seed"])
+    validate_views(params["views"])
+    check_estimator_params(params["jule_params"], JULE(), {"n_clusters", "random_state"}, "n_clusters and random_state")
 
 
 def _score(labels_true, labels_pred) -> dict:
