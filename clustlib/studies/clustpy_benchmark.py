@@ -24,9 +24,10 @@ from clustlib import data, metrics, paper, plots, results
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import summary_mean_std
+from clustlib.studies._common import check_datasets, check_seeds, summary_mean_std
 
-__all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "prepare_inputs", "run_grid",
+__all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "validate_params",
+           "prepare_inputs", "run_grid",
            "stratified_subsets", "log_side_by_side", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
            "figure_runtime", "figure_by_value", "figure_initialisation", "figure_augmentation",
            "figure_generalisation"]
@@ -79,6 +80,22 @@ def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), co
     if len(conv_epochs) != 2 or min(conv_epochs) < 0:
         raise InvalidParameter(f"conv_epochs must be [pretraining epochs, clustering epochs] >= 0, got {conv_epochs}.")
     amp_flag(amp)
+
+
+def validate_params(params: dict) -> None:
+    """Every parameter of the notebook (the three dataset lists, subsets, seeds, and what :func:`validate`
+    checks), before its kernel starts (``clustlib run`` calls this)."""
+    check_datasets(params["datasets"])
+    for name in ("experiment_datasets", "augmentation_datasets"):  # may be empty: their experiments are skipped
+        if params[name]:
+            check_datasets(params[name], name=name)
+    loaded = sorted({*params["datasets"], *params["experiment_datasets"], *params["augmentation_datasets"]})
+    check_datasets(params["datasets"], params["subsets"], loaded=loaded)
+    check_seeds(params["seeds"])
+    check_seeds(params["conv_seeds"])
+    validate(params["methods"] + params["factor_methods"], params["experiments"], params["seeds"],
+             initial_clusterings=params["initial_clusterings"], conv_epochs=params["conv_epochs"], amp=params["amp"],
+             method_params=params["method_params"])
 
 
 def amp_flag(amp: str) -> bool | None:
