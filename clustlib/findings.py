@@ -171,10 +171,13 @@ def _setup(study: str, params: dict) -> tuple[str, dict]:
     return text, stand_ins
 
 
+_SETTINGS = {"full": "the paper's setting", "interactive": "parameters as set in the notebook"}
+
+
 def caption(study: str, profile: str, params: dict, what: str = "") -> str:
     """``"<what>. Profile `ci` (not the paper's setting): 200 digits images ...; 1 seed (0)."``"""
     text, _ = _setup(study, params)
-    setting = "the paper's setting" if profile == "full" else "not the paper's setting"
+    setting = _SETTINGS.get(profile, "not the paper's setting")
     return (f"{what}. " if what else "") + f"Profile `{profile}` ({setting}): {text}."
 
 
@@ -311,8 +314,8 @@ def _findings(rows: list[dict], study: str, profile: str, params: dict, *, scale
     table = pd.DataFrame(rows, columns=_COLUMNS)
     setup, _ = _setup(study, params)
     unit = "percentage points" if scale == "percent" else "fractions of 1 (0.01 is one point)"
-    budget = ("the paper's setting" if profile == "full" else
-              "not the paper's setting, so only the direction of each effect is compared, not its size")
+    budget = _SETTINGS.get(profile, "not the paper's setting, so only the direction of each effect is compared, "
+                                    "not its size")
     lines = [f"### What this run shows", "",
              f"Profile `{profile}` ({budget}): {setup}. Effects are ours − baseline, in {unit}; ours is a mean "
              f"± SD, with what it is over in brackets. {lead}".rstrip(), ""]
