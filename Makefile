@@ -10,7 +10,7 @@ PROFILE   ?= smoke
 PYTEST_ARGS ?=
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: help env reproduce test bench sync lint clean-runs fashion-mnist
+.PHONY: help env reproduce test test-fast measure-scores fidelity bench sync lint clean-runs fashion-mnist
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,9 +41,19 @@ fashion-mnist: ## Install Debian's dataset-fashion-mnist when missing (root on D
 reproduce: env ## Run every study notebook on the smoke profile (PROFILE=full for paper scale)
 	$(VENV)/bin/clustlib run all --profile $(PROFILE)
 
-test: env ## Run the test suite (tiny `ci` profile; no GPU, no network)
+test: env ## Run the whole test suite, slow tests included (tiny `ci` profile; gpu/network tests skip and say so)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+test-fast: env ## The edit-test loop: the suite without tests marked `slow` (make test runs everything)
+	@$(PY) -m pytest -m "not slow" $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 0; fi; exit $$rc
+
+measure-scores: env ## Sweep the `score` tests over seeds 0-4 and print the range every threshold rests on
+	$(PY) tests/measure_scores.py 0 1 2 3 4
+
+fidelity: env ## Regenerate FIDELITY.md (the paper-vs-ours ledger) from the committed evidence/ files
+	$(VENV)/bin/clustlib fidelity --write
 
 bench: env ## Run the benchmarks (numbers go to benchmarks/RESULTS.md by hand)
 	@for script in benchmarks/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done

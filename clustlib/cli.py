@@ -1,4 +1,4 @@
-"""Command line: ``clustlib run``, ``clustlib list``, ``clustlib data``, ``clustlib report``.
+"""Command line: ``clustlib run``, ``evidence``, ``fidelity``, ``list``, ``data``, ``report``.
 
 Every :class:`~clustlib.errors.ClustlibError` is printed as one paragraph (no traceback) with exit code 2.
 """
@@ -109,6 +109,25 @@ def _cmd_evidence(args) -> int:
     return 0
 
 
+def _cmd_fidelity(args) -> int:
+    from clustlib import fidelity, profiles, results
+
+    if args.write:
+        results.atomic_write_text(fidelity.fidelity_path(), fidelity.fidelity_markdown())
+        print(f"wrote {fidelity.fidelity_path()}")
+        return 0
+    if args.items:
+        print(fidelity.format_items(fidelity.items(), args.format))
+        return 0
+    studies = [profiles.resolve_study(s) for s in args.studies] or None
+    frame = fidelity.ledger(studies, args.profile)
+    if frame.empty:
+        raise ClustlibError(f"No results to compare for profile {args.profile!r}: run 'clustlib run STUDY --profile "
+                            f"{args.profile}' (or 'clustlib evidence STUDY' for paper_cpu) first.")
+    print(fidelity.format_ledger(frame, args.format))
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clustlib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -129,6 +148,14 @@ def _parser() -> argparse.ArgumentParser:
     evi.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     evi.add_argument("--limit", type=int, default=None, help="stop after this many newly finished jobs")
     evi.set_defaults(func=_cmd_evidence)
+
+    fid = sub.add_parser("fidelity", help="the paper-vs-ours ledger with verdicts, or the list of paper items")
+    fid.add_argument("studies", nargs="*", help="study names or numbers (default: every study with an adapter)")
+    fid.add_argument("--profile", default="paper_cpu", help="paper_cpu reads evidence/; others read results/")
+    fid.add_argument("--format", default="md", choices=("md", "csv", "latex"))
+    fid.add_argument("--items", action="store_true", help="list every table and figure of the five papers")
+    fid.add_argument("--write", action="store_true", help="regenerate FIDELITY.md from the committed evidence")
+    fid.set_defaults(func=_cmd_fidelity)
 
     lst = sub.add_parser("list", help="list studies and their profiles")
     lst.add_argument("--params", action="store_true", help="also list every notebook parameter")

@@ -19,15 +19,22 @@ __all__ = ["TABLES_DIR", "list_tables", "load", "compare"]
 TABLES_DIR = Path(__file__).resolve().parent / "paper_tables"
 
 
+#: Files in ``paper_tables/`` that are not published numbers (the item inventory read by ``clustlib.fidelity``).
+_NOT_TABLES = {"items.csv"}
+
+
+def _table_files() -> list[Path]:
+    return sorted(p for p in TABLES_DIR.glob("*.csv") if p.name not in _NOT_TABLES)
+
+
 def list_tables() -> list[str]:
     """Names of the shipped tables, e.g. ``"guerin2021_table_A_3"``."""
-    return sorted(p.stem for p in TABLES_DIR.glob("*.csv"))
+    return sorted(p.stem for p in _table_files())
 
 
 @lru_cache(maxsize=None)
 def _all_tables() -> pd.DataFrame:
-    frames = [pd.read_csv(p, dtype={"table": str}, keep_default_na=False, na_values=[""]) for p in
-              sorted(TABLES_DIR.glob("*.csv"))]
+    frames = [pd.read_csv(p, dtype={"table": str}, keep_default_na=False, na_values=[""]) for p in _table_files()]
     frame = pd.concat(frames, ignore_index=True)
     frame["setting"] = frame["setting"].fillna("")
     return frame

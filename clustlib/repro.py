@@ -28,6 +28,7 @@ __all__ = [
     "params_sha256",
     "peak_memory_mb",
     "utc_now",
+    "nondeterministic_ops",
 ]
 
 _TRACKED_PACKAGES = (
@@ -50,11 +51,44 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> np.random.Gener
 
         torch.manual_seed(seed)
         if deterministic:
-            torch.use_deterministic_algorithms(True, warn_only=False)
+            # CPU: every op has a deterministic kernel, so a nondeterministic one is an error. CUDA: some
+            # backward passes (adaptive average pooling, NLL loss) have none; they warn instead of stopping a
+            # paper-scale run, and each one that ran is recorded (nondeterministic_ops(), env.json).
+            cuda = torch.cuda.is_available()
+            torch.use_deterministic_algorithms(True, warn_only=cuda)
+            if cuda:
+                _watch_nondeterministic_ops()
             torch.backends.cudnn.benchmark = False
             torch.backends.cudnn.deterministic = True
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     return np.random.default_rng(seed)
+
+
+_NONDETERMINISTIC_OPS: set[str] = set()
+_NONDETERMINISTIC_MARK = "does not have a deterministic implementation"
+
+
+def _watch_nondeterministic_ops() -> None:
+    """Record the op named by each of torch's warn-only determinism warnings (installed once)."""
+    import warnings
+
+    if getattr(warnings.showwarning, "_clustlib_watch", False):
+        return
+    previous = warnings.showwarning
+
+    def showwarning(message, category, filename, lineno, file=None, line=None):
+        text = str(message)
+        if _NONDETERMINISTIC_MARK in text:
+            _NONDETERMINISTIC_OPS.add(text.split(_NONDETERMINISTIC_MARK)[0].strip())
+        previous(message, category, filename, lineno, file, line)
+
+    showwarning._clustlib_watch = True
+    warnings.showwarning = showwarning
+
+
+def nondeterministic_ops() -> list[str]:
+    """Ops that ran without a deterministic kernel in this process (CUDA warn-only mode); empty on CPU."""
+    return sorted(_NONDETERMINISTIC_OPS)
 
 
 def _torch_available() -> bool:

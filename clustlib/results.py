@@ -147,7 +147,8 @@ class Run:
     def finish(self) -> Path:
         """Mark the run complete (``done.json``); outside ``clustlib run`` also append to ``results/``."""
         done = {"status": "ok", "wall_s": round(time.perf_counter() - self._t0, 3), "n_records": len(self._records),
-                "peak_mem_mb": round(repro.peak_memory_mb(), 1), "params_sha": self.params_sha, "utc": repro.utc_now()}
+                "peak_mem_mb": round(repro.peak_memory_mb(), 1), "params_sha": self.params_sha, "utc": repro.utc_now(),
+                "nondeterministic_ops": repro.nondeterministic_ops()}
         atomic_write_text(self.run_dir / "done.json", json.dumps(done, indent=2))
         if not self.managed:
             append_results(self.records, self.study, self.profile)

@@ -77,7 +77,8 @@ def digit_layers():
     return [X, PCA(20, random_state=0).fit_transform(X), X + rng.normal(0.0, 4.0, X.shape)], y
 
 
-def test_multilayer_ensemble_beats_median_base(digit_layers, seed):
+@pytest.mark.score
+def test_multilayer_ensemble_beats_median_base(digit_layers, seed, record_score):
     layers, y = digit_layers
     res = multilayer_ensemble(layers, 10, n_representatives=300, pca_dim=32, random_state=seed)
     n = y.size
@@ -89,9 +90,8 @@ def test_multilayer_ensemble_beats_median_base(digit_layers, seed):
     assert np.all((res.cluster_weights > 0) & (res.cluster_weights <= 1))
     base_nmi = [normalized_mutual_info_score(y, c) for c in res.base_labels.T]
     ens_nmi = normalized_mutual_info_score(y, res.labels)
-    # measured over seeds 0-3: consensus 0.852-0.872, median base 0.741-0.769
     assert ens_nmi >= np.median(base_nmi)
-    assert ens_nmi >= 0.80
+    assert record_score("nmi", ens_nmi) >= 0.80  # seeds 0-4 on AMD EPYC: 0.838-0.872
     again = multilayer_ensemble(layers, 10, n_representatives=300, pca_dim=32, random_state=seed)
     assert np.array_equal(res.labels, again.labels) and np.array_equal(res.base_labels, again.base_labels)
 

@@ -47,7 +47,8 @@ def test_every_canonical_dataset_is_registered_with_metadata():
     assert data.dataset_info("fei")["default_image_size"] == 224
 
 
-def test_digits_is_the_real_scikit_learn_set(seed):
+@pytest.mark.score
+def test_digits_is_the_real_scikit_learn_set(seed, record_score):
     from sklearn.cluster import KMeans
     from sklearn.metrics import normalized_mutual_info_score
 
@@ -55,7 +56,7 @@ def test_digits_is_the_real_scikit_learn_set(seed):
     assert len(digits) == 1797 and digits.image_shape == (8, 8, 1) and digits.n_classes == 10
     assert digits.images.dtype == np.uint8 and digits.images.max() == 255
     labels = KMeans(10, n_init=4, random_state=seed).fit_predict(digits.flat_pixels())
-    assert normalized_mutual_info_score(digits.labels, labels) > 0.65  # the well-known ~0.74 of k-means
+    assert record_score("nmi_kmeans", normalized_mutual_info_score(digits.labels, labels)) > 0.65  # seeds 0-4 on AMD EPYC: 0.739-0.750
 
 
 @pytest.mark.skipif(not (DEBIAN / "train-images-idx3-ubyte.gz").is_file(),

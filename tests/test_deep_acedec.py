@@ -100,15 +100,15 @@ def test_registry_knows_acedec():
     assert isinstance(est, ACeDeC) and est.lr == 5e-4 and est.batch_size == 256 and est.init_subsample_size == 10000
 
 
-def test_acedec_clusters_digits_deterministically(digits_zscored, cache):
+@pytest.mark.score
+def test_acedec_clusters_digits_deterministically(digits_zscored, cache, seed, record_score):
     X, y = digits_zscored
-    runs = [run_deep_clustering("acedec", X, 10, seed=0, n_threads=1, cache_dir=cache,
+    runs = [run_deep_clustering("acedec", X, 10, seed=seed, n_threads=1, cache_dir=cache,
                                 **{k: v for k, v in FAST.items() if k != "progress"}) for _ in range(2)]
     a, b = (r["estimator"] for r in runs)
-    # Measured 0.75, 0.75, 0.71 for seeds 0, 1, 2 (20-epoch AE, 4 epochs, 300 init iterations);
-    # AE+KMeans on the seed-0 AE: 0.75; chance: 0.1.
-    assert acc(y, a.labels_) >= 0.65
-    assert acc(y, a.method_labels_) >= 0.5
+    # ACC seeds 0-4 on AMD EPYC: 0.709-0.769 (labels_), 0.708-0.765 (method_labels_); chance 0.1. Margin >= 0.05.
+    assert record_score("acc", acc(y, a.labels_)) >= 0.65
+    assert record_score("acc_method", acc(y, a.method_labels_)) >= 0.65  # was 0.5
     assert np.array_equal(a.labels_, b.labels_) and np.array_equal(a.V_, b.V_)
     assert a.history_.losses == b.history_.losses and b.pretrain_from_cache_
     assert a.V_.shape == (10, 10) and 1 <= a.m_ <= 10 and a.cluster_centers_.shape == (10, 10)

@@ -92,10 +92,11 @@ def test_augmented_pretraining_is_cached_separately(digits, tmp_path):
     assert again.from_cache and again.key == aug.key
 
 
-def test_augmented_dec_clusters_digits_deterministically(digits, tmp_path):
+@pytest.mark.score
+def test_augmented_dec_clusters_digits_deterministically(digits, tmp_path, seed, record_score):
     """Augmented pretraining + clustering: a real partition of digits, the same on a refit, not the plain one."""
     X, y, blank = digits
-    kw = dict(pretrain_epochs=25, clustering_epochs=5, random_state=0, cache_dir=tmp_path, progress=False,
+    kw = dict(pretrain_epochs=25, clustering_epochs=5, random_state=seed, cache_dir=tmp_path, progress=False,
               network="ff_512_256_128")
     aug = dict(augmentation="affine", image_shape=(8, 8, 1), augmentation_fill=blank)
     first = DEC(10, **aug, **kw).fit(X)
@@ -104,16 +105,17 @@ def test_augmented_dec_clusters_digits_deterministically(digits, tmp_path):
     assert np.array_equal(first.labels_, again.labels_)
     assert first.history_.losses == again.history_.losses
     assert first.history_.losses != plain.history_.losses
-    assert adjusted_rand_score(y, first.labels_) > 0.5
+    assert record_score("ari", adjusted_rand_score(y, first.labels_)) > 0.5  # seeds 0-4 on AMD EPYC: 0.558-0.619
 
 
+@pytest.mark.score
 @pytest.mark.parametrize("algorithm", INITIAL_CLUSTERINGS)
-def test_initial_clusterings_partition_blobs(algorithm):
-    rng = np.random.default_rng(0)
+def test_initial_clusterings_partition_blobs(algorithm, seed, record_score):
+    rng = np.random.default_rng(seed)
     y = np.repeat(np.arange(4), 50)
     Z = rng.normal(scale=8, size=(4, 5))[y] + rng.normal(size=(200, 5))
-    init = initial_clustering(Z, 4, algorithm, n_init=3, seed=0)
-    assert adjusted_rand_score(y, init.labels_) > 0.95
+    init = initial_clustering(Z, 4, algorithm, n_init=3, seed=seed)
+    assert record_score("ari", adjusted_rand_score(y, init.labels_)) > 0.95  # seeds 0-4 on AMD EPYC: 1.0 for every algorithm
     assert init.cluster_centers_.shape == (4, 5)
     for c in range(4):  # centres sit on their clusters
         members = init.labels_ == c

@@ -141,9 +141,10 @@ def test_augment_output_range_boxes_and_seed():
 # -- the estimator ------------------------------------------------------------------------------
 
 
-def test_training_lowers_the_instance_loss_and_layers_cluster_digits(digits_rgb):
+@pytest.mark.score
+def test_training_lowers_the_instance_loss_and_layers_cluster_digits(digits_rgb, seed, record_score):
     X, y = digits_rgb[0][:600], digits_rgb[1][:600]
-    m = ContrastiveClustering(10, epochs=2, batch_size=100, lr=1e-3, random_state=0, **TINY).fit(X)
+    m = ContrastiveClustering(10, epochs=2, batch_size=100, lr=1e-3, random_state=seed, **TINY).fit(X)
     h = m.history_
     assert len(h.losses) == 2 and h.instance_losses[1] < h.instance_losses[0]
     assert h.losses == pytest.approx([a + b for a, b in zip(h.instance_losses, h.cluster_losses)], rel=1e-5)
@@ -156,9 +157,11 @@ def test_training_lowers_the_instance_loss_and_layers_cluster_digits(digits_rgb)
                                                       "fc9": (600, 512)}
     assert all(v.dtype == np.float32 for v in feats.values())
     np.testing.assert_allclose(np.linalg.norm(feats["fc8"], axis=1), 1, atol=1e-5)
-    # measured after these 12 steps: 0.36 (fc9) to 0.41 (conv4_x); random labels score about 0.13
-    scores = {k: acc(y, KMeans(10, n_init=3, random_state=0).fit_predict(v)) for k, v in feats.items()}
-    assert min(scores.values()) > 0.3, scores
+    scores = {k: record_score(f"acc_{k}", acc(y, KMeans(10, n_init=3, random_state=seed).fit_predict(v)))
+              for k, v in feats.items()}
+    # Worst tap per seed after these 12 steps (seeds 0-4 on AMD EPYC): 0.292-0.448 (all taps 0.29-0.72); random labels ~0.13.
+    # Was > 0.3, measured on one seed on an Intel CPU; 0.2 leaves 0.09 below the worst seed.
+    assert min(scores.values()) > 0.2, scores
     one = m.layer_features(X[:1], ("fc6",))["fc6"]  # eval mode: an image's features do not depend on its batch
     np.testing.assert_allclose(one, feats["fc6"][:1], atol=1e-4)
 

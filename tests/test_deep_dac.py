@@ -147,13 +147,15 @@ def test_keras_augmentation():
 # -- the estimator ------------------------------------------------------------------------------
 
 
-def test_dac_clusters_digits_well_above_the_untrained_network(digits16):
+@pytest.mark.score
+def test_dac_clusters_digits_well_above_the_untrained_network(digits16, seed, record_score):
     X, y = digits16
-    untrained = DAC(10, epochs=0, random_state=0, **FAST).fit(X)
-    m = DAC(10, epochs=10, random_state=0, **FAST).fit(X)
-    # measured (seeds 0-4): ACC 0.70-0.82, NMI 0.73-0.85; untrained network: ACC 0.36
-    assert acc(y, m.labels_) > 0.65 and nmi(y, m.labels_) > 0.6
-    assert acc(y, m.labels_) > acc(y, untrained.labels_) + 0.25
+    untrained = DAC(10, epochs=0, random_state=seed, **FAST).fit(X)
+    m = DAC(10, epochs=10, random_state=seed, **FAST).fit(X)
+    # seeds 0-4 on AMD EPYC: ACC 0.702-0.928, NMI 0.735-0.874, gain over the untrained network 0.442-0.662
+    assert record_score("acc", acc(y, m.labels_)) > 0.65 and record_score("nmi", nmi(y, m.labels_)) > 0.6
+    gain = record_score("acc_gain_over_untrained", acc(y, m.labels_) - acc(y, untrained.labels_))
+    assert gain > 0.25
     assert m.network_name_ == "small16" and m.label_features_.shape == (1797, 10)
     assert np.array_equal(m.predict(X), m.labels_)
     assert np.allclose(np.linalg.norm(m.transform(X), axis=1), 1, atol=1e-5)
@@ -162,10 +164,11 @@ def test_dac_clusters_digits_well_above_the_untrained_network(digits16):
     assert h.positive_fraction[-1] > h.positive_fraction[0]  # more pairs become positive as th falls
 
 
-def test_two_threshold_dac_clusters_digits(digits16):
+@pytest.mark.score
+def test_two_threshold_dac_clusters_digits(digits16, seed, record_score):
     X, y = digits16
-    m = DAC(10, variant="dac", epochs=6, random_state=0, **FAST).fit(X)
-    assert acc(y, m.labels_) > 0.55  # measured 0.68-0.85 after these 6 epochs (seeds 0-4)
+    m = DAC(10, variant="dac", epochs=6, random_state=seed, **FAST).fit(X)
+    assert record_score("acc", acc(y, m.labels_)) > 0.55  # seeds 0-4 on AMD EPYC: 0.723-0.890
     assert all(s < 1 for s in m.history_.selected_fraction)  # pairs between the thresholds are left out
     assert m.history_.thresholds[-1] == pytest.approx((0.99 - 5 * 0.19 / 12, 0.80 + 5 * 0.19 / 12))
 

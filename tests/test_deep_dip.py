@@ -110,10 +110,11 @@ def test_dipencoder_bad_input(tmp_path):
         DipEncoder(3, reconstruction_loss_weight=-1.0, cache_dir=tmp_path, progress=False).fit(X)
 
 
-def test_dipencoder_on_digits_is_deterministic_and_sensible(tmp_path):
+@pytest.mark.score
+def test_dipencoder_on_digits_is_deterministic_and_sensible(tmp_path, seed, record_score):
     d = load_digits()
     X = ((d.data - d.data.mean()) / d.data.std()).astype(np.float32)
-    kw = dict(network="ff_512_256_128", pretrain_epochs=15, clustering_epochs=2, random_state=0,
+    kw = dict(network="ff_512_256_128", pretrain_epochs=15, clustering_epochs=2, random_state=seed,
               cache_dir=tmp_path, progress=False)
     a = DipEncoder(10, **kw).fit(X)
     b = DipEncoder(10, **kw).fit(X)
@@ -121,4 +122,4 @@ def test_dipencoder_on_digits_is_deterministic_and_sensible(tmp_path):
     assert a.projection_axes_.shape == (45, 10) and len(a.thresholds_) == 45
     assert a.reconstruction_weight_ > 0
     assert np.array_equal(a.predict(X), a.labels_)
-    assert _acc(d.target, a.labels_) >= 0.6
+    assert record_score("acc", _acc(d.target, a.labels_)) >= 0.6  # seeds 0-4 on AMD EPYC: 0.656-0.726

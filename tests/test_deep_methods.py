@@ -158,10 +158,11 @@ def test_registry():
         create_method("deck")
 
 
-def test_dec_idec_dcn_cluster_digits(digits_zscored, cache):
+@pytest.mark.score
+def test_dec_idec_dcn_cluster_digits(digits_zscored, cache, seed, record_score):
     """Short runs (20 + 10 epochs, small AE) on scikit-learn's digits reach a sensible accuracy."""
     X, y = digits_zscored
-    common = dict(seed=0, network="ff_512_256_128", pretrain_epochs=20, clustering_epochs=10,
+    common = dict(seed=seed, network="ff_512_256_128", pretrain_epochs=20, clustering_epochs=10,
                   dataset_key="digits:global", n_threads=1, cache_dir=cache)
     out = {m: run_deep_clustering(m, X, 10, **common) for m in ("dec", "idec", "dcn", "ae_kmeans")}
     assert not out["dec"]["pretrain_from_cache"]
@@ -169,6 +170,6 @@ def test_dec_idec_dcn_cluster_digits(digits_zscored, cache):
     for m in ("dec", "idec", "dcn"):
         assert out[m]["clustering_epochs"] == 10 and out[m]["epoch_seconds"] > 0
         assert np.array_equal(out[m]["init_labels"], out["ae_kmeans"]["labels"])  # same AE, same init
-        acc = _acc(y, out[m]["labels"])
-        assert acc >= 0.6, (m, acc)
-        assert _acc(y, out[m]["method_labels"]) >= 0.6
+        acc = record_score(f"acc_{m}", _acc(y, out[m]["labels"]))
+        assert acc >= 0.6, (m, acc)  # seeds 0-4 on AMD EPYC: DEC 0.706-0.779, IDEC 0.699-0.761, DCN 0.697-0.768
+        assert record_score(f"acc_{m}_method", _acc(y, out[m]["method_labels"])) >= 0.6

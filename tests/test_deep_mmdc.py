@@ -155,15 +155,17 @@ def test_colour_jitter_stays_in_range_and_hsv_round_trips():
 # -- the estimator ------------------------------------------------------------------------------
 
 
-def test_mmdc_clusters_digits_well_above_chance(digits32):
+@pytest.mark.slow
+@pytest.mark.score
+def test_mmdc_clusters_digits_well_above_chance(digits32, seed, record_score):
     X, y = digits32
-    untrained = MMDC(10, epochs=0, random_state=0, progress=False).fit(X)
-    m = MMDC(10, epochs=10, refine_epoch=7, lr_milestones=(8,), batch_size=32, random_state=0,
+    untrained = MMDC(10, epochs=0, random_state=seed, progress=False).fit(X)
+    m = MMDC(10, epochs=10, refine_epoch=7, lr_milestones=(8,), batch_size=32, random_state=seed,
              progress=False).fit(X)
-    # measured (seeds 0-2): ACC 0.81-0.83, NMI 0.76-0.77 (batch 128: 0.34-0.53, too few steps in 10 epochs);
-    # untrained network: every image in one cluster, ACC 0.10
-    assert acc(y, m.labels_) > 0.7 and nmi(y, m.labels_) > 0.65
-    assert acc(y, m.labels_) > acc(y, untrained.labels_) + 0.3
+    # batch 128 gives too few steps in 10 epochs; the untrained network puts every image in one cluster (ACC 0.10).
+    # seeds 0-4 on AMD EPYC: ACC 0.797-0.899, NMI 0.759-0.836, gain over the untrained network 0.676-0.736
+    assert record_score("acc", acc(y, m.labels_)) > 0.7 and record_score("nmi", nmi(y, m.labels_)) > 0.65
+    assert record_score("acc_gain_over_untrained", acc(y, m.labels_) - acc(y, untrained.labels_)) > 0.3
     assert m.network_name_ == "vgg" and m.embedding_.shape == (1797, 10)
     assert np.array_equal(m.predict(X), m.labels_)
     assert np.allclose(np.linalg.norm(m.transform(X), axis=1), 1, atol=1e-5)

@@ -33,18 +33,20 @@ def three_views(seed):
     return make_multiview_blobs(40, 10, noise=2.0, random_state=seed)
 
 
-def test_no_single_view_solves_the_synthetic_problem(three_views, seed):
+@pytest.mark.score
+def test_no_single_view_solves_the_synthetic_problem(three_views, seed, record_score):
     views, y = three_views
-    for X in views:
-        assert acc(y, KMeans(6, n_init=10, random_state=seed).fit_predict(X)) <= 0.7
-        assert acc(y, AgglomerativeClustering(6).fit_predict(X)) <= 0.7
+    for i, X in enumerate(views):
+        assert record_score(f"kmeans_acc_view{i}", acc(y, KMeans(6, n_init=10, random_state=seed).fit_predict(X))) <= 0.7
+        assert record_score(f"ward_acc_view{i}", acc(y, AgglomerativeClustering(6).fit_predict(X))) <= 0.7
 
 
 @pytest.mark.parametrize("make", [lambda s: MVSC(6, random_state=s), lambda s: RMKKM(6, random_state=s)],
                          ids=["MVSC", "RMKKM"])
-def test_multiview_methods_solve_three_views(three_views, seed, make):
+@pytest.mark.score
+def test_multiview_methods_solve_three_views(three_views, seed, make, record_score):
     views, y = three_views
-    assert acc(y, make(seed).fit(views).labels_) >= 0.95
+    assert record_score("acc", acc(y, make(seed).fit(views).labels_)) >= 0.95  # seeds 0-4 on AMD EPYC: 1.0 (single views 0.47-0.58)
 
 
 def test_mvec_solves_three_views():
@@ -60,14 +62,15 @@ def test_mvec_solves_three_views():
     assert acc(y, MVEC(6).fit(views).labels_) >= 0.95
 
 
-def test_rmkkm_weights_lie_on_the_constraint_and_downweight_noise(three_views, seed):
+@pytest.mark.score
+def test_rmkkm_weights_lie_on_the_constraint_and_downweight_noise(three_views, seed, record_score):
     views, y = three_views
     noise = np.random.default_rng(seed).normal(size=views[0].shape) * 5
     est = RMKKM(6, random_state=seed).fit([*views, noise])
     w = est.kernel_weights_
     assert np.sum(w ** est.weight_exponent) == pytest.approx(1.0)
     assert np.argmin(w) == 3
-    assert acc(y, est.labels_) >= 0.95
+    assert record_score("acc", acc(y, est.labels_)) >= 0.95
 
 
 def test_mvsc_is_deterministic_and_embeds_each_view(three_views, seed):

@@ -25,16 +25,18 @@ def problem():
     return views, y, jules
 
 
-def test_single_view_jule_cannot_solve_it(problem):
+@pytest.mark.score
+def test_single_view_jule_cannot_solve_it(problem, record_score):
     _, y, jules = problem
-    assert all(acc(y, j.labels_) <= 0.7 for j in jules)
+    assert record_score("max_view_acc", max(acc(y, j.labels_) for j in jules)) <= 0.7  # seeds 0-4 on AMD EPYC: 0.500-0.512
 
 
-def test_mvnet_solves_three_views(problem):
+@pytest.mark.score
+def test_mvnet_solves_three_views(problem, seed, record_score):
     views, y, jules = problem
-    est = MVnet(6, jule_params={"epochs_per_period": 10}, random_state=0).fit(views, view_models=jules)
-    assert acc(y, est.labels_) >= 0.95
-    assert acc(y, est.labels_fix_) >= 0.95
+    est = MVnet(6, jule_params={"epochs_per_period": 10}, random_state=seed).fit(views, view_models=jules)
+    assert record_score("acc", acc(y, est.labels_)) >= 0.95  # seeds 0-4 on AMD EPYC: 0.983-1.0 (labels_fix_: 0.988-1.0)
+    assert record_score("acc_fix", acc(y, est.labels_fix_)) >= 0.95
     assert est.n_clusters_history_[-1] == 6 and np.unique(est.labels_).size == 6
     assert est.embedding_.shape == (240, 160)
     np.testing.assert_allclose(est.transform(views), est.embedding_, atol=1e-5)
@@ -52,12 +54,13 @@ def test_mvnet_pretrains_views_itself_and_is_deterministic(problem):
     np.testing.assert_array_equal(a.labels_, a.labels_fix_)
 
 
-def test_cc_and_jule_variants_solve_three_views(problem):
+@pytest.mark.score
+def test_cc_and_jule_variants_solve_three_views(problem, seed, record_score):
     views, y, jules = problem
-    cc = JULE(6, epochs_per_period=10, random_state=0).fit(concatenate_views(views))
-    assert acc(y, cc.labels_) >= 0.95
+    cc = JULE(6, epochs_per_period=10, random_state=seed).fit(concatenate_views(views))
+    assert record_score("acc_cc", acc(y, cc.labels_)) >= 0.95  # seeds 0-4 on AMD EPYC: 0.983-1.0 (MVSC on JULE embeddings 0.992-1.0)
     emb = [j.embedding_ for j in jules]
-    assert acc(y, MVSC(6, random_state=0).fit(emb).labels_) >= 0.95
+    assert record_score("acc_mvsc_on_jule", acc(y, MVSC(6, random_state=seed).fit(emb).labels_)) >= 0.95
     assert acc(y, RMKKM(6, random_state=0).fit(emb).labels_) >= 0.95
 
 

@@ -83,11 +83,12 @@ def test_prepare_inputs_scales_and_repeats_grey():
 
 
 @pytest.mark.usefixtures("isolated_project", "one_thread")
-def test_run_grid_logs_the_four_clusterings_of_one_network():
+@pytest.mark.score
+def test_run_grid_logs_the_four_clusterings_of_one_network(seed, record_score):
     digits = data.load("digits", subset=120)
     run = results.start_run("04_deepclue", "test", {})
     ens = dict(clusterings_per_layer=2, n_representatives=60, knn=5)
-    runs = deepclue.run_grid(run, {"digits": digits}, [0], estimator_params=TINY, progress=False, **ens)
+    runs = deepclue.run_grid(run, {"digits": digits}, [seed], estimator_params=TINY, progress=False, **ens)
     assert runs.scores["method"].tolist() == list(deepclue.METHODS)
     logged = run.records.pivot_table(index="method", columns="metric", values="value")
     assert set(logged.index) == set(deepclue.METHODS) and logged.notna().all().all()
@@ -95,14 +96,14 @@ def test_run_grid_logs_the_four_clusterings_of_one_network():
     assert list(dict.fromkeys(runs.base["layer"])) == ["conv4_x", "conv5_x", "fc6", "fc7", "fc8", "fc9"]
     assert runs.history["epoch"].tolist() == [1]
     # refit by hand with the same seed: CC's labels, and the ensemble of the same six layers
-    model = ContrastiveClustering(10, **TINY, random_state=0, progress=False).fit(deepclue.prepare_inputs(digits))
+    model = ContrastiveClustering(10, **TINY, random_state=seed, progress=False).fit(deepclue.prepare_inputs(digits))
     assert logged.loc["CC", "acc"] == pytest.approx(acc(digits.labels, model.labels_))
     feats = model.layer_features(deepclue.prepare_inputs(digits))
-    alone = multilayer_ensemble(list(feats.values()), 10, **ens, random_state=0)
+    alone = multilayer_ensemble(list(feats.values()), 10, **ens, random_state=seed)
     assert logged.loc["DeepCluE", "nmi"] == pytest.approx(nmi(digits.labels, alone.labels))
     assert runs.base["nmi"].tolist() == pytest.approx([nmi(digits.labels, b) for b in alone.base_labels.T])
     # the ensemble clusters digits well above chance even after one epoch (features of a random-ish ResNet)
-    assert logged.loc["DeepCluE", "nmi"] > 0.4
+    assert record_score("nmi_deepclue", logged.loc["DeepCluE", "nmi"]) > 0.6  # seeds 0-4 on AMD EPYC: 0.658-0.703 (was > 0.4)
     run.finish()
 
 

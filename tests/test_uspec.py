@@ -45,12 +45,13 @@ def test_uspec_blobs_and_moons(seed):
     assert adjusted_rand_score(y, USPEC(2, n_representatives=100, random_state=seed).fit(X).labels_) >= 0.95
 
 
+@pytest.mark.score
 @pytest.mark.parametrize("distance", ["euclidean", "cosine"])
-def test_uspec_digits_nmi(digits, seed, distance):
+def test_uspec_digits_nmi(digits, seed, distance, record_score):
     X, y = digits
     model = USPEC(10, distance=distance, random_state=seed).fit(X)
-    # measured NMI 0.887-0.891 (euclidean) and 0.884-0.908 (cosine) over seeds 0-3, p = 1000
-    assert 0.82 <= normalized_mutual_info_score(y, model.labels_) <= 0.96
+    # seeds 0-4 on AMD EPYC: 0.863-0.891 (euclidean), 0.875-0.908 (cosine), p = 1000
+    assert 0.82 <= record_score("nmi", normalized_mutual_info_score(y, model.labels_)) <= 0.96
     assert model.labels_.shape == (X.shape[0],) and set(np.unique(model.labels_)) == set(range(10))
     assert model.affinity_.shape == (X.shape[0], 1000) and model.representatives_.shape == (1000, 64)
 
@@ -82,14 +83,15 @@ def test_determinism(digits, seed):
     assert not np.allclose(a.representatives_, c.representatives_)
 
 
-def test_usenc_ensemble(digits, seed):
+@pytest.mark.score
+def test_usenc_ensemble(digits, seed, record_score):
     X, y = digits
     labels, ks = usenc_ensemble(X, 4, (10, 42), n_representatives=200, random_state=seed)
     assert labels.shape == (X.shape[0], 4) and ks.shape == (4,)
     assert np.all((ks >= 10) & (ks <= 42))
     for j in range(4):
         assert np.unique(labels[:, j]).size <= ks[j]
-        assert normalized_mutual_info_score(y, labels[:, j]) > 0.6
+        assert record_score(f"nmi_base{j}", normalized_mutual_info_score(y, labels[:, j])) > 0.6  # seeds 0-4 on AMD EPYC: 0.733-0.860
     again, ks2 = usenc_ensemble(X, 4, (10, 42), n_representatives=200, random_state=seed)
     assert np.array_equal(labels, again) and np.array_equal(ks, ks2)
 
