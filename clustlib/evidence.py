@@ -117,35 +117,23 @@ def _clustpy_run(job: Job, imageset, checkpoint: Path) -> tuple[dict, dict]:
 
 # --- study 04: DeepCluE Tables II-IV, the traditional baselines on raw pixels ------------------------------------
 
-#: Baseline method -> clustlib's traditional clustering (``dac_study.cluster_label_features``) it runs.
-DEEPCLUE_BASELINES = {"kmeans_pixels": "kmeans", "spectral_pixels": "sc", "agglomerative_pixels": "ac",
-                      "nmf_pixels": "nmf"}
-#: Methods whose result does not depend on the seed (deterministic initialisation): one run each.
-_SEEDLESS = {"agglomerative_pixels", "nmf_pixels"}
-
-
 def _deepclue_jobs(params: dict) -> list[Job]:
-    bad = [m for m in params["baselines"] if m not in DEEPCLUE_BASELINES]
-    if bad:
-        raise InvalidParameter(f"Unknown DeepCluE baseline(s) {bad}; valid: {sorted(DEEPCLUE_BASELINES)}.")
+    from clustlib.studies.deepclue_study import SEEDLESS_BASELINES, check_baselines
+
+    check_baselines(params["baselines"])
     if not params["seeds"]:
         raise InvalidParameter("seeds must list at least one seed.")
     return [Job("04_deepclue", d, m, int(s), "input=raw pixels", params)
             for d in params["datasets"] for m in params["baselines"]
-            for s in (params["seeds"][:1] if m in _SEEDLESS else params["seeds"])]
+            for s in (params["seeds"][:1] if m in SEEDLESS_BASELINES else params["seeds"])]
 
 
 def _deepclue_run(job: Job, imageset, checkpoint: Path) -> tuple[dict, dict]:
-    """K-means (10 restarts), SC (10-NN graph), AC (Ward; 10-NN connectivity above 20,000 images, where full Ward
-    needs an N^2/2 distance matrix: 19.6 GB at N = 70,000) or NMF on pixels scaled to [0, 1]."""
-    import numpy as np
+    from clustlib.studies.deepclue_study import baseline_labels
 
-    from clustlib.studies.dac_study import cluster_label_features
-
-    X = imageset.flat_pixels().astype(np.float64) / 255.0
-    labels = cluster_label_features(X, DEEPCLUE_BASELINES[job.method], imageset.n_classes, seed=job.seed)
+    labels = baseline_labels(imageset, job.method, job.seed)
     scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
-    network = {"agglomerative_pixels": "Ward, 10-NN connectivity" if len(X) > 20000 else "Ward",
+    network = {"agglomerative_pixels": "Ward, 10-NN connectivity" if len(imageset) > 20000 else "Ward",
                "spectral_pixels": "10-NN graph", "kmeans_pixels": "k-means++, 10 restarts",
                "nmf_pixels": "NMF nndsvda, argmax"}[job.method]
     return scores, {"pretrain_epochs": None, "clustering_epochs": None, "network": network, "precision": "float64"}

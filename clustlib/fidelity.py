@@ -85,7 +85,7 @@ def _clustpy_cells(frame: pd.DataFrame) -> pd.DataFrame:
 def _deepclue_cells(frame: pd.DataFrame) -> pd.DataFrame:
     from clustlib.studies import deepclue_study as dc
 
-    names = {dc.METHOD: "DeepCluE", dc.CC_METHOD: "CC", **_DEEPCLUE_BASELINES}
+    names = {dc.METHOD: "DeepCluE", dc.CC_METHOD: "CC", **{k: v[0] for k, v in dc.BASELINES.items()}}
     frame = frame[frame["method"].isin(list(names))].copy()
     frame["paper"], frame["paper_setting"] = "deepclue2022", ""
     frame["table"] = frame["metric"].map({"nmi": "II", "ari": "III", "acc": "IV"})
@@ -93,9 +93,7 @@ def _deepclue_cells(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-#: DeepCluE Tables II-IV baselines that clustlib computes (evidence ``04_deepclue``).
-_DEEPCLUE_BASELINES = {"kmeans_pixels": "K-means", "spectral_pixels": "SC", "agglomerative_pixels": "AC",
-                       "nmf_pixels": "NMF"}
+
 
 def _clustpy_as_deepclue_cells(frame: pd.DataFrame) -> pd.DataFrame:
     """DeepCluE Tables II-IV list AE and DEC on Fashion-MNIST (numbers taken from earlier papers, no protocol

@@ -56,6 +56,7 @@ clusterings_per_layer: int = 5  # U-SPEC base clusterings per layer, M-prime of 
 pca_dim: int = 1000  # layers wider than this are reduced to it by PCA
 n_representatives: int = 1000  # p, U-SPEC representatives (capped at N)
 knn: int = 5  # Knn, U-SPEC nearest representatives
+baselines: list = ["kmeans_pixels", "spectral_pixels", "agglomerative_pixels", "nmf_pixels"]  # Tables II-IV baselines on raw pixels
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
@@ -69,10 +70,11 @@ from clustlib.studies import deepclue_study as deepclue
 STUDY = "04_deepclue"
 params = dict(datasets=datasets, subsets=subsets, seeds=seeds, estimator_params=estimator_params, layers=layers,
               clusterings_per_layer=clusterings_per_layer, pca_dim=pca_dim, n_representatives=n_representatives,
-              knn=knn, device=device, n_threads=n_threads, data_root=data_root)
+              knn=knn, baselines=baselines, device=device, n_threads=n_threads, data_root=data_root)
 ensemble = dict(layers=layers, clusterings_per_layer=clusterings_per_layer, pca_dim=pca_dim,
                 n_representatives=n_representatives, knn=knn)
 deepclue.validate(datasets, seeds, estimator_params=estimator_params, subsets=subsets, **ensemble)
+deepclue.check_baselines(baselines)
 repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
@@ -131,6 +133,19 @@ for which, tables in (("main", ("II", "III", "IV")), ("ablation", ("V", "VI", "V
         paper_name="deepclue2022", tables=tables)
 
 # %% [markdown]
+# ## Baselines on raw pixels (Tables II-IV)
+#
+# K-means, spectral clustering (10-NN graph), agglomerative clustering (Ward; 10-NN connectivity above 20,000
+# images) and NMF on the flattened pixels / 255, as the paper's traditional rows. NMF and Ward are deterministic:
+# one run each.
+
+# %%
+base_rows = deepclue.run_baselines(run, imagesets, baselines, seeds, progress=progress)
+findings.show_comparison(deepclue.compare_baselines_with_paper(base_rows), findings.caption(
+    STUDY, profile, params, "Tables II-IV baseline rows on raw pixels, ours beside the paper"), datasets=datasets,
+    paper_name="deepclue2022", tables=("II", "III", "IV"))
+
+# %% [markdown]
 # ## Figures
 
 # %%
@@ -154,8 +169,10 @@ for name in datasets:
 # %% tags=["check"]
 logged = run.records
 assert len(logged) > 0 and logged["value"].between(-0.5, 1).all() and logged["value"].notna().all()
-assert set(logged["method"]) == set(deepclue.METHODS)
-assert len(logged) == 3 * len(deepclue.METHODS) * len(datasets) * len(seeds)  # nmi, ari, acc per clustering
+assert set(logged["method"]) == set(deepclue.METHODS) | set(baselines)
+cc_rows = logged[logged["method"].isin(deepclue.METHODS)]
+assert len(cc_rows) == 3 * len(deepclue.METHODS) * len(datasets) * len(seeds)  # nmi, ari, acc per clustering
+assert len(base_rows) == len(datasets) * sum(1 if b in deepclue.SEEDLESS_BASELINES else len(seeds) for b in baselines)
 assert len(runs.base) == len(layers) * clusterings_per_layer * len(datasets) * len(seeds)
 epochs_run = runs.history.groupby(["dataset", "seed"]).size()
 assert (epochs_run == estimator_params.get("epochs", 1000)).all() and len(epochs_run) == len(datasets) * len(seeds)

@@ -157,6 +157,7 @@ def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
     calls this)."""
     check_datasets(params["datasets"], params["subsets"])
+    check_baselines(params.get("baselines", []))
     validate(params["datasets"], params["seeds"], estimator_params=params["estimator_params"],
              subsets=params["subsets"], layers=params["layers"], **{key: params[key] for key in _ENSEMBLE_KEYS})
 
@@ -184,6 +185,62 @@ def load_inputs(datasets, subsets: dict | None = None, *, image_size: int = 224,
 
 def _scores(labels_true, labels) -> dict:
     return metrics.evaluate(labels_true, labels, metrics=("nmi", "ari", "acc"))
+
+
+#: Tables II-IV baselines this project runs on raw pixels: method name -> (paper row, Table 3 clustering of DAC).
+BASELINES = {"kmeans_pixels": ("K-means", "kmeans"), "spectral_pixels": ("SC", "sc"),
+             "agglomerative_pixels": ("AC", "ac"), "nmf_pixels": ("NMF", "nmf")}
+#: Baselines whose result does not depend on the seed (deterministic initialisation or none): one run each.
+SEEDLESS_BASELINES = frozenset({"agglomerative_pixels", "nmf_pixels"})
+
+
+def check_baselines(baselines) -> None:
+    """Every name in ``baselines`` is a key of :data:`BASELINES`."""
+    bad = [b for b in baselines if b not in BASELINES]
+    if bad:
+        raise InvalidParameter(f"Unknown DeepCluE baseline(s) {bad}; valid: {sorted(BASELINES)}.")
+
+
+def baseline_labels(imageset, baseline: str, seed: int) -> np.ndarray:
+    """One Tables II-IV baseline on the raw pixels of ``imageset`` (flattened, / 255): K-means (10 restarts),
+    SC (10-NN graph), AC (Ward; on a 10-NN connectivity graph above 20,000 images, where full Ward needs an
+    N^2/2 distance matrix: 19.6 GB at N = 70,000) or NMF (argmax of the K coefficients); int64 (N,)."""
+    from clustlib.studies.dac_study import cluster_label_features
+
+    check_baselines([baseline])
+    X = imageset.flat_pixels().astype(np.float64) / 255.0
+    return cluster_label_features(X, BASELINES[baseline][1], imageset.n_classes, seed=seed)
+
+
+def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, progress: bool = True) -> pd.DataFrame:
+    """Every dataset x baseline x seed (one seed for :data:`SEEDLESS_BASELINES`), logged like the CC rows."""
+    check_baselines(baselines)
+    rows = []
+    jobs = [(d, b, s) for d in imagesets for b in baselines for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
+    for dataset, baseline, seed in tqdm(jobs, desc="baselines", disable=not progress):
+        t0 = time.perf_counter()
+        labels = baseline_labels(imagesets[dataset], baseline, seed)
+        seconds = time.perf_counter() - t0
+        scores = _scores(imagesets[dataset].labels, labels)
+        run.log(dataset=dataset, method=baseline, setting={"input": "raw pixels"}, seed=seed, metrics=scores,
+                time_s=seconds)
+        rows.append({"dataset": dataset, "method": baseline, "seed": seed, **scores, "seconds": seconds})
+    return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "seconds"])
+
+
+def compare_baselines_with_paper(frame: pd.DataFrame, *, stand_ins: dict | None = None) -> pd.DataFrame:
+    """Our baselines beside Tables II-IV's rows of the same name (fractions)."""
+    stand_ins = dict(stand_ins or {})
+    ours = frame.melt(id_vars=["dataset", "method", "seed"], value_vars=["nmi", "ari", "acc"], var_name="metric")
+    ours["method"] = ours["method"].map(lambda m: BASELINES[m][0])
+    ours["setting"] = ""
+    aggregated = results.aggregate(ours)
+    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
+    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
+    published = pd.concat([paper.load("deepclue2022", t) for t in ("II", "III", "IV")], ignore_index=True)
+    side = paper.compare(aggregated, published)
+    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    return side[side["paper"].notna()].reset_index(drop=True)
 
 
 def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict | None = None, layers=None,
