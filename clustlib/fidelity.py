@@ -34,7 +34,7 @@ from clustlib import paper
 from clustlib.errors import InvalidParameter
 from clustlib.paths import project_root
 
-__all__ = ["TOLERANCE_POINTS", "LEDGER_COLUMNS", "PaperProtocol", "PAPER_PROTOCOLS", "ledger", "format_ledger",
+__all__ = ["TOLERANCE_POINTS", "LEDGER_COLUMNS", "PaperProtocol", "PAPER_PROTOCOLS", "ledger", "ledger_from_records", "show_ledger", "format_ledger",
            "items", "format_items", "fidelity_markdown", "investigation_anchor", "INVESTIGATIONS_FILE"]
 
 TOLERANCE_POINTS = 2.0
@@ -126,6 +126,11 @@ def _our_rows(study: str, profile: str, root=None) -> pd.DataFrame:
         params = profiles.resolve_params(study, profile)
     except Exception:  # noqa: BLE001 - a profile file may have been removed since
         params = {}
+    return _with_protocol(frame, profile, params)
+
+
+def _with_protocol(frame: pd.DataFrame, profile: str, params: dict) -> pd.DataFrame:
+    """Tidy records plus the protocol columns a profile's parameters imply (images, epochs, precision)."""
     frame = frame.copy()
     subsets = params.get("subsets", {}) or {}
     frame["n_images"] = frame["dataset"].map(lambda d: subsets.get(d) or _full_size(d))
@@ -185,6 +190,32 @@ def _verdict(row, protocol: PaperProtocol | None) -> tuple[str, str]:
     return "outside tolerance", f"gap {row['gap_points']:+.1f} points > {row['tolerance_points']:.1f}"
 
 
+def ledger_from_records(study: str, records: pd.DataFrame, profile: str, params: dict) -> pd.DataFrame:
+    """The ledger rows of one run, from its records and parameters (a notebook's closing ledger section);
+    empty for a study without an adapter."""
+    if study not in _ADAPTERS or records.empty:
+        return pd.DataFrame(columns=list(LEDGER_COLUMNS))
+    return _ledger_rows(study, _with_protocol(records, profile, params), profile)
+
+
+def show_ledger(study: str, records: pd.DataFrame, profile: str, params: dict) -> None:
+    """Display a notebook's ledger section: the covered paper cells with verdicts, or why there are none."""
+    from IPython.display import Markdown, display
+
+    frame = ledger_from_records(study, records, profile, params)
+    if study not in _ADAPTERS:
+        text = (f"No fidelity adapter maps study {study}'s records onto paper cells yet (studies with one: "
+                f"{', '.join(sorted(_ADAPTERS))}); its comparisons with the paper are in the tables above.")
+    elif frame.empty:
+        text = "None of this run's results covers a paper cell."
+    else:
+        counts = ", ".join(f"{n} {v}" for v, n in sorted(frame["verdict"].value_counts().items()))
+        text = (f"**Fidelity ledger of this run** ({counts}; tolerance {TOLERANCE_POINTS:.0f} points or the paper's SD; "
+                f"`clustlib fidelity --profile {profile}` prints it for every run of this profile)\n\n"
+                + format_ledger(frame, "md"))
+    display(Markdown(text))
+
+
 def ledger(studies=None, profile: str = "paper_cpu", *, root=None, planned: bool = True) -> pd.DataFrame:
     """One row per covered paper cell (columns :data:`LEDGER_COLUMNS`).
 
@@ -201,7 +232,6 @@ def ledger(studies=None, profile: str = "paper_cpu", *, root=None, planned: bool
     unknown = [s for s in studies if s not in _ADAPTERS]
     if unknown:
         raise InvalidParameter(f"No fidelity adapter for {unknown}; studies with one: {sorted(_ADAPTERS)}.")
-    published = paper.load()
     out = []
     for study in studies:
         ours = _our_rows(study, profile, root)
@@ -209,44 +239,55 @@ def ledger(studies=None, profile: str = "paper_cpu", *, root=None, planned: bool
             ours = _with_planned(study, profile, ours)
         if ours.empty:
             continue
-        cells = pd.concat([adapter(ours) for adapter in _ADAPTERS[study]], ignore_index=True)
-        cells = cells[cells["paper_method"].notna() & cells["table"].notna()]
-        cells = cells.assign(ours_dataset=cells["dataset"], dataset=cells["dataset"].map(lambda d: STAND_INS.get(d, d)))
-        keys = ["paper", "table", "dataset", "paper_method", "paper_setting", "metric"]
-        for key, group in cells.groupby(keys, dropna=False, sort=True):
-            values = group["value"].astype(float).dropna()
-            match = published[(published["paper"] == key[0]) & (published["table"] == key[1]) &
-                              (published["dataset"] == key[2]) & (published["method"] == key[3]) &
-                              (published["setting"] == key[4]) & (published["metric"] == key[5])]
-            if match.empty:
-                continue
-            protocol = PAPER_PROTOCOLS.get((key[0], key[1]))
-            ref = match.iloc[0]
-            spread = float(ref["std"]) if pd.notna(ref["std"]) else np.nan
-            first = group.iloc[0]
-            row = {
-                "paper": key[0], "table": key[1], "dataset": key[2], "method": key[3], "setting": key[4],
-                "metric": key[5], "paper_value": float(ref["value"]), "paper_spread": spread,
-                "ours_mean": values.mean() if len(values) else np.nan,
-                "ours_std": values.std(ddof=1) if len(values) > 1 else np.nan, "n_seeds": int(len(values)),
-                "best": values.max() if len(values) else np.nan,
-                "ours_dataset": first["ours_dataset"],
-                "n_images": float(first.get("n_images", np.nan)) if pd.notna(first.get("n_images", np.nan)) else np.nan,
-                "paper_n_images": float(protocol.n_images.get(key[2], np.nan)) if protocol else np.nan,
-                "epochs": _epochs(first), "paper_epochs": protocol.epochs if protocol else "",
-                "n_clusters": first.get("n_clusters"), "split": first.get("split", ""),
-                "network": first.get("network", ""), "precision": first.get("precision", ""),
-                "profile": profile, "commit": ",".join(sorted({str(c) for c in group.get("commit", pd.Series(dtype=str)).dropna()})),
-                "time_s": pd.to_numeric(group.drop_duplicates("seed").get("time_s"), errors="coerce").mean(),
-                "peak_mem_mb": pd.to_numeric(group.get("peak_mem_mb"), errors="coerce").max(),
-                "cpu": ",".join(sorted({str(c) for c in group.get("cpu", pd.Series(dtype=str)).dropna() if c})),
-            }
-            row["gap_points"] = 100 * (row["ours_mean"] - row["paper_value"])
-            row["tolerance_points"] = max(TOLERANCE_POINTS, 100 * spread if np.isfinite(spread) else 0.0)
-            row["verdict"], row["reason"] = _verdict(row, protocol)
-            row["investigation"] = (f"{INVESTIGATIONS_FILE}#{investigation_anchor(row)}"
-                                    if row["verdict"] == "outside tolerance" else "")
-            out.append(row)
+        out.append(_ledger_rows(study, ours, profile))
+    out = [f for f in out if len(f)]
+    if not out:
+        return pd.DataFrame(columns=list(LEDGER_COLUMNS))
+    return pd.concat(out, ignore_index=True)[list(LEDGER_COLUMNS)]
+
+
+def _ledger_rows(study: str, ours: pd.DataFrame, profile: str) -> pd.DataFrame:
+    """Join one study's per-seed rows (with protocol columns) onto the paper's cells."""
+    published = paper.load()
+    out = []
+    cells = pd.concat([adapter(ours) for adapter in _ADAPTERS[study]], ignore_index=True)
+    cells = cells[cells["paper_method"].notna() & cells["table"].notna()]
+    cells = cells.assign(ours_dataset=cells["dataset"], dataset=cells["dataset"].map(lambda d: STAND_INS.get(d, d)))
+    keys = ["paper", "table", "dataset", "paper_method", "paper_setting", "metric"]
+    for key, group in cells.groupby(keys, dropna=False, sort=True):
+        values = group["value"].astype(float).dropna()
+        match = published[(published["paper"] == key[0]) & (published["table"] == key[1]) &
+                          (published["dataset"] == key[2]) & (published["method"] == key[3]) &
+                          (published["setting"] == key[4]) & (published["metric"] == key[5])]
+        if match.empty:
+            continue
+        protocol = PAPER_PROTOCOLS.get((key[0], key[1]))
+        ref = match.iloc[0]
+        spread = float(ref["std"]) if pd.notna(ref["std"]) else np.nan
+        first = group.iloc[0]
+        row = {
+            "paper": key[0], "table": key[1], "dataset": key[2], "method": key[3], "setting": key[4],
+            "metric": key[5], "paper_value": float(ref["value"]), "paper_spread": spread,
+            "ours_mean": values.mean() if len(values) else np.nan,
+            "ours_std": values.std(ddof=1) if len(values) > 1 else np.nan, "n_seeds": int(len(values)),
+            "best": values.max() if len(values) else np.nan,
+            "ours_dataset": first["ours_dataset"],
+            "n_images": float(first.get("n_images", np.nan)) if pd.notna(first.get("n_images", np.nan)) else np.nan,
+            "paper_n_images": float(protocol.n_images.get(key[2], np.nan)) if protocol else np.nan,
+            "epochs": _epochs(first), "paper_epochs": protocol.epochs if protocol else "",
+            "n_clusters": first.get("n_clusters"), "split": first.get("split", ""),
+            "network": first.get("network", ""), "precision": first.get("precision", ""),
+            "profile": profile, "commit": ",".join(sorted({str(c) for c in group.get("commit", pd.Series(dtype=str)).dropna()})),
+            "time_s": pd.to_numeric(group.drop_duplicates("seed").get("time_s"), errors="coerce").mean(),
+            "peak_mem_mb": pd.to_numeric(group.get("peak_mem_mb"), errors="coerce").max(),
+            "cpu": ",".join(sorted({str(c) for c in group.get("cpu", pd.Series(dtype=str)).dropna() if c})),
+        }
+        row["gap_points"] = 100 * (row["ours_mean"] - row["paper_value"])
+        row["tolerance_points"] = max(TOLERANCE_POINTS, 100 * spread if np.isfinite(spread) else 0.0)
+        row["verdict"], row["reason"] = _verdict(row, protocol)
+        row["investigation"] = (f"{INVESTIGATIONS_FILE}#{investigation_anchor(row)}"
+                                if row["verdict"] == "outside tolerance" else "")
+        out.append(row)
     return pd.DataFrame(out, columns=list(LEDGER_COLUMNS))
 
 

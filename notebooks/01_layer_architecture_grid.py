@@ -51,7 +51,7 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import layer_grid, load_datasets
 
 STUDY = "01_layer_architecture_grid"
@@ -116,6 +116,15 @@ figures = {
 for name, fig in figures.items():
     plots.save_figure(fig, name, study=STUDY, profile=profile)
     plots.show(fig)
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

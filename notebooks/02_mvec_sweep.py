@@ -51,7 +51,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 import pandas as pd
 
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import load_datasets, mvec_sweep
 
 STUDY = "02_mvec_sweep"
@@ -107,6 +107,15 @@ for dataset in summary["dataset"].unique():
     fig = mvec_sweep.figure_10(summary, dataset)
     plots.save_figure(fig, f"fig10_{dataset}", study=STUDY, profile=profile)
     plots.show(fig)
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

@@ -51,7 +51,7 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import load_datasets, mvec_sweep, mvnet_tables
 
 STUDY = "03_mvnet_jule_tables"
@@ -139,6 +139,15 @@ plots.show(fig)
 fig = mvnet_tables.figure_16(outcomes[0], seed=seed, max_points=tsne_points)
 plots.save_figure(fig, f"fig16_tsne_{outcomes[0].dataset}", study=STUDY, profile=profile)
 plots.show(fig)
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

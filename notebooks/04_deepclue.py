@@ -64,7 +64,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import deepclue_study as deepclue
 
 STUDY = "04_deepclue"
@@ -177,6 +177,15 @@ assert len(runs.base) == len(layers) * clusterings_per_layer * len(datasets) * l
 epochs_run = runs.history.groupby(["dataset", "seed"]).size()
 assert (epochs_run == estimator_params.get("epochs", 1000)).all() and len(epochs_run) == len(datasets) * len(seeds)
 assert (runs.scores.loc[runs.scores["method"] == deepclue.METHOD, "n_clusters_found"] > 1).all()
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

@@ -67,7 +67,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import mmdc_study as mmdc
 
 STUDY = "05_mmdc"
@@ -178,6 +178,15 @@ keyed = runs.scores.set_index(["dataset", "setting", "seed"]).sort_index()
 assert refined_epochs.to_dict() == (keyed["epochs"] - keyed["refine_epoch"]).clip(lower=0).to_dict()
 if refinement:
     assert len(runs.refinement) == 2 * len(datasets) * len(seeds)
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

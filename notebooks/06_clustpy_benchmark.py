@@ -65,7 +65,7 @@ n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.deep import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
@@ -254,6 +254,15 @@ elif compare_clustpy:
 logged = run.records
 assert len(logged) > 0 and logged["value"].between(-0.5, 1).all()
 assert set(logged["setting"].str.extract(r"experiment=(\w)")[0].dropna()) >= set(experiments) - {"B"}
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

@@ -63,7 +63,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import findings, plots, repro, results
+from clustlib import fidelity, findings, plots, repro, results
 from clustlib.studies import dac_study as dac
 
 STUDY = "07_dac"
@@ -178,6 +178,15 @@ epochs_run = runs.history.groupby(["dataset", "method", "seed"]).size().sort_ind
 assert epochs_run.to_dict() == runs.scores.set_index(["dataset", "method", "seed"])["epochs"].sort_index().to_dict()
 if table3 is not None:
     assert len(table3) == len(runs.scores) * (len(table3_methods) + 1)
+
+# %% [markdown]
+# ## Fidelity ledger
+#
+# Every paper cell this run covers, ours beside the paper's, with a verdict (`clustlib.fidelity`): a run on other
+# data, fewer images or fewer epochs than the paper is a `stand-in`; FIDELITY.md holds the paper-scale rows.
+
+# %%
+fidelity.show_ledger(STUDY, run.records, profile, params)
 
 # %% [markdown]
 # ## What this run shows

@@ -99,6 +99,7 @@ def test_figures_go_through_plots_show(study):
             assert "display(fig" not in cell.source, "display(fig) shows only <Figure size ...> under Agg"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("study", STUDIES)
 def test_notebook_runs_on_ci_profile_and_writes_records(study, isolated_project):
     outcome = runner.run_study(study, "ci", progress=False, force=True, timeout_s=900)
