@@ -138,7 +138,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                      help="override one parameter (value parsed as YAML); repeatable")
     run.add_argument("--force", action="store_true", help="re-run even if identical parameters completed")
-    run.add_argument("--timeout", type=int, default=3600, help="per-cell execution timeout in seconds")
+    run.add_argument("--timeout", type=int, default=None,
+                     help="per-cell timeout in seconds, 0 for none (default: the profile's; none for full)")
     run.add_argument("--quiet", action="store_true", help="no papermill progress bar")
     run.set_defaults(func=_cmd_run)
 

@@ -23,9 +23,21 @@ from clustlib.paths import figures_root, project_root, results_root, runs_root
 from clustlib.profiles import notebook_path, resolve_params, resolve_study
 from clustlib.results import RUN_DIR_ENV, append_results, atomic_write_text, read_records
 
-__all__ = ["RunOutcome", "StudyFailed", "run_study", "kernel_name", "DEFAULT_TIMEOUT_S"]
+__all__ = ["RunOutcome", "StudyFailed", "run_study", "kernel_name", "cell_timeout", "DEFAULT_TIMEOUT_S",
+           "CELL_TIMEOUTS_S"]
 
-DEFAULT_TIMEOUT_S = 3600  # per cell
+DEFAULT_TIMEOUT_S = 3600  # per cell, for profiles without their own entry in CELL_TIMEOUTS_S
+#: papermill's per-cell timeout by profile, in seconds; None: no cap (paper-scale cells train for hours or days).
+CELL_TIMEOUTS_S = {"ci": 900, "interactive": 3600, "smoke": 3600, "full": None, "paper_cpu": None}
+
+
+def cell_timeout(profile: str, override: int | None = None) -> int | None:
+    """The per-cell timeout of a run: ``override`` (0 means no cap) or the profile's :data:`CELL_TIMEOUTS_S`."""
+    if override is not None:
+        if override < 0:
+            raise errors.InvalidParameter(f"--timeout must be >= 0 seconds (0: no cap), got {override}.")
+        return override or None
+    return CELL_TIMEOUTS_S.get(profile, DEFAULT_TIMEOUT_S)
 _CLUSTLIB_ERRORS = set(errors.__all__)  # exception names papermill reports for a ClustlibError in a cell
 
 
@@ -96,7 +108,7 @@ def _new_run_dir(study: str, profile: str) -> Path:
 
 
 def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool = False,
-              timeout_s: int = DEFAULT_TIMEOUT_S, progress: bool = True) -> RunOutcome:
+              timeout_s: int | None = None, progress: bool = True) -> RunOutcome:
     """Run one study notebook on a profile.
 
     Parameters
@@ -109,8 +121,9 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
         ``"key=value"`` strings applied on top of the profile.
     force : bool
         Re-run even when a run with identical parameters completed before.
-    timeout_s : int
-        papermill's per-cell execution timeout, in seconds.
+    timeout_s : int, optional
+        papermill's per-cell execution timeout in seconds (0: none); default: the profile's
+        (:data:`CELL_TIMEOUTS_S`: none for ``full`` and ``paper_cpu``). Recorded in ``run.json``.
 
     Raises
     ------
@@ -141,8 +154,9 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
 
     run_dir = _new_run_dir(study, profile)
     output = run_dir / f"{study}.ipynb"
+    timeout = cell_timeout(profile, timeout_s)
     run_info = {"study": study, "profile": profile, "params": params, "params_sha": params_sha,
-                "status": "running", "started_utc": repro.utc_now()}
+                "cell_timeout_s": timeout, "status": "running", "started_utc": repro.utc_now()}
     atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     env = {RUN_DIR_ENV: run_dir, "MPLBACKEND": "Agg", "CLUSTLIB_HOME": project_root(),
            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
@@ -151,7 +165,7 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
         with _environment(**env):
             pm.execute_notebook(
                 str(notebook_path(study)), str(output), parameters={**params, "profile": profile},
-                kernel_name=kernel_name(), language="python", cwd=str(project_root()), execution_timeout=timeout_s,
+                kernel_name=kernel_name(), language="python", cwd=str(project_root()), execution_timeout=timeout,
                 progress_bar=progress, request_save_on_cell_execute=True,
             )
     except pm.PapermillExecutionError as exc:

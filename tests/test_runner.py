@@ -1,5 +1,6 @@
 """The papermill runner and CLI, on a toy project written into a temporary folder."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,8 @@ from pathlib import Path
 import jupytext
 import pandas as pd
 import pytest
+
+from clustlib import runner
 
 TOY_NOTEBOOK = '''\
 # %% [markdown]
@@ -124,3 +127,17 @@ def test_killed_run_leaves_no_partial_results(toy_project):
     out = _clustlib(toy_project, "run", "01_toy", "--profile", "ci", "--quiet")
     assert out.returncode == 0 and "skipped" not in out.stdout
     assert len(pd.read_csv(toy_project / "results" / "01_toy" / "ci.csv")) == 2
+
+
+def test_cell_timeout_is_a_per_profile_setting_recorded_in_run_json(toy_project):
+    from clustlib.errors import InvalidParameter
+
+    assert runner.cell_timeout("full") is None and runner.cell_timeout("paper_cpu") is None  # no cap
+    assert runner.cell_timeout("ci") == 900 and runner.cell_timeout("smoke") == 3600
+    assert runner.cell_timeout("smoke", 0) is None and runner.cell_timeout("full", 60) == 60
+    with pytest.raises(InvalidParameter, match="--timeout"):
+        runner.cell_timeout("ci", -1)
+    out = _clustlib(toy_project, "run", "01_toy", "--profile", "ci", "--quiet")
+    assert out.returncode == 0, out.stderr
+    (run_json,) = (toy_project / "runs" / "01_toy" / "ci").glob("*/run.json")
+    assert json.loads(run_json.read_text())["cell_timeout_s"] == 900
