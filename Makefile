@@ -10,7 +10,7 @@ PROFILE   ?= smoke
 PYTEST_ARGS ?=
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: help env reproduce test test-fast measure-scores fidelity bench sync lint clean-runs fashion-mnist
+.PHONY: help env reproduce test test-fast measure-scores fidelity figures-index bench sync lint clean-runs fashion-mnist
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -54,6 +54,9 @@ measure-scores: env ## Sweep the `score` tests over seeds 0-4 and print the rang
 
 fidelity: env ## Regenerate FIDELITY.md (the paper-vs-ours ledger) from the committed evidence/ files
 	$(VENV)/bin/clustlib fidelity --write
+
+figures-index: env ## Rewrite the committed figures/README.md from the figures on disk (runs never rewrite it)
+	$(PY) -c "from clustlib.figure_index import write_figures_readme; write_figures_readme()"
 
 bench: env ## Run the benchmarks (numbers go to benchmarks/RESULTS.md by hand)
 	@for script in benchmarks/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done

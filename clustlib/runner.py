@@ -18,7 +18,6 @@ from pathlib import Path
 from clustlib import repro
 from clustlib import errors
 from clustlib.errors import ClustlibError
-from clustlib.figure_index import write_figures_readme
 from clustlib.paths import figures_root, project_root, results_root, runs_root
 from clustlib.profiles import notebook_path, resolve_params, resolve_study
 from clustlib.results import RUN_DIR_ENV, append_results, atomic_write_text, read_records
@@ -186,5 +185,4 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
     wall = time.perf_counter() - t0
     run_info.update(status="ok", n_records=len(records), wall_s=round(wall, 2), finished_utc=repro.utc_now())
     atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str))
-    write_figures_readme()
     return RunOutcome(study, profile, "ok", run_dir, output, results_csv, figures_dir, len(records), wall)
