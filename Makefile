@@ -10,7 +10,7 @@ PROFILE   ?= smoke
 PYTEST_ARGS ?=
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: help env reproduce test test-fast measure-scores fidelity figures-index bench sync lint clean-runs fashion-mnist
+.PHONY: help env reproduce test test-fast measure-scores fidelity figures-index lab bench sync lint clean-runs fashion-mnist
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ fidelity: env ## Regenerate FIDELITY.md (the paper-vs-ours ledger) from the comm
 
 figures-index: env ## Rewrite the committed figures/README.md from the figures on disk (runs never rewrite it)
 	$(PY) -c "from clustlib.figure_index import write_figures_readme; write_figures_readme()"
+
+lab: env ## Start JupyterLab on the project with the `Python (clustlib)` kernel (the notebooks run on `interactive`)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=. $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: env ## Run the benchmarks (numbers go to benchmarks/RESULTS.md by hand)
 	@for script in benchmarks/bench_*.py; do echo "==> $$script"; $(PY) $$script || exit 1; done
