@@ -1,4 +1,4 @@
-"""Command line: ``clustlib run``, ``evidence``, ``fidelity``, ``list``, ``data``, ``report``.
+"""Command line: ``clustlib run``, ``plan``, ``evidence``, ``fidelity``, ``list``, ``data``, ``report``.
 
 Every :class:`~clustlib.errors.ClustlibError` is printed as one paragraph (no traceback) with exit code 2.
 """
@@ -20,14 +20,15 @@ def _print_error(message: str) -> None:
 
 
 def _cmd_run(args) -> int:
-    from clustlib import profiles, runner
+    from clustlib import plan, profiles, runner
     from clustlib.studies import validate_study_params
 
     studies = profiles.list_studies() if args.studies == ["all"] else [profiles.resolve_study(s) for s in args.studies]
     if not studies:
         raise ClustlibError(f"No study notebooks found in {profiles.notebooks_dir()}.")
-    for study in studies:  # validate every study (names, types, then its own checks) before executing any
+    for study in studies:  # validate every study (names, types, its own checks, inputs) before executing any
         validate_study_params(study, profiles.resolve_params(study, args.profile, args.set))
+        plan.require_inputs(study, args.profile, args.set)
     failures = []
     for study in studies:
         print(f"==> {study} [{args.profile}]", flush=True)
@@ -109,6 +110,20 @@ def _cmd_evidence(args) -> int:
     return 0
 
 
+def _cmd_plan(args) -> int:
+    from clustlib import plan, profiles
+
+    studies = profiles.list_studies() if args.studies == ["all"] else [profiles.resolve_study(s) for s in args.studies]
+    plans = [plan.plan_study(study, args.profile, args.set) for study in studies]
+    print(plan.format_plan(plans))
+    missing = sum(len(p.missing) for p in plans)
+    if missing:
+        print(f"{missing} input(s) missing across {len(studies)} studies: get them first (commands above).",
+              file=sys.stderr)
+        return 2
+    return 0
+
+
 def _cmd_fidelity(args) -> int:
     from clustlib import fidelity, profiles, results
 
@@ -149,6 +164,12 @@ def _parser() -> argparse.ArgumentParser:
     evi.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
     evi.add_argument("--limit", type=int, default=None, help="stop after this many newly finished jobs")
     evi.set_defaults(func=_cmd_evidence)
+
+    pln = sub.add_parser("plan", help="preflight: data, weights, disk, memory and time of a study before it runs")
+    pln.add_argument("studies", nargs="+", help="study names or numbers, or 'all'")
+    pln.add_argument("--profile", default="smoke")
+    pln.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
+    pln.set_defaults(func=_cmd_plan)
 
     fid = sub.add_parser("fidelity", help="the paper-vs-ours ledger with verdicts, or the list of paper items")
     fid.add_argument("studies", nargs="*", help="study names or numbers (default: every study with an adapter)")
