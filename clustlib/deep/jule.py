@@ -54,6 +54,7 @@ __all__ = [
     "merge_clusters_reference",
     "triplet_loss",
     "affinity_memory_bytes",
+    "renorm",
 ]
 
 # ---------------------------------------------------------------------------------------------
@@ -140,24 +141,44 @@ def nn_chain_init(X: np.ndarray) -> np.ndarray:
     return labels.astype(np.int64)
 
 
-def sample_affinity(features: np.ndarray, k_s: int = 20) -> sp.csr_matrix:
+def renorm(features: np.ndarray) -> np.ndarray:
+    """JULE.torch's ``features:renorm(2, 1, 1)``: every row with L2 norm above 1 rescaled to norm 1.
+
+    Rows already inside the unit ball are left as they are. JULE.torch applies it (``-normalize 1``, its default)
+    to the raw input before the initial nearest-neighbour chains and to the embedding before every merge.
+
+    Parameters
+    ----------
+    features : ndarray of shape (n_samples, n_features)
+
+    Returns
+    -------
+    ndarray of float64, same shape.
+    """
+    F = np.asarray(features, dtype=np.float64)
+    norms = np.linalg.norm(F, axis=1, keepdims=True)
+    return F / np.maximum(norms, 1.0)
+
+
+def sample_affinity(features: np.ndarray, k_s: int = 20, *, normalize: bool = True) -> sp.csr_matrix:
     """Directed K_s-nearest-neighbour affinity graph of JULE.
 
     ``W[i, j] = exp(-d_ij^2 / sigma^2)`` for ``j`` among the ``k_s`` nearest neighbours of ``i``
     (itself excluded), 0 otherwise, with ``sigma^2`` the mean squared distance to those neighbours.
-    Rows of ``features`` with L2 norm above 1 are first rescaled to norm 1 (JULE.torch ``normalize``).
 
     Parameters
     ----------
     features : ndarray of shape (n_samples, n_features)
     k_s : int
         Number of neighbours.
+    normalize : bool
+        First rescale rows with L2 norm above 1 to norm 1 (:func:`renorm`, JULE.torch ``-normalize 1``).
 
     Returns
     -------
     W : scipy.sparse.csr_matrix of shape (n_samples, n_samples), float64, not symmetric.
     """
-    F = _renorm(np.asarray(features, dtype=np.float64))
+    F = renorm(features) if normalize else np.asarray(features, dtype=np.float64)
     n = F.shape[0]
     k = min(int(k_s), n - 1)
     dist, idx = NearestNeighbors(n_neighbors=k + 1).fit(F).kneighbors(F)
@@ -172,11 +193,6 @@ def sample_affinity(features: np.ndarray, k_s: int = 20) -> sp.csr_matrix:
     sigma2 = max(float(d2.mean()), np.finfo(float).tiny)
     w = np.exp(-d2 / sigma2)
     return sp.csr_matrix((w.ravel(), idx.ravel(), np.arange(0, n * k + 1, k)), shape=(n, n))
-
-
-def _renorm(F: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(F, axis=1, keepdims=True)
-    return F / np.maximum(norms, 1.0)
 
 
 def _cluster_affinity(W: sp.csr_matrix, labels: np.ndarray, n_clusters: int) -> np.ndarray:
@@ -218,7 +234,8 @@ def _top_sorted(M: np.ndarray, k: int) -> np.ndarray:
 
 
 def merge_clusters(features: np.ndarray, labels: np.ndarray, n_merges: int, *, k_s: int = 20,
-                   k_c: int = 5, n_target: int = 1, force_factor: float = 20.0) -> np.ndarray:
+                   k_c: int = 5, n_target: int = 1, force_factor: float = 20.0,
+                   normalize: bool = True) -> np.ndarray:
     """One JULE merge period: merge ``n_merges`` cluster pairs by GDL affinity (fast, exact updates).
 
     The affinity between clusters is the graph-degree-linkage product of in- and out-degrees on the
@@ -243,6 +260,8 @@ def merge_clusters(features: np.ndarray, labels: np.ndarray, n_merges: int, *, k
         Never go below this many clusters.
     force_factor : float
         See above.
+    normalize : bool
+        Renorm the features first (:func:`renorm`), for the affinity graph and the centroids.
 
     Returns
     -------
@@ -259,7 +278,7 @@ def merge_clusters(features: np.ndarray, labels: np.ndarray, n_merges: int, *, k
     n_merges = int(min(n_merges, C - n_target))
     if n_merges <= 0:
         return _relabel(lab)
-    W = sample_affinity(feats, k_s)
+    W = sample_affinity(feats, k_s, normalize=normalize)
     Wt = W.T.tocsr()
     A = _cluster_affinity(W, lab, C)
     sizes = np.bincount(lab, minlength=C).astype(np.float64)
@@ -272,7 +291,7 @@ def merge_clusters(features: np.ndarray, labels: np.ndarray, n_merges: int, *, k
 
     # forced merges of isolated clusters
     if n_active > force_factor * n_target:
-        F = _renorm(feats)
+        F = renorm(feats) if normalize else feats
         cent = np.stack([F[m].mean(axis=0) for m in members])
         for i in np.flatnonzero(np.max(As, axis=1) <= 0):
             if done >= n_merges or n_active <= force_factor * n_target:
@@ -383,7 +402,8 @@ def _relabel(lab: np.ndarray) -> np.ndarray:
 
 
 def merge_clusters_reference(features: np.ndarray, labels: np.ndarray, n_merges: int, *, k_s: int = 20,
-                             k_c: int = 5, n_target: int = 1, force_factor: float = 20.0) -> np.ndarray:
+                             k_c: int = 5, n_target: int = 1, force_factor: float = 20.0,
+                             normalize: bool = True) -> np.ndarray:
     """Straightforward version of :func:`merge_clusters`: rebuild every affinity after every merge.
 
     Same inputs, same output; O(C^2 log C) per merge. Kept as the reference the fast path is tested
@@ -394,8 +414,8 @@ def merge_clusters_reference(features: np.ndarray, labels: np.ndarray, n_merges:
     lab = lab.astype(np.int64)
     C0 = int(lab.max()) + 1
     n_merges = int(min(n_merges, C0 - n_target))
-    W = sample_affinity(feats, k_s)
-    F = _renorm(feats)
+    W = sample_affinity(feats, k_s, normalize=normalize)
+    F = renorm(feats) if normalize else feats
     done = 0
 
     def state():
@@ -556,7 +576,8 @@ def _run_jule(net: torch.nn.Module, inputs: Sequence[torch.Tensor], init_feature
               verbose: bool = False, desc: str = "JULE",
               params: Sequence[torch.nn.Parameter] | None = None) -> _JuleResult:
     """Initial clusters in ``init_features``, then learn/merge periods until ``n_clusters`` remain."""
-    labels = nn_chain_init(init_features)
+    # JULE.torch renorms the flattened input before its first affinity/1-NN search, as before every merge
+    labels = nn_chain_init(renorm(init_features) if p["normalize"] else init_features)
     c0 = int(labels.max()) + 1
     if n_clusters > c0:
         raise InvalidParameter(
@@ -593,7 +614,7 @@ def _run_jule(net: torch.nn.Module, inputs: Sequence[torch.Tensor], init_feature
                 n_merge = C - n_clusters
             feats = _embed(net, inputs)
             labels = merge_clusters(feats, labels, n_merge, k_s=p["k_s"], k_c=p["k_c"],
-                                    n_target=n_clusters)
+                                    n_target=n_clusters, normalize=p["normalize"])
             C = int(labels.max()) + 1
             history.append(C)
         ft_loss: list[float] = []
@@ -654,6 +675,8 @@ def _check_jule_params(est, n_samples: int) -> dict:
             f"{eta!r}. JULE uses 0.9 for objects and 0.2 for faces.")
     if est.init not in ("xavier", "normal"):
         raise InvalidParameter(f"init must be 'xavier' or 'normal'; got {est.init!r}.")
+    if not isinstance(est.normalize, (bool, np.bool_)):
+        raise InvalidParameter(f"normalize must be True or False; got {est.normalize!r}.")
     hidden = tuple(est.hidden_dims)
     if any(int(h) < 1 for h in hidden):
         raise InvalidParameter(f"hidden_dims must be positive widths; got {est.hidden_dims!r}.")
@@ -665,7 +688,7 @@ def _check_jule_params(est, n_samples: int) -> dict:
         lr_power=_pos("lr_power", True), margin=_pos("margin", True),
         triplet_gamma=_pos("triplet_gamma"), n_negatives=_int("n_negatives", 1),
         finetune_epochs=_int("finetune_epochs", 0), embedding_dim=_int("embedding_dim", 1),
-        max_memory_bytes=_memory_limit(getattr(est, "max_memory_bytes", None)),
+        max_memory_bytes=_memory_limit(getattr(est, "max_memory_bytes", None)), normalize=bool(est.normalize),
     )
 
 
@@ -709,6 +732,12 @@ class JULE(ClusterMixin, BaseEstimator):
         Cap on training epochs; once spent, the remaining merges happen without training.
     k_s, k_c : int, default 20, 5
         Sample neighbours of the affinity graph; neighbour clusters of the merge criterion.
+    normalize : bool, default True
+        Rescale every row with L2 norm above 1 to norm 1 (:func:`renorm`) before the initial 1-NN chains on
+        ``X`` and before every merge period's affinity graph. Neither the JULE paper nor Guérin et al. say; this
+        is JULE.torch's ``-normalize 1`` default (``features:renorm(2, 1, 1)`` in ``merge_label``). For CNN
+        features, whose norms are far above 1, the chains are then those of the cosine distance. The network's
+        own output is already unit-norm, so after the first period it changes nothing. ``False``: raw ``X``.
     hidden_dims : sequence of int, default (160,)
         Hidden widths of the MLP; with ``embedding_dim=160`` this is Guérin's ``d -> 160 -> 160``.
     embedding_dim : int, default 160
@@ -756,7 +785,8 @@ class JULE(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, epochs_per_period: int = 20,
-                 max_epochs: int = 1000, k_s: int = 20, k_c: int = 5, hidden_dims: Sequence[int] = (160,),
+                 max_epochs: int = 1000, k_s: int = 20, k_c: int = 5, normalize: bool = True,
+                 hidden_dims: Sequence[int] = (160,),
                  embedding_dim: int = 160, init: str = "xavier", batch_size: int = 100, lr: float = 0.01,
                  momentum: float = 0.9, weight_decay: float = 5e-5, lr_gamma: float = 1e-4,
                  lr_power: float = 0.75, margin: float = 0.2, triplet_gamma: float = 1.0,
@@ -768,6 +798,7 @@ class JULE(ClusterMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.k_s = k_s
         self.k_c = k_c
+        self.normalize = normalize
         self.hidden_dims = hidden_dims
         self.embedding_dim = embedding_dim
         self.init = init
