@@ -352,6 +352,30 @@ def test_coil100_and_fei_official_flat_layouts(tmp_path):
     assert faces.classes == ("3", "12") and np.bincount(faces.labels).tolist() == [3, 3]
 
 
+def test_flowers17_official_flat_archive_loads_without_sorting(tmp_path):
+    """17flowers.tgz extracts to jpg/image_0001.jpg ... image_1360.jpg (80 per class, in class order) and a files.txt;
+    it loads as it is, and the paper's 400 images are a stratified draw of 23-24 per class."""
+    jpg = tmp_path / "flowers17" / "jpg"
+    jpg.mkdir(parents=True)
+    for n in range(1, 17 * 80 + 1):
+        Image.fromarray(np.full((4, 5, 3), 12 * ((n - 1) // 80), np.uint8)).save(jpg / f"image_{n:04d}.jpg")
+    (jpg / "files.txt").write_text("\n".join(f"image_{n:04d}.jpg" for n in range(1, 1361)))
+    ours = data.load("flowers17", root=tmp_path, image_size=4, progress=False)
+    assert len(ours) == 1360 and ours.n_classes == 17 and np.bincount(ours.labels).tolist() == [80] * 17
+    assert ours.classes[0] == "01 (image_0001-0080)" and ours.classes[16] == "17 (image_1281-1360)"
+    assert np.abs(ours.images[:, 0, 0, 0].astype(int) - 12 * ours.labels).max() <= 2  # jpeg rounding
+    paper = data.load("flowers17", root=tmp_path, image_size=4, subset=400, progress=False)
+    assert len(paper) == 400 and set(np.bincount(paper.labels).tolist()) == {23, 24}
+
+
+def test_flowers17_archive_with_foreign_numbers_is_rejected(tmp_path):
+    jpg = tmp_path / "flowers17" / "jpg"
+    jpg.mkdir(parents=True)
+    Image.fromarray(np.zeros((4, 4, 3), np.uint8)).save(jpg / "image_1361.jpg")
+    with pytest.raises(DatasetUnavailable, match="0001-1360"):
+        data.load("flowers17", root=tmp_path, image_size=4, progress=False)
+
+
 def test_imagenet10_from_full_imagenet_train_tree(tmp_path):
     from clustlib.data.catalog import IMAGENET10_WNIDS
 

@@ -299,6 +299,55 @@ def test_large_layers_come_back_memory_mapped(tiny, pixels):
     assert not isinstance(result["L3"], np.memmap)  # 10 x 6 floats: under the threshold
 
 
+def test_float32_by_default_and_amp_changes_nothing_on_the_cpu(tiny, pixels):
+    """The paper's Keras networks ran in float32: so does extract unless amp=True, which only acts on CUDA."""
+    import inspect
+
+    assert inspect.signature(cf.extract).parameters["amp"].default is False
+    plain = cf.extract(pixels, tiny, cache=False, progress=False)
+    asked = cf.extract(pixels, tiny, amp=True, cache=False, progress=False)
+    assert plain.compute_dtype == asked.compute_dtype == "float32"
+    np.testing.assert_array_equal(plain["L3"], asked["L3"])  # CPU features as before the default changed
+    assert plain.to_record()["compute_dtype"] == "float32"
+
+
+@pytest.fixture
+def tree(tmp_path, rng):
+    """A folder tree of 6 variable-size RGB images in two classes, loaded as clustlib.data.load does (224 px)."""
+    from PIL import Image
+
+    from clustlib import data
+
+    root = tmp_path / "tree"
+    for i in range(6):
+        folder = root / f"c{i % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shape = (30 + 7 * i, 41 - 3 * i, 3)
+        Image.fromarray(rng.integers(0, 256, size=shape, dtype=np.uint8)).save(folder / f"{i}.png")
+    return data.load(f"folder:{root}", progress=False)
+
+
+def test_tree_images_are_decoded_once_at_the_network_size(tiny, tree):
+    """An image tree decoded at 224 px is not resized again to the network's 16 px: its files are decoded straight
+    at 16 px (one resampling from the source), as Keras' load_img(target_size=...) did."""
+    from clustlib.data import catalog
+    from clustlib.data.sources.folder import decode_images
+
+    source = catalog.tree_source(tree.images)
+    assert source is not None and source.size == (224, 224) and len(source.paths) == len(tree)
+    once = decode_images(source.paths, 16, resample="bilinear", progress=False)
+    result = cf.extract(tree, tiny, batch_size=4, progress=False)
+    np.testing.assert_allclose(result["L3"], cf.extract(once, tiny, cache=False, progress=False)["L3"], rtol=1e-6)
+    twice = cf.extract(tree.images, tiny, cache=False, progress=False)  # the 224-px array, resized again
+    assert not np.allclose(result["L3"], twice["L3"], rtol=1e-4, atol=1e-5)
+    assert result.preprocessing["pixels"] == "decoded from the files at 16x16 (bilinear)"
+    assert twice.preprocessing["pixels"] == "resized from the 224x224 array (bilinear)"
+    assert cf.extract(tree, tiny, progress=False).from_cache["L3"]  # its own cache key, hit the second time
+    # a copy or a take() subset has no files behind it: it falls back to resizing the array
+    assert catalog.tree_source(tree.take(np.arange(3)).images) is None
+    assert catalog.tree_source(tree.images.copy()) is None
+
+
 # --- bad input: a clear error before any compute ----------------------------------------------------
 
 

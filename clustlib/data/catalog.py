@@ -7,8 +7,11 @@ what torchvision's downloaders write, so ``download=True`` puts files where we l
 
 from __future__ import annotations
 
+import re
+import weakref
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -24,8 +27,8 @@ from clustlib.data.sources.stl10 import read_stl10_split
 from clustlib.data.sources.usps import read_usps
 from clustlib.errors import DatasetUnavailable
 
-__all__ = ["folder_metadata", "folder_locate", "load_folder", "DEBIAN_FASHION_MNIST", "IMAGENET10_WNIDS",
-           "IMAGENET_DOGS_WNIDS"]
+__all__ = ["folder_metadata", "folder_locate", "load_folder", "TreeSource", "tree_source", "scan_flowers17_archive",
+           "DEBIAN_FASHION_MNIST", "IMAGENET10_WNIDS", "IMAGENET_DOGS_WNIDS", "FLOWERS17_PER_CLASS"]
 
 #: Where Debian's ``dataset-fashion-mnist`` package installs the gzip-compressed IDX files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -39,7 +42,11 @@ IMAGENET_DOGS_WNIDS = ("n02085936", "n02086646", "n02088238", "n02091467", "n020
                        "n02112137")
 
 _DIGITS = tuple(str(d) for d in range(10))
-_NATURAL_SIZE = 224  # default for variable-size trees: the input size of the papers' ImageNet networks
+# Default decode size of variable-size trees: the input of most of the papers' ImageNet networks (VGG, ResNet,
+# DenseNet). Networks with another input (InceptionV3/Xception/Inception-ResNet-v2 299, NASNet-Large 331) do not
+# resize these pixels again: clustlib.features.extract decodes the files once more, straight at their size
+# (tree_source), so every network sees one resampling of the source image, as Keras' load_img(target_size=...).
+_NATURAL_SIZE = 224
 
 
 def _download_hint(name: str, extra: str = "") -> str:
@@ -418,13 +425,61 @@ def _listing_source(listing: FolderListing) -> str:
     return f"image tree {listing.root} ({len(listing.paths):,} files, {len(listing.classes)} classes)"
 
 
+class TreeSource(NamedTuple):
+    """The files the pixel rows of an image-tree ImageSet were decoded from, and how.
+
+    Attributes
+    ----------
+    paths : tuple of Path
+        One file per row, in row order.
+    size : (int, int)
+        (height, width) the rows were decoded at.
+    resample : str
+        Interpolation of that decode.
+    dataset : str
+    """
+
+    paths: tuple
+    size: tuple
+    resample: str
+    dataset: str
+
+
+# id(pixel array) -> (weak reference to it, its TreeSource); an entry goes when its array is freed.
+_TREE_SOURCES: dict[int, tuple[weakref.ref, TreeSource]] = {}
+
+
+def _forget(key: int) -> None:
+    _TREE_SOURCES.pop(key, None)
+
+
+def _remember_source(images: np.ndarray, source: TreeSource) -> None:
+    key = id(images)
+    _TREE_SOURCES[key] = (weakref.ref(images, lambda _ref, key=key: _forget(key)), source)
+
+
+def tree_source(images: np.ndarray) -> TreeSource | None:
+    """Where the rows of ``images`` came from, if it is the pixel array ``clustlib.data.load`` decoded from an image
+    tree (``ImageSet.images`` as loaded); None for any other array (array datasets, copies, ``take`` subsets).
+
+    Feature extraction uses it to decode each file once, straight at a network's own input size, instead of
+    resizing the already-resized pixels a second time.
+    """
+    entry = _TREE_SOURCES.get(id(images))
+    if entry is None or entry[0]() is not images:
+        return None
+    return entry[1]
+
+
 def load_folder(request: LoadRequest, listing: FolderListing) -> RawDataset:
     """Loader of every image tree: labels from the listing, pixels decoded on demand at ``image_size``."""
 
     def read(indices):
         paths = listing.paths if indices is None else [listing.paths[i] for i in indices]
-        return decode_images(paths, request.image_size, resample=request.resample, n_jobs=request.n_jobs,
-                             progress=request.progress, dataset=request.name)
+        images = decode_images(paths, request.image_size, resample=request.resample, n_jobs=request.n_jobs,
+                               progress=request.progress, dataset=request.name)
+        _remember_source(images, TreeSource(tuple(paths), tuple(request.image_size), request.resample, request.name))
+        return images
 
     return RawDataset(listing.labels, listing.classes, _listing_source(listing), read)
 
@@ -456,14 +511,48 @@ def scan_voc2007_single_label(devkit: Path, *, dataset: str = "voc2007") -> Fold
                          np.asarray([index[c] for _, c in kept], dtype=np.int64), classes)
 
 
+#: The official Oxford 17 Flowers archive (17flowers.tgz) holds jpg/image_0001.jpg ... image_1360.jpg, 80 per class
+#: in class order and no label file: image n belongs to class (n - 1) // 80.
+FLOWERS17_PER_CLASS = 80
+_FLOWERS17_FILE = re.compile(r"image_(\d{4})\.jpg")
+
+
+def scan_flowers17_archive(folder: Path, *, dataset: str = "flowers17") -> FolderListing | None:
+    """The official Flowers-17 layout, ``folder/jpg/image_NNNN.jpg`` (or those files directly in ``folder``), with
+    class ``(NNNN - 1) // 80``; None when ``folder`` is not laid out so (a tree of class folders, say).
+
+    Classes are named by their block of files (``"01 (image_0001-0080)"``): the archive carries no species names.
+    """
+    for candidate in (folder / "jpg", folder):
+        if not candidate.is_dir():
+            continue
+        found = sorted((int(m.group(1)), p) for p in candidate.iterdir()
+                       if p.is_file() and (m := _FLOWERS17_FILE.fullmatch(p.name)))
+        if not found:
+            continue
+        numbers = [n for n, _ in found]
+        n_classes = 17
+        if numbers[0] < 1 or numbers[-1] > n_classes * FLOWERS17_PER_CLASS:
+            raise DatasetUnavailable(
+                f"Dataset {dataset!r}: {candidate} holds image_{numbers[-1]:04d}.jpg, but the official archive "
+                f"numbers its images 0001-{n_classes * FLOWERS17_PER_CLASS}. Extract 17flowers.tgz again.")
+        classes = tuple(f"{c + 1:02d} (image_{c * FLOWERS17_PER_CLASS + 1:04d}-{(c + 1) * FLOWERS17_PER_CLASS:04d})"
+                        for c in range(n_classes))
+        labels = np.asarray([(n - 1) // FLOWERS17_PER_CLASS for n in numbers], dtype=np.int64)
+        return FolderListing(candidate, tuple(p for _, p in found), labels, classes)
+    return None
+
+
 def _has_class_dirs(folder: Path) -> bool:
     return any(p.is_dir() and not p.name.startswith(".") for p in folder.iterdir())
 
 
 def _register_tree(name: str, *, aliases: tuple = (), n_classes: int, default_image_size: int, url: str,
                    flat_pattern: str | None = None, wnids: tuple | None = None, voc: bool = False,
-                   **metadata) -> None:
+                   archive=None, archive_layout: str = "", **metadata) -> None:
     layout = f"<root>/{name}/<class>/<image>"
+    if archive_layout:
+        layout += f", or {archive_layout}"
     if flat_pattern:
         layout += f", or a flat folder of files named like {flat_pattern!r}"
     if wnids:
@@ -482,6 +571,8 @@ def _register_tree(name: str, *, aliases: tuple = (), n_classes: int, default_im
                 return scan_voc2007_single_label(folder, dataset=name)
             if wnids and all((folder / w).is_dir() for w in wnids):
                 return scan_selected_folders(folder, wnids, dataset=name)
+            if archive is not None and (listing := archive(folder, dataset=name)) is not None:
+                return listing
             if _has_class_dirs(folder):
                 return scan_image_folder(folder, dataset=name)
             if flat_pattern:
@@ -556,14 +647,19 @@ _register_tree(
     task="scenes", description="MIT Indoor scenes: 67 classes (15,620 images)", license="research use",
     citation="A. Quattoni, A. Torralba, Recognizing indoor scenes, CVPR 2009.", notes=_GUERIN,
 )
+_PAPER_SELECTION = (" Which {n} images the paper used is not published: the full profiles of studies 01 and 03 draw a "
+                    "stratified subset of {n} (subsets: {{{name}: {n}}}, seed 0) from the {total}.")
 _register_tree(
-    "flowers17", aliases=("flowers",), n_classes=17, default_image_size=_NATURAL_SIZE,
+    "flowers17", aliases=("flowers", "17flowers"), n_classes=17, default_image_size=_NATURAL_SIZE,
     url="https://www.robots.ox.ac.uk/~vgg/data/flowers/17/ (17flowers.tgz: 80 images per class, in class order)",
+    archive=scan_flowers17_archive,
+    archive_layout="the official archive extracted as it is: <root>/flowers17/jpg/image_0001.jpg ... image_1360.jpg",
     paper_n_samples=400, task="fine-grained", description="Oxford 17 Flowers: 17 flower species",
     license="research use",
     citation="M.-E. Nilsback, A. Zisserman, Delving deeper into the whorl of flower segmentation, IVC 28, 2010.",
-    notes=_GUERIN + " The official archive has 1,360 images (80 per class, consecutive image_NNNN.jpg); sort "
-                    "them into 17 class folders.",
+    notes=_GUERIN + " The official archive (1,360 images, jpg/image_NNNN.jpg, 80 per class in class order, no label "
+                    "file) loads as it is: image n is class (n - 1) // 80." +
+          _PAPER_SELECTION.format(n=400, name="flowers17", total="1,360"),
 )
 _register_tree(
     "birds", aliases=("CUB_200_2010/images", "images"), n_classes=200, default_image_size=_NATURAL_SIZE,
@@ -580,7 +676,8 @@ _register_tree(
     license="research use",
     citation="D. B. Graham, N. M. Allinson, Characterising virtual eigensignatures for general purpose face "
              "recognition, Face Recognition, Springer, 1998.",
-    notes=_GUERIN + " The tutorial of Guerin et al. loads 575 images; the paper says 564.",
+    notes=_GUERIN + " The cropped database has 575 images (the tutorial of Guerin et al. loads 575); the paper says "
+                    "564." + _PAPER_SELECTION.format(n=564, name="umist", total="575"),
 )
 _register_tree(
     "fei", aliases=("originalimages",), n_classes=200, default_image_size=_NATURAL_SIZE,

@@ -13,7 +13,9 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from clustlib.data.catalog import TreeSource, tree_source
 from clustlib.data.imageset import ImageSet
+from clustlib.data.sources.folder import decode_images
 from clustlib.deep.training import check_writable_folder
 from clustlib.errors import InvalidParameter, UnknownName
 from clustlib.features import cache as _cache
@@ -42,7 +44,8 @@ class ExtractionResult(Mapping):
     extractor : str
         Registered extractor name.
     preprocessing : dict
-        Size, interpolation, mean/std actually used.
+        Size, interpolation, mean/std actually used, and ``pixels``: how the network's input was resampled
+        (``"resized from the 224x224 array"``, ``"decoded from the files at 299x299 (bicubic)"``, ``"native size"``).
     weights_sha256 : str
         SHA-256 of the weights file.
     cache_paths : dict of str to Path or None
@@ -50,7 +53,7 @@ class ExtractionResult(Mapping):
     device : str
         Device of the forward passes (``"cpu"``, ``"cuda:0"``), also when everything was cached.
     compute_dtype : str
-        ``"float32"``, or the autocast dtype on CUDA.
+        ``"float32"`` (the default, as the paper's Keras models), or the autocast dtype on CUDA with ``amp=True``.
     """
 
     features: dict
@@ -106,7 +109,7 @@ def extract(
     cache: bool = True,
     cache_dir: str | Path | None = None,
     interpolation: str | None = None,
-    amp: bool = True,
+    amp: bool = False,
     num_threads: int | None = None,
     progress: bool = True,
     mmap_threshold_bytes: int = 1 << 30,
@@ -115,7 +118,12 @@ def extract(
 
     Each batch is preprocessed in torch (grey -> RGB, resize of the whole image to the native
     size, mean/std), then one forward pass under ``torch.inference_mode`` fills every requested
-    layer (channels-last on CPU, autocast on CUDA). Outputs go straight into preallocated (N, D)
+    layer (channels-last on CPU; float32 unless ``amp``). An ImageSet loaded from an image tree
+    (variable-size files, decoded at 224 px by :func:`clustlib.data.load`) is not resized a second
+    time: when the network wants another size or kernel, each batch is decoded again from its files
+    straight at the network's size (:func:`clustlib.data.catalog.tree_source`), so every image is
+    resampled once from its source, as Keras' ``load_img(target_size=...)`` did in the paper's code.
+    Outputs go straight into preallocated (N, D)
     float32 arrays, memory-mapped cache files when ``cache=True``, so even the ~200,000-wide L1
     layers never need a second copy in memory.
 
@@ -141,8 +149,10 @@ def extract(
         Cache root; default :func:`clustlib.paths.cache_root` (``CLUSTLIB_CACHE``).
     interpolation : {"nearest", "bilinear", "bicubic", "area"}, optional
         Override the registered resize kernel (``"nearest"`` mimics Keras' ``load_img``).
-    amp : bool
-        Autocast to bfloat16 (float16 where bf16 is unsupported) on CUDA; ignored on CPU.
+    amp : bool, default False
+        Autocast to bfloat16 (float16 where bf16 is unsupported) on CUDA; ignored on CPU, which always
+        computes in float32. Off by default: the paper's Keras networks ran in float32, and on a small
+        test bfloat16 features moved the agglomerative partition to ARI 0.54-0.66 against float32.
     num_threads : int, optional
         torch intra-op threads for the call (restored afterwards); fix it for bitwise
         reproducible CPU features.
@@ -181,6 +191,7 @@ def extract(
         _validate_positive_int("num_threads", num_threads)
     torch_device = _validate_device(device)
     prep = info.preprocessing.replace(interpolation=interpolation)
+    source, pixels_note = _resampling(images, pixels, prep)
     use_amp = amp and torch_device.type == "cuda"
     compute_dtype = "float32"
     if use_amp:
@@ -197,7 +208,9 @@ def extract(
     for layer in layers:
         if not cache:
             continue
-        key_parts = dict(fingerprint=fingerprint, extractor=extractor, layer=layer, tap=info.layers[layer].to_dict(),
+        # pixels decoded again from the files are not the array's: they get their own key (array keys are unchanged)
+        key_parts = dict(fingerprint=fingerprint if source is None else f"{fingerprint} | {pixels_note}",
+                         extractor=extractor, layer=layer, tap=info.layers[layer].to_dict(),
                          preprocessing=prep.to_dict(), weights_sha256=weights_sha256, compute_dtype=compute_dtype)
         paths[layer] = _cache.features_dir(cache_dir) / f"{_cache.feature_cache_key(**key_parts)}.npy"
         notes[layer] = key_parts
@@ -211,7 +224,7 @@ def extract(
                               fix="pass cache_dir= (or set CLUSTLIB_CACHE to) a writable folder, or cache=False.")
     if todo:
         computed = _run(info, pixels, todo, prep, weights_path, torch_device, batch_size, compute_dtype,
-                        num_threads, progress, {k: paths[k] for k in todo} if cache else None, notes)
+                        num_threads, progress, {k: paths[k] for k in todo} if cache else None, notes, source)
         for layer in todo:
             if cache:  # read back what was committed: same object type as a cache hit
                 loaded = _cache.load_cached(paths[layer], n_images, mmap_threshold_bytes)
@@ -224,7 +237,7 @@ def extract(
         from_cache=from_cache,
         seconds=time.perf_counter() - start_time,
         extractor=extractor,
-        preprocessing=prep.to_dict(),
+        preprocessing={**prep.to_dict(), "pixels": pixels_note},
         weights_sha256=weights_sha256,
         cache_paths=paths,
         device=str(torch_device),
@@ -232,8 +245,32 @@ def extract(
     )
 
 
+#: The resize kernels of a network's preprocessing as Pillow names (what decoding the files uses).
+_PIL_KERNELS = {"nearest": "nearest", "bilinear": "bilinear", "bicubic": "bicubic", "area": "box"}
+
+
+def _resampling(images, pixels: np.ndarray, prep) -> tuple[TreeSource | None, str]:
+    """The files to decode again (None: use the array) and how the network's input is resampled, in words."""
+    size = (prep.size, prep.size)
+    source = tree_source(images.images) if isinstance(images, ImageSet) else None
+    if source is not None and (tuple(source.size) != size or source.resample != _PIL_KERNELS[prep.interpolation]):
+        return source, f"decoded from the files at {size[0]}x{size[1]} ({_PIL_KERNELS[prep.interpolation]})"
+    if tuple(pixels.shape[1:3]) == size:
+        return None, "native size" if source is None else f"decoded from the files at {size[0]}x{size[1]} " \
+                                                           f"({source.resample})"
+    return None, f"resized from the {pixels.shape[1]}x{pixels.shape[2]} array ({prep.interpolation})"
+
+
+def _batch(pixels: np.ndarray, start: int, stop: int, prep, source: TreeSource | None) -> np.ndarray:
+    """Rows ``start:stop`` as uint8 (B, H, W, C): from the array, or decoded again from their files."""
+    if source is None:
+        return pixels[start:stop]
+    return decode_images(source.paths[start:stop], prep.size, resample=_PIL_KERNELS[prep.interpolation],
+                         mode="L" if pixels.shape[-1] == 1 else "RGB", progress=False, dataset=source.dataset)
+
+
 def _run(info, pixels, layers, prep, weights_path, device, batch_size, compute_dtype, num_threads, progress,
-         paths, notes) -> dict[str, np.ndarray]:
+         paths, notes, source=None) -> dict[str, np.ndarray]:
     """Forward passes over all batches, filling one (N, D) array per layer."""
     n_images = pixels.shape[0]
     outputs: dict[str, np.ndarray] = {}
@@ -263,7 +300,8 @@ def _run(info, pixels, layers, prep, weights_path, device, batch_size, compute_d
         with bar, torch.inference_mode(), autocast, TapRecorder(model, {k: info.layers[k] for k in layers}, sink) as rec:
             for start in range(0, n_images, batch_size):
                 window[:] = [start, min(start + batch_size, n_images)]
-                rec.run(preprocess_batch(pixels[start:window[1]], prep, device, channels_last=channels_last))
+                batch = _batch(pixels, start, window[1], prep, source)
+                rec.run(preprocess_batch(batch, prep, device, channels_last=channels_last))
                 bar.update(window[1] - start)
         if paths is not None:
             for layer in layers:

@@ -3,6 +3,10 @@
 The whole image is resized to the network's square input size without cropping, as the paper's
 Keras code did (``image.load_img(target_size=...)``), so nothing at the border of a dataset image
 is lost. Resizing runs in torch on whole batches (on the extraction device), not per image in PIL.
+
+Only arrays are resized here (fixed-size datasets such as CIFAR-10 or digits, upsampled once). Images of an image
+tree, which ``clustlib.data.load`` decodes at 224 px, reach a network of another input size (299 or 331 px) already
+decoded from their files at that size (:func:`clustlib.features.extract`), so they are never resampled twice.
 """
 
 from __future__ import annotations
