@@ -241,3 +241,18 @@ def test_zscore_images_global_and_channel():
         zscore_images(img, "minmax")
     with pytest.raises(InvalidParameter, match=r"\(N, H, W, C\)"):
         zscore_images(img[..., 0], "global")
+
+
+def test_a_checkpoint_holding_a_pickled_callable_is_refused(tmp_path):
+    """Checkpoints and cached autoencoders load with weights_only=True: a file that would run code is refused."""
+    import torch
+
+    from clustlib.deep.training import CheckpointMismatch, read_state_file
+
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"format": 1, "config": {}, "hook": print}, evil)  # a callable: unpickling it imports code
+    with pytest.raises(CheckpointMismatch, match="pickled Python objects"):
+        read_state_file(evil)
+    plain = tmp_path / "plain.ckpt"
+    torch.save({"w": torch.ones(2), "losses": [0.5], "epoch": 3}, plain)
+    assert read_state_file(plain)["epoch"] == 3

@@ -27,6 +27,7 @@ from clustlib.deep.training import (
     check_writable_folder,
     config_hash,
     make_adam,
+    read_state_file,
     resolve_device,
     seed_everything,
     train_epochs,
@@ -189,7 +190,7 @@ def pretrain_autoencoder(
     ae = build_autoencoder(network, X.shape[1:], embedding_size, seed=seed)
     t0 = time.perf_counter()
     if use_cache and final_path.exists():
-        state = torch.load(final_path, map_location="cpu", weights_only=False)
+        state = read_state_file(final_path, map_location="cpu")
         if state.get("config_hash") != config_hash(config):
             raise InvalidParameter(
                 f"Cached autoencoder {final_path} does not match this configuration; delete it to retrain."

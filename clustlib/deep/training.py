@@ -35,6 +35,7 @@ __all__ = [
     "resolve_device",
     "config_hash",
     "atomic_torch_save",
+    "read_state_file",
     "train_epochs",
     "make_adam",
     "amp_settings",
@@ -169,9 +170,27 @@ def check_checkpoint_path(path: str | os.PathLike | None) -> None:
                           fix="give a checkpoint_path in a writable folder, or checkpoint_path=None.")
 
 
+def read_state_file(path: str | os.PathLike, map_location=None):
+    """``torch.load`` with ``weights_only=True``: tensors and plain values only. A file from a shared cache or a
+    colleague that holds pickled Python objects (which could run code on load) is refused with a
+    :class:`CheckpointMismatch` that says so."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" in str(exc) or "Weights only load failed" in str(exc):
+            raise CheckpointMismatch(
+                f"{path} holds pickled Python objects, not only tensors and plain values; refusing to load it "
+                "(unpickling could run code). clustlib writes checkpoints and cached models with tensors and plain "
+                "values only: delete the file to recompute it, or load it yourself if you trust its origin."
+            ) from None
+        raise
+
+
 def _read_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
+        state = read_state_file(path, map_location=map_location)
+    except CheckpointMismatch:
+        raise
     except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError) as exc:
         state = exc
     if not isinstance(state, dict):
