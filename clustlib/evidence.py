@@ -23,7 +23,7 @@ import pandas as pd
 from clustlib import metrics, repro
 from clustlib.errors import InvalidParameter
 from clustlib.paths import cache_root, project_root
-from clustlib.results import atomic_write_text
+from clustlib.results import atomic_write_text, file_lock
 
 __all__ = ["EVIDENCE_COLUMNS", "Job", "evidence_path", "read_evidence", "plan_jobs", "run_evidence",
            "cpu_model"]
@@ -177,6 +177,8 @@ def run_evidence(study: str, params: dict, *, profile: str = "paper_cpu", root=N
     for i, job in enumerate(todo):
         if limit is not None and i >= limit:
             break
+        if job.key in {_job_key(r) for _, r in read_evidence(study, profile, root).iterrows()}:
+            continue  # another process (e.g. one running other seeds) finished it meanwhile
         if job.dataset not in imagesets:
             imagesets.update(load_datasets([job.dataset], params.get("subsets", {}), seed=0,
                                            root=params.get("data_root") or None))
@@ -197,8 +199,9 @@ def run_evidence(study: str, params: dict, *, profile: str = "paper_cpu", root=N
                  "peak_mem_mb": round(peak, 1), "cpu": cpu_model(),
                  "commit": commit["short"] + ("-dirty" if commit.get("dirty") else ""),
                  "finished_utc": repro.utc_now(), **card} for name, value in scores.items()]
-        frame = pd.concat([read_evidence(study, profile, root), pd.DataFrame(rows)], ignore_index=True)
-        atomic_write_text(path, frame.reindex(columns=list(EVIDENCE_COLUMNS)).to_csv(index=False))
+        with file_lock(path):  # two processes may run disjoint seeds of one profile
+            frame = pd.concat([read_evidence(study, profile, root), pd.DataFrame(rows)], ignore_index=True)
+            atomic_write_text(path, frame.reindex(columns=list(EVIDENCE_COLUMNS)).to_csv(index=False))
         ckpt.unlink(missing_ok=True)
         if progress:
             print(f"    done in {seconds / 60:.1f} min: " + ", ".join(f"{k}={v:.3f}" for k, v in scores.items()),

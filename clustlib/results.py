@@ -37,6 +37,7 @@ __all__ = [
     "aggregate",
     "best_runs",
     "atomic_write_text",
+    "file_lock",
 ]
 
 COLUMNS = (
@@ -174,7 +175,8 @@ def read_records(run_dir) -> pd.DataFrame:
 
 
 @contextmanager
-def _locked(path: Path):
+def file_lock(path: Path):
+    """Hold an exclusive lock on ``<path>.lock`` (processes appending to one file take turns)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path.with_suffix(path.suffix + ".lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -192,7 +194,7 @@ def append_results(records: pd.DataFrame, study: str, profile: str, root=None) -
     """Append ``records`` to ``results/<study>/<profile>.csv`` atomically (whole file replaced at once)."""
     path = _results_path(study, profile, root)
     records = records.reindex(columns=list(COLUMNS))
-    with _locked(path):
+    with file_lock(path):
         if path.exists():
             existing = pd.read_csv(path, keep_default_na=False, na_values=[""])
             records = pd.concat([existing, records], ignore_index=True)
