@@ -82,18 +82,16 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    import pandas as pd
+    from clustlib import report
 
-    from clustlib import profiles, results
-
-    study = profiles.resolve_study(args.study)
-    frame = results.load_results(study, args.profile)
-    if frame.empty:
-        raise ClustlibError(f"No results for {study} [{args.profile}] yet: run 'clustlib run {study} "
-                            f"--profile {args.profile}' first.")
-    table = results.aggregate(frame)
-    with pd.option_context("display.max_rows", 500, "display.width", 160):
-        print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    if args.html:
+        index = report.build_html_report(args.profile)
+        print(f"wrote {index} (open it in a browser)")
+        return 0
+    if not args.study:
+        raise ClustlibError("'clustlib report' needs a study (e.g. 'clustlib report 01 --format md'), or --html for "
+                            "the HTML report of every study's latest run.")
+    print(report.study_report(args.study, args.profile, args.format), end="")
     return 0
 
 
@@ -189,9 +187,14 @@ def _parser() -> argparse.ArgumentParser:
     dat.add_argument("--root", default=None, help="data root (default: $CLUSTLIB_DATA or <project>/data)")
     dat.set_defaults(func=_cmd_data)
 
-    rep = sub.add_parser("report", help="print a study's results as mean ± std tables")
-    rep.add_argument("study")
+    rep = sub.add_parser("report", help="a study's results as paste-ready mean ± std tables (ours beside the "
+                                        "paper's), or --html: the HTML report of the latest runs under report/")
+    rep.add_argument("study", nargs="?", default=None, help="study name or number (not needed with --html)")
     rep.add_argument("--profile", default="smoke")
+    rep.add_argument("--format", default="md", choices=("md", "latex", "csv"),
+                     help="md (GitHub table), latex (booktabs table) or csv (every column); default md")
+    rep.add_argument("--html", action="store_true",
+                     help="build report/index.html: every study's latest executed notebook, the figures, the ledger")
     rep.set_defaults(func=_cmd_report)
     return parser
 
