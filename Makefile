@@ -10,12 +10,13 @@ PROFILE   ?= smoke
 PYTEST_ARGS ?=
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
-.PHONY: help env reproduce test test-fast measure-scores fidelity figures-index lab bench sync lint clean-runs fashion-mnist
+.PHONY: help env reproduce test test-fast measure-scores fidelity figures-index lab bench sync lint clean-runs fashion-mnist \
+        chromium report
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
-env: $(STAMP) fashion-mnist ## Create .venv (Python 3.11), install torch, the project and its test extras, the Jupyter kernel
+env: $(STAMP) fashion-mnist chromium ## Create .venv (Python 3.11), install torch, the project and its test extras, the Jupyter kernel
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || { echo "Creating $(VENV) with $(PYTHON)"; $(PYTHON) -m venv $(VENV); }
@@ -38,6 +39,16 @@ fashion-mnist: ## Install Debian's dataset-fashion-mnist when missing (root on D
 	  echo "      elsewhere 'clustlib data download fashion_mnist' (needs a network) fills \$$CLUSTLIB_DATA."; \
 	fi
 
+chromium: ## Install Debian's chromium when missing (root on Debian only): the HTML report test renders with it
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	  echo "Installing Debian's chromium (headless browser for the HTML report test)"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    || echo "apt-get could not install chromium; the HTML report test will skip its rendering check"; \
+	else \
+	  echo "Note: no chromium; the HTML report test skips its rendering check (Debian: 'sudo apt-get install chromium')."; \
+	fi
+
 reproduce: env ## Run every study notebook on the smoke profile (PROFILE=full for paper scale)
 	$(VENV)/bin/clustlib run all --profile $(PROFILE)
 
@@ -54,6 +65,9 @@ measure-scores: env ## Sweep the `score` tests over seeds 0-4 and print the rang
 
 fidelity: env ## Regenerate FIDELITY.md (the paper-vs-ours ledger) from the committed evidence/ files
 	$(VENV)/bin/clustlib fidelity --write
+
+report: env ## Build the static HTML report of the latest runs under report/ (PROFILE=smoke; open report/index.html)
+	$(VENV)/bin/clustlib report --html --profile $(PROFILE)
 
 figures-index: env ## Rewrite the committed figures/README.md from the figures on disk (runs never rewrite it)
 	$(PY) -c "from clustlib.figure_index import write_figures_readme; write_figures_readme()"
