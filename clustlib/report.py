@@ -240,58 +240,68 @@ def _stand_in_note(table: pd.DataFrame) -> str:
             + " (a comparison, not a reproduction).")
 
 
-def _format_md(study: str, profile: str, table: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class _Markup:
+    """How one output format writes names, bold, ± and the stand-in mark."""
+
+    escape: Callable[[str], str]
+    bold: str
+    pm: str
+    dagger: str
+    n: str
+    missing: str  # a paper cell the paper does not publish
+
+
+_MD = _Markup(_escape_md, "**{}**", "±", _STAND_IN_MARK, "n", "")
+_LATEX = _Markup(_escape_latex, r"\textbf{{{}}}", r"$\pm$", r"$^\dagger$", "$n$", "--")
+
+
+def _grid(table: pd.DataFrame, markup: _Markup) -> tuple[list, list, int]:
+    """The wide table in one markup: header cells, rows of cells, and how many leading columns are text."""
     rows, metrics, with_paper = _wide(table)
     show_setting = any(s for _, _, s in rows)
-    head = ["dataset", "method"] + (["setting"] if show_setting else []) + ["n"]
+    head = ["dataset", "method"] + (["setting"] if show_setting else []) + [markup.n]
     for m in metrics:
-        head += [m.upper()] + ([f"{m.upper()} (paper)"] if m in with_paper else [])
-    lines = [f"**{_caption(study, profile, table)}**", "", "| " + " | ".join(head) + " |",
-             "|" + "|".join(["---"] * (len(head) - len(metrics) - len(with_paper)) +
-                            ["---:"] * (len(metrics) + len(with_paper))) + "|"]
+        name = markup.escape(m.upper())
+        head += [name] + ([f"{name} (paper)"] if m in with_paper else [])
+    body = []
     for (dataset, method, setting), entry in rows.items():
-        cells = [_escape_md(dataset), _escape_md(method)] + ([_escape_md(setting)] if show_setting else [])
+        cells = [markup.escape(v) for v in (dataset, method) + ((setting,) if show_setting else ())]
         cells.append(str(entry["n"]))
         for m in metrics:
             c = entry["cells"].get(m, _Cell())
-            mean = f"**{c.mean}**" if c.bold and c.mean else c.mean
-            cells.append(f"{mean} ± {c.std}" if c.std else mean)
+            mean = markup.bold.format(c.mean) if c.bold and c.mean else c.mean
+            cells.append(f"{mean} {markup.pm} {c.std}" if c.std else mean)
             if m in with_paper:
-                cells.append(c.paper + (_STAND_IN_MARK if c.paper and c.stand_in else ""))
-        lines.append("| " + " | ".join(cells) + " |")
+                cells.append(c.paper.replace("±", markup.pm) + (markup.dagger if c.stand_in else "") if c.paper
+                             else markup.missing)
+        body.append(cells)
+    return head, body, len(head) - len(metrics) - len(with_paper)
+
+
+def _format_md(study: str, profile: str, table: pd.DataFrame) -> str:
+    head, body, n_text = _grid(table, _MD)
+    lines = [f"**{_caption(study, profile, table)}**", "", "| " + " | ".join(head) + " |",
+             "|" + "|".join(["---"] * n_text + ["---:"] * (len(head) - n_text)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
     note = _stand_in_note(table)
     return "\n".join(lines + ([f"\n{note}"] if note else [])) + "\n"
 
 
 def _format_latex(study: str, profile: str, table: pd.DataFrame) -> str:
-    rows, metrics, with_paper = _wide(table)
-    show_setting = any(s for _, _, s in rows)
-    head = ["dataset", "method"] + (["setting"] if show_setting else []) + ["$n$"]
-    for m in metrics:
-        head += [_escape_latex(m.upper())] + ([f"{_escape_latex(m.upper())} (paper)"] if m in with_paper else [])
-    n_text = len(head) - len(metrics) - len(with_paper)
-    spec = "l" * (n_text - 1) + "r" + "r" * (len(metrics) + len(with_paper))
+    head, body, n_text = _grid(table, _LATEX)
+    spec = "l" * (n_text - 1) + "r" * (len(head) - n_text + 1)  # the n column and the numbers right-aligned
     label = re.sub(r"[^a-z0-9]+", "-", f"{study}-{profile}".lower()).strip("-")
-    caption = _escape_latex(_caption(study, profile, table)).replace("±", r"$\pm$")
+    caption = _escape_latex(_caption(study, profile, table)).replace("±", _LATEX.pm)
     lines = [f"% clustlib report {study} --profile {profile} --format latex; needs \\usepackage{{booktabs}}",
              r"\begin{table}[htbp]", r"\centering", r"\small", f"\\caption{{{caption}}}",
              f"\\label{{tab:{label}}}", f"\\begin{{tabular}}{{{spec}}}", r"\toprule", " & ".join(head) + r" \\",
              r"\midrule"]
-    for (dataset, method, setting), entry in rows.items():
-        cells = [_escape_latex(dataset), _escape_latex(method)] + ([_escape_latex(setting)] if show_setting else [])
-        cells.append(str(entry["n"]))
-        for m in metrics:
-            c = entry["cells"].get(m, _Cell())
-            mean = f"\\textbf{{{c.mean}}}" if c.bold and c.mean else c.mean
-            cells.append(f"{mean} $\\pm$ {c.std}" if c.std else mean)
-            if m in with_paper:
-                paper_text = c.paper.replace("±", "$\\pm$")
-                cells.append(paper_text + ("$^\\dagger$" if c.paper and c.stand_in else "") if c.paper else "--")
-        lines.append(" & ".join(cells) + r" \\")
+    lines += [" & ".join(cells) + r" \\" for cells in body]
     lines += [r"\bottomrule", r"\end{tabular}"]
     note = _stand_in_note(table)
     if note:
-        lines.append(r"\par\smallskip{\footnotesize " + _escape_latex(note).replace(_STAND_IN_MARK, "$^\\dagger$")
+        lines.append(r"\par\smallskip{\footnotesize " + _escape_latex(note).replace(_STAND_IN_MARK, _LATEX.dagger)
                      + "}")
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"
