@@ -153,7 +153,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="re-run even if identical parameters completed")
     run.add_argument("--timeout", type=int, default=None,
                      help="per-cell timeout in seconds, 0 for none (default: the profile's; none for full)")
-    run.add_argument("--quiet", action="store_true", help="no papermill progress bar")
+    run.add_argument("--quiet", action="store_true", help="no live progress line (current cell, inner bars, ETA)")
     run.set_defaults(func=_cmd_run)
 
     evi = sub.add_parser("evidence", help="run a study's paper-scale CPU jobs (resumable; records to evidence/)")

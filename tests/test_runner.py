@@ -93,10 +93,11 @@ def test_run_writes_run_folder_results_and_skips_identical_rerun(toy_project):
     table = pd.read_csv(toy_project / "results" / "01_toy" / "ci.csv")
     assert len(table) == 2 and set(table["run_id"]) == {run_dirs[0].name}
 
-    start = time.perf_counter()
     again = _clustlib(toy_project, "run", "1", "--profile", "ci", "--quiet")
-    assert time.perf_counter() - start < 5
+    # skipped without starting a kernel: no new run folder, the first run's notebook untouched (how fast the
+    # skip is belongs in a benchmark, not here)
     assert again.returncode == 0 and "skipped" in again.stdout
+    assert list((toy_project / "runs" / "01_toy" / "ci").iterdir()) == run_dirs
     assert len(pd.read_csv(toy_project / "results" / "01_toy" / "ci.csv")) == 2
 
     forced = _clustlib(toy_project, "run", "01_toy", "--profile", "ci", "--set", "n=1", "--quiet")
