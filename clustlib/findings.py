@@ -27,7 +27,8 @@ import pandas as pd
 from clustlib import paper, results
 
 __all__ = ["Findings", "DIRECTIONS", "TOLERANCE", "CLUSTPY_STAND_INS", "direction", "format_mean_sd",
-           "describe_data", "caption", "comparison_table", "show_comparison", "show_table", "show_markdown",
+           "describe_data", "caption", "run_protocol", "comparison_table", "show_comparison", "show_table",
+           "show_markdown",
            "show_data", "show", "layer_grid", "mvec_sweep", "mvnet_tables", "deepclue", "mmdc", "clustpy_benchmark",
            "dac"]
 
@@ -181,6 +182,53 @@ def caption(study: str, profile: str, params: dict, what: str = "") -> str:
     return (f"{what}. " if what else "") + f"Profile `{profile}` ({setting}): {text}."
 
 
+#: The paper's epoch budget per study, as :func:`run_protocol` words it (studies without one are not listed).
+_PAPER_EPOCHS = {"03": "20 per JULE period", "06": "100+150"}
+
+
+def run_protocol(study: str, params: dict) -> dict:
+    """What a run's rows were computed on, for the marker column of :func:`comparison_table`: ``subsets`` (our
+    dataset -> images drawn), ``epochs`` and ``paper_epochs`` (words, "" where the study has no epochs).
+
+    Study 03 counts JULE's epochs per period (JULE.torch and the paper: 20), study 06 pretraining + clustering
+    epochs (the benchmark: 100+150); a notebook passes another ``epochs`` for an experiment with its own (06 I).
+    """
+    key = study[:2]
+    epochs = ""
+    if key == "03":
+        epochs = f"{(params.get('jule_params') or {}).get('epochs_per_period', 20)} per JULE period"
+    elif key == "06":
+        epochs = f"{params['pretrain_epochs']}+{params['clustering_epochs']}"
+    return {"subsets": dict(params.get("subsets") or {}), "epochs": epochs, "paper_epochs": _PAPER_EPOCHS.get(key, "")}
+
+
+def _paper_size(dataset: str) -> float:
+    """Images the papers use of ``dataset``: its ``paper_n_samples`` (Flowers 400, UMist 564) or all of it."""
+    from clustlib import data
+
+    try:
+        info = data.dataset_info(dataset)
+    except Exception:  # noqa: BLE001 - folder: trees and unknown names have no known size
+        return math.nan
+    size = info.get("paper_n_samples") or (info.get("splits") or {}).get("all")
+    return float(size) if size else math.nan
+
+
+def _protocol_mark(ours_dataset: str, paper_dataset: str, protocol: dict) -> str:
+    """``"stand-in data; subset: 2,000 of 70,000 images; epochs 20+15 (paper 100+150)"``, or ``"—"``."""
+    marks = []
+    if ours_dataset != paper_dataset:
+        marks.append("stand-in data")
+    n = (protocol.get("subsets") or {}).get(ours_dataset)
+    full = _paper_size(ours_dataset)
+    if n and not (math.isfinite(full) and n >= full):
+        marks.append(f"subset: {n:,} of {int(full):,} images" if math.isfinite(full) else f"subset: {n:,} images")
+    epochs, paper_epochs = protocol.get("epochs", ""), protocol.get("paper_epochs", "")
+    if epochs and paper_epochs and epochs.replace(" ", "") != paper_epochs.replace(" ", ""):
+        marks.append(f"epochs {epochs} (paper {paper_epochs})")
+    return "; ".join(marks) or "—"
+
+
 # ----------------------------------------------------------------------------------------------- display
 
 
@@ -202,15 +250,20 @@ def show_table(frame: pd.DataFrame | None, title: str, *, empty: str) -> None:
     display(frame)
 
 
-def comparison_table(side: pd.DataFrame, *, scale: str = "fraction", paper_spread: str = "SD") -> pd.DataFrame:
+def comparison_table(side: pd.DataFrame, *, scale: str = "fraction", paper_spread: str = "SD",
+                     protocol: dict | None = None) -> pd.DataFrame:
     """A ``compare_with_paper`` frame for reading: ``data`` (ours, and the paper's dataset where ours stands in for
     it), ``method``, ``setting``, ``metric``, ``ours mean ± SD (n seeds)``, ``paper`` and ``ours − paper``.
 
-    ``paper_spread`` names what the paper's ± is (MMDC prints the standard error: ``"SE"``).
+    ``paper_spread`` names what the paper's ± is (MMDC prints the standard error: ``"SE"``). With ``protocol``
+    (:func:`run_protocol`) a column ``ours run on`` marks, row by row, what is not the paper's: stand-in data, a
+    subset (``"subset: 2,000 of 70,000 images"``), fewer epochs; ``"—"`` where nothing is.
     """
     out = pd.DataFrame(index=side.index)
     ours_data = side["ours_dataset"] if "ours_dataset" in side else side["dataset"]
     out["data"] = [o if o == d else f"{o} (stand-in for {d})" for o, d in zip(ours_data, side["dataset"])]
+    if protocol is not None:
+        out["ours run on"] = [_protocol_mark(o, d, protocol) for o, d in zip(ours_data, side["dataset"])]
     out["method"] = side["method"]
     if "setting" in side and side["setting"].fillna("").astype(bool).any():
         out["setting"] = side["setting"].fillna("")
@@ -229,22 +282,26 @@ def comparison_table(side: pd.DataFrame, *, scale: str = "fraction", paper_sprea
 
 
 def show_comparison(side: pd.DataFrame, title: str, *, datasets, paper_name: str, tables, scale: str = "fraction",
-                    stand_ins: dict | None = None, paper_spread: str = "SD", also_needed: str = "") -> None:
+                    stand_ins: dict | None = None, paper_spread: str = "SD", also_needed: str = "",
+                    protocol: dict | None = None) -> None:
     """Show :func:`comparison_table` of ``side`` under ``title``, or one sentence saying why it is empty: the
-    run's datasets (through ``stand_ins``) against the ones the paper's ``tables`` hold."""
+    run's datasets (through ``stand_ins``) against the ones the paper's ``tables`` hold. ``protocol``
+    (:func:`run_protocol`) adds the per-row marker column."""
     stand_ins = dict(stand_ins or {})
     published = pd.concat([paper.load(paper_name, t) for t in tables], ignore_index=True)
     theirs = sorted(set(published["dataset"]))
     missing = [f"{d} (as {stand_ins[d]})" if stand_ins.get(d) else d for d in datasets
                if stand_ins.get(d, d) not in theirs]
-    label = "Table " + ", ".join(tables) if len(tables) < 3 else f"Tables {tables[0]}–{tables[-1]}"
+    label = ("" if str(tables[0]).startswith("Figure") else "Table ") + ", ".join(tables) if len(tables) < 3 \
+        else f"Tables {tables[0]}–{tables[-1]}"
     if missing:
         reason = (f"No row to compare with {label}: this run's data ({', '.join(missing)}) is not among the "
                   f"paper's ({', '.join(theirs)})" + (f", or {also_needed}" if also_needed else "") + ".")
     else:
         reason = f"No row to compare with {label}: {also_needed or 'no method or setting of this run is in it'}."
     show_table(None if side is None or len(side) == 0 else comparison_table(side, scale=scale,
-                                                                             paper_spread=paper_spread),
+                                                                             paper_spread=paper_spread,
+                                                                             protocol=protocol),
                title, empty=reason)
 
 
