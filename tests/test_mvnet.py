@@ -113,3 +113,85 @@ def test_bad_jule_params_are_rejected(problem):
         MVnet(6, jule_params={"eta": 0}).fit(views)
     with pytest.raises(InvalidParameter, match="jule_params"):
         MVnet(6, jule_params={"n_clusters": 3}).fit(views)
+
+
+# --- study 03: which run each paper cell is joined to ---------------------------------------------------------
+
+
+def _imageset(y, name="toy"):
+    from clustlib.data.imageset import ImageSet
+
+    y = np.asarray(y)
+    return ImageSet(name, np.zeros((len(y), 1, 1, 1), np.uint8), y, tuple(str(c) for c in range(y.max() + 1)),
+                    source="test")
+
+
+def test_single_network_rows_are_jule_and_ward_is_a_labelled_extra(problem, isolated_project):
+    """Tables B.7-B.10 print JULE on each CNN (UMist VGG16: 0.891 in B.10, 0.689 with Ward in A.6 and Figure 8):
+    the single rows are the per-view JULE fits, BNet/WNet are picked among them, Ward rows are extras."""
+    from clustlib import results
+    from clustlib.cluster import cluster_features
+    from clustlib.metrics import nmi
+    from clustlib.studies import mvnet_tables
+
+    views, y, _ = problem
+    views, y = [v[:120] for v in views], y[:120]
+    specs = ["a.imagenet:L3", "b.imagenet:L3", "pixels"]
+    params = {"epochs_per_period": 2}
+    imageset = _imageset(y)
+    k = imageset.n_classes
+    outcome = mvnet_tables.run_dataset(imageset, specs, views, seed=0, jule_params=params)
+    mvnet_tables.add_selected_networks([outcome])
+    scores = outcome.scores.set_index("method")
+    jules = fit_view_jules([v.astype(np.float32) for v in views], k, jule_params=params, random_state=0)
+    for spec, jule, X in zip(specs, jules, views):
+        assert scores.loc[spec, "kind"] == "single" and scores.loc[spec, "nmi"] == pytest.approx(nmi(y, jule.labels_))
+        ward = cluster_features(X, "agglomerative", k, random_state=0).labels
+        assert scores.loc[f"{spec} (Ward)", "kind"] == "single_ward"
+        assert scores.loc[f"{spec} (Ward)", "nmi"] == pytest.approx(nmi(y, ward))
+        np.testing.assert_array_equal(outcome.single_labels[spec], ward)  # Figure 8 draws the Ward partitions
+    singles = scores[scores["kind"] == "single"]
+    assert scores.loc["BNet", "view"] == singles["mix"].idxmax() and scores.loc["WNet", "view"] == singles["mix"].idxmin()
+    run = results.start_run("03_mvnet_jule_tables", "test", {})
+    mvnet_tables.log_outcome(run, outcome, seed=0)
+    logged = run.records
+    ward_rows = logged[logged["setting"] == "clustering=Agg"]
+    assert set(ward_rows["method"]) == set(specs) and "fm" in set(ward_rows["metric"])
+    assert ("fm_class4" in set(ward_rows["metric"])) == (4 in set(y.tolist()))  # Figure 8's class, where present
+    assert set(logged.loc[logged["setting"] == "", "method"]) >= set(specs) | set(mvnet_tables.MULTI_VIEW_METHODS)
+
+
+def test_paper_cells_join_the_right_rows():
+    """Appendix B joins the JULE single rows, never the Ward ones; Figure 8's inset joins the Ward rows."""
+    import pandas as pd
+
+    from clustlib.studies import mvnet_tables
+
+    def rows(setting, value):
+        return [{"dataset": "umist", "method": "vgg16.imagenet:L3", "setting": setting, "seed": 0, "metric": m,
+                 "value": value, "time_s": 1.0} for m in ("nmi", "pur", "acc")]
+
+    records = pd.DataFrame(rows("", 0.9) + rows("clustering=Agg", 0.7))
+    b10 = mvnet_tables.compare_with_paper(records)
+    assert len(b10) == 3 and (b10["ours_mean"] == 0.9).all() and set(b10["method"]) == {"VGG16"}
+    assert b10.set_index("metric").loc["nmi", "paper"] == pytest.approx(0.891)  # Table B.10, JULE on VGG16
+    fig8 = mvnet_tables.compare_figure_8(records)
+    assert len(fig8) == 3 and (fig8["ours_mean"] == 0.7).all()
+    assert fig8.set_index("metric").loc["nmi", "paper"] == pytest.approx(0.689)  # Figure 8 = Table A.6 Agg L3
+
+
+def test_figures_8_and_16_use_umist_and_the_papers_networks_and_class():
+    from clustlib.studies import mvnet_tables
+
+    y = np.repeat(np.arange(6), 4)
+    specs = ["vgg16.imagenet:L3", "xception.imagenet:L3", "densenet121.imagenet:L3",
+             "inception_resnet_v2.imagenet:L3"]
+    outcome = mvnet_tables.DatasetOutcome("umist", y, None, single_labels={s: y for s in specs})
+    other = mvnet_tables.DatasetOutcome("voc2007", y, None, single_labels={s: y for s in specs})
+    assert mvnet_tables.paper_figure_outcome([other, outcome]) is outcome
+    assert mvnet_tables.paper_figure_outcome([other]) is other
+    views, highlight = mvnet_tables.figure_8_views(outcome)
+    assert views == ["inception_resnet_v2.imagenet:L3", "vgg16.imagenet:L3", "densenet121.imagenet:L3"]
+    assert highlight == 4
+    lite = mvnet_tables.DatasetOutcome("digits", y, None, single_labels={f"v{i}": y for i in range(4)})
+    assert mvnet_tables.figure_8_views(lite) == (["v0", "v1", "v2"], None)

@@ -30,6 +30,7 @@ enhance clustering of complex natural images", Neurocomputing 423, 2021, Section
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from typing import Callable, Sequence
 
@@ -776,6 +777,8 @@ class JULE(ClusterMixin, BaseEstimator):
     finetune_loss_ : list of float
     n_epochs_ : int
         Training epochs spent in the recurrent periods.
+    fit_seconds_ : float
+        Wall time of ``fit``, in seconds.
 
     References
     ----------
@@ -819,6 +822,7 @@ class JULE(ClusterMixin, BaseEstimator):
 
     def fit(self, X, y=None) -> "JULE":
         """Cluster ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
+        start = time.perf_counter()
         X = _check_matrix(X)
         p = _check_jule_params(self, X.shape[0])
         device = resolve_device(self.device)
@@ -828,6 +832,7 @@ class JULE(ClusterMixin, BaseEstimator):
         res = _run_jule(net, [torch.as_tensor(X, device=device)], X, p["n_clusters"], p, gen, device,
                         verbose=self.verbose)
         self._store(res, net)
+        self.fit_seconds_ = time.perf_counter() - start
         return self
 
     def _store(self, res: _JuleResult, net: torch.nn.Module) -> None:

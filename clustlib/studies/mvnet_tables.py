@@ -1,10 +1,20 @@
 """Study 3 (Guérin et al. 2021, Sections 5–6): JULE, MVnet and the multi-view comparison tables.
 
-Per dataset, every method row of Tables B.7–B.10 (NMI, PUR, ACC): each single network (Ward agglomerative
-on its features), BNet / WNet / LNet, CC (JULE on the concatenated views), MVnet_fix, MVnet, MVEC,
-MVEC_jule, MVSC, MVSC_jule, RMKKM, RMKKM_jule; MIX = (NMI + PUR + ACC) / 3 charts (Figures 11–14);
-the per-class FM analysis of Figure 8; K-means on the representations of each stage (Figure 15) and
-their t-SNE (Figure 16). A method that would exceed the memory budget is reported as N/A, as in the paper.
+Per dataset, every method row of Tables B.7–B.10 (NMI, PUR, ACC): each single network clustered by JULE on
+its features, BNet / WNet / LNet chosen among those, CC (JULE on the concatenated views), MVnet_fix, MVnet,
+MVEC, MVEC_jule, MVSC, MVSC_jule, RMKKM, RMKKM_jule; MIX = (NMI + PUR + ACC) / 3 charts (Figures 11–14);
+the per-class FM analysis of Figure 8 (Ward agglomerative on single views, UMist, the paper's three networks
+and class 4); K-means on the representations of each stage (Figure 15) and their t-SNE (Figure 16). A method
+that would exceed the memory budget is reported as N/A, as in the paper.
+
+Why the single-network rows are JULE: Section 6.2 says the tables report "every pretrained CNN independently"
+beside the multi-view methods, and the Figures 11–14 single-extractor bars (BNet, WNet, LNet) are compared with
+the JULE-based DMVC methods. The printed values are not agglomerative ones: UMist VGG16 has NMI 0.891 in Table
+B.10 but 0.689 with Ward in Table A.6 and Figure 8, and the single rows beat Ward (Tables A.3–A.6) everywhere
+except Archi, MIT and Birds, the three datasets where Section 6.3.2 says JULE fails. So each single row is JULE
+run on that network's features, the per-view fit that MVSC_jule, RMKKM_jule, MVEC_jule and MVnet's pretraining
+use anyway. Ward on each view is kept as an extra, labelled row (``kind = "single_ward"``, setting
+``clustering=Agg``); it never joins the paper's Appendix B rows.
 
 References
 ----------
@@ -25,27 +35,36 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
 
-from clustlib import metrics, paper, plots, results
+from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import MVEC, MVSC, RMKKM, cluster_features, memory_reason
 from clustlib.deep.jule import JULE
 from clustlib.deep.mvnet import MVnet, concatenate_views, fit_view_jules
 from clustlib.studies._common import check_datasets, check_estimator_params, check_seed, paper_method_name
-from clustlib.studies.mvec_sweep import validate_views
+from clustlib.studies.mvec_sweep import PIXELS, parse_view, validate_views
 
-__all__ = ["MULTI_VIEW_METHODS", "DatasetOutcome", "validate_params", "run_dataset", "add_selected_networks",
-           "log_outcome", "score_table", "kmeans_by_stage",
-           "compare_with_paper", "figure_mix", "figure_8", "figure_15", "figure_16"]
+__all__ = ["MULTI_VIEW_METHODS", "FIGURE_8", "DatasetOutcome", "validate_params", "build_views", "run_dataset",
+           "add_selected_networks", "log_outcome", "score_table", "kmeans_by_stage", "compare_with_paper",
+           "compare_figure_8", "paper_figure_outcome", "figure_8_views", "figure_mix", "figure_8", "figure_15",
+           "figure_16"]
 
 MULTI_VIEW_METHODS = ("CC", "MVnet_fix", "MVnet", "MVEC", "MVEC_jule", "MVSC", "MVSC_jule", "RMKKM", "RMKKM_jule")
 _SCORES = ("nmi", "pur", "acc")
+#: Figure 8 and Figure 16 of the paper: UMist; Figure 8's three networks (the best on UMist, InceptionResnet,
+#: and the two worst, VGG16 and Densenet121, Section 4.2) and its highlighted class 4 (taken as label 4 of the
+#: 0-based labels the paper's tutorial code uses; which of the 20 people that is, the paper does not say).
+FIGURE_8 = {"dataset": "umist", "networks": ("inception_resnet_v2", "vgg16", "densenet121"), "class": 4}
+_WARD = {"clustering": "Agg"}
 
 
 @dataclass
 class DatasetOutcome:
     """Scores and representations of one dataset.
 
-    ``scores`` has one row per method: ``method, kind ("single"|"multi"), nmi, pur, acc, mix, time_s,
-    status`` (``"ok"`` or an ``"N/A: ..."`` reason). ``stages`` maps a stage name to its (N, D) representation.
+    ``scores`` has one row per method: ``method, kind, nmi, pur, acc, mix, time_s, status`` (``"ok"`` or an
+    ``"N/A: ..."`` reason); ``kind`` is ``"single"`` (JULE on one view: the paper's single-network rows),
+    ``"single_ward"`` (Ward on one view, an extra row, also with ``fm`` and ``fm_class<c>`` of Figure 8's class),
+    ``"selected"`` (BNet/WNet/LNet) or ``"multi"``. ``single_labels`` holds the Ward labels per view (Figure 8),
+    ``single_features`` the view matrices, ``stages`` maps a stage name to its (N, D) representation.
     """
 
     dataset: str
@@ -69,6 +88,27 @@ def _score(labels_true, labels_pred) -> dict:
     values = metrics.evaluate(labels_true, labels_pred, metrics=_SCORES)
     values["mix"] = (values["nmi"] + values["pur"] + values["acc"]) / 3.0
     return values
+
+
+def _ward_score(labels_true, labels_pred) -> dict:
+    """Scores of a Ward row: NMI, PUR, ACC, MIX, and Figure 8's FM and per-class FM of its class."""
+    c = FIGURE_8["class"]
+    per_class = metrics.fm_per_class(labels_true, labels_pred)
+    return {**_score(labels_true, labels_pred), "fm": metrics.fmi(labels_true, labels_pred),
+            f"fm_class{c}": per_class.get(c, np.nan)}
+
+
+def build_views(imageset, view_specs, *, batch_size: int = 32, device: str = "cpu", amp: bool = False) -> list:
+    """The (N, D_j) matrix of every view (``"<extractor>:<layer>"`` or ``"pixels"``): one forward pass per network
+    for all its layers, float32 unless ``amp`` (bfloat16 autocast, CUDA only; the paper's Keras ran float32)."""
+    wanted: dict[str, list[str]] = {}
+    for extractor, layer in map(parse_view, view_specs):
+        if extractor != PIXELS:
+            wanted.setdefault(extractor, []).append(layer)
+    extracted = {name: features.extract(imageset, name, layers=tuple(layers), batch_size=batch_size, device=device,
+                                        amp=amp, progress=False) for name, layers in wanted.items()}
+    return [imageset.flat_pixels() if extractor == PIXELS else extracted[extractor][layer]
+            for extractor, layer in map(parse_view, view_specs)]
 
 
 def _timed(fn):
@@ -96,11 +136,6 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
     y, k = imageset.labels, imageset.n_classes
     budget = int(max_memory_gb * 2**30)
     rows, single_labels = [], {}
-    for spec, X in zip(view_specs, matrices):
-        clustering = cluster_features(X, "agglomerative", k, random_state=seed)
-        single_labels[spec] = clustering.labels
-        rows.append({"method": spec, "kind": "single", **_score(y, clustering.labels), "time_s": clustering.seconds,
-                     "status": "ok"})
 
     def add(method, fn):
         out, seconds = _timed(fn)
@@ -112,6 +147,14 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
 
     float_views = [np.asarray(X, dtype=np.float32) for X in matrices]
     jules, t_jules = _timed(lambda: fit_view_jules(float_views, k, jule_params=jule_params, random_state=seed))
+    for spec, jule in zip(view_specs, jules):  # the paper's single-network rows: JULE on each CNN's features
+        rows.append({"method": spec, "kind": "single", **_score(y, jule.labels_), "time_s": jule.fit_seconds_,
+                     "status": "ok"})
+    for spec, X in zip(view_specs, matrices):  # extra rows: Ward on each view (Tables A.3–A.6, Figure 8)
+        clustering = cluster_features(X, "agglomerative", k, random_state=seed)
+        single_labels[spec] = clustering.labels
+        rows.append({"method": f"{spec} (Ward)", "kind": "single_ward", **_ward_score(y, clustering.labels),
+                     "time_s": clustering.seconds, "status": "ok", "view": spec})
     embeddings = [j.embedding_ for j in jules]
     mvnet_holder = {}
 
@@ -144,8 +187,9 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
 def add_selected_networks(outcomes: list[DatasetOutcome]) -> None:
     """Add BNet, WNet (best/worst single view by MIX on the dataset itself) and LNet rows to each outcome.
 
-    LNet follows the leader (Guérin eq. 11): the view with the best mean MIX over the *other* datasets of
-    the run; with a single dataset there is no other dataset and LNet is omitted.
+    The single views are the JULE rows (``kind == "single"``), as in the paper's Figures 11–14. LNet follows the
+    leader (Guérin eq. 11): the view with the best mean MIX over the *other* datasets of the run; with a single
+    dataset there is no other dataset and LNet is omitted.
     """
     mix_by_view = {o.dataset: o.scores[o.scores["kind"] == "single"].set_index("method")["mix"] for o in outcomes}
     for outcome in outcomes:
@@ -162,14 +206,23 @@ def add_selected_networks(outcomes: list[DatasetOutcome]) -> None:
 
 
 def log_outcome(run: results.Run, outcome: DatasetOutcome, *, seed: int) -> None:
-    """One record per (method, metric) with MIX included; N/A methods are not logged (the table shows why)."""
-    for row in outcome.scores.itertuples():
-        if row.status != "ok":
+    """One record per (method, metric) with MIX included; N/A methods are not logged (the table shows why).
+
+    A JULE single-network row is logged as its view with no setting (it joins Tables B.7–B.10); a Ward row as its
+    view with setting ``clustering=Agg`` and Figure 8's ``fm`` and ``fm_class<c>`` as well (it joins Figure 8's
+    inset table, never Appendix B); BNet/WNet/LNet with setting ``view=<the view picked>``.
+    """
+    extra = ("fm", f"fm_class{FIGURE_8['class']}")
+    for row in outcome.scores.to_dict("records"):
+        if row["status"] != "ok":
             continue
-        setting = {"view": row.view} if isinstance(getattr(row, "view", None), str) else None
-        run.log(dataset=outcome.dataset, method=row.method, setting=setting, seed=seed,
-                metrics={m: getattr(row, m) for m in (*_SCORES, "mix")},
-                time_s=None if pd.isna(row.time_s) else row.time_s)
+        view = row.get("view") if isinstance(row.get("view"), str) else None
+        method, setting = row["method"], ({"view": view} if view else None)
+        if row["kind"] == "single_ward":
+            method, setting = view, _WARD
+        names = (*_SCORES, "mix") + tuple(m for m in extra if pd.notna(row.get(m, np.nan)))
+        run.log(dataset=outcome.dataset, method=method, setting=setting, seed=seed,
+                metrics={m: row[m] for m in names}, time_s=None if pd.isna(row["time_s"]) else row["time_s"])
 
 
 def score_table(outcomes: list[DatasetOutcome]) -> pd.DataFrame:
@@ -185,9 +238,14 @@ def score_table(outcomes: list[DatasetOutcome]) -> pd.DataFrame:
     return pd.concat(frames, axis=1)
 
 
+def _is_ward(setting) -> bool:
+    return results.parse_setting(setting).get("clustering") == _WARD["clustering"]
+
+
 def compare_with_paper(records: pd.DataFrame) -> pd.DataFrame:
-    """Our scores beside Tables B.7–B.10 where datasets overlap (single views mapped to the paper's names)."""
-    frame = records[records["metric"].isin(_SCORES)].copy()
+    """Our scores beside Tables B.7–B.10 where datasets overlap: the JULE single-network rows under the paper's
+    network names, BNet/WNet/LNet and the multi-view rows; the Ward rows are left out (they are not the paper's)."""
+    frame = records[records["metric"].isin(_SCORES) & ~records["setting"].map(_is_ward)].copy()
     frame["method"] = frame["method"].map(lambda m: paper_method_name(m.split(":")[0]))
     frame["setting"] = ""
     published = pd.concat([paper.load("guerin2021", t) for t in ("B.7", "B.8", "B.9", "B.10")])
@@ -195,10 +253,34 @@ def compare_with_paper(records: pd.DataFrame) -> pd.DataFrame:
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
+def compare_figure_8(records: pd.DataFrame) -> pd.DataFrame:
+    """Our Ward rows beside the inset table of Figure 8 (UMist; InceptionResnet, VGG16, Densenet121; NMI, PUR, ACC,
+    FM and the FM of class 4), where the run has UMist and those networks (empty otherwise)."""
+    frame = records[records["setting"].map(_is_ward)].copy()
+    frame["method"] = frame["method"].map(lambda m: paper_method_name(m.split(":")[0]))
+    side = paper.compare(results.aggregate(frame), paper.load("guerin2021", "Figure 8"))
+    return side[side["paper"].notna()].reset_index(drop=True)
+
+
+def paper_figure_outcome(outcomes: list[DatasetOutcome]) -> DatasetOutcome:
+    """The dataset of Figures 8 and 16 (UMist) when the run has it, else the run's first dataset."""
+    return next((o for o in outcomes if o.dataset == FIGURE_8["dataset"]), outcomes[0])
+
+
+def figure_8_views(outcome: DatasetOutcome) -> tuple[list[str], int | None]:
+    """Figure 8's views and highlighted class: the paper's three networks and class 4 where the run has them (on any
+    dataset), else the first three views and ``None`` (the class whose FM varies most across them)."""
+    by_network = {spec.split(".")[0]: spec for spec in outcome.single_labels}
+    if all(n in by_network for n in FIGURE_8["networks"]):
+        views = [by_network[n] for n in FIGURE_8["networks"]]
+        return views, FIGURE_8["class"] if FIGURE_8["class"] in set(outcome.labels_true.tolist()) else None
+    return list(outcome.single_labels)[:3], None
+
+
 def figure_mix(outcome: DatasetOutcome, ax=None):
     """Figures 11–14 style: MIX per method; purple single extractors, grey multi-view, orange the best multi-view."""
     frame = outcome.scores[outcome.scores["status"] == "ok"]
-    frame = frame[frame["kind"] != "single"].copy()
+    frame = frame[frame["kind"].isin(["selected", "multi"])].copy()
     frame["label"] = [f"{m} ({v.split('.')[0]})" if isinstance(v, str) else m
                       for m, v in zip(frame["method"], frame.get("view", [None] * len(frame)))]
     best_multi = frame.loc[frame["kind"] == "multi", "mix"].idxmax()
@@ -225,18 +307,20 @@ def _tsne(X, seed: int, rows: np.ndarray) -> np.ndarray:
 
 
 def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
-    """Figure 8: per-view scores incl. per-class FM, and t-SNE of three views with one class highlighted.
+    """Figure 8: Ward scores of three views incl. per-class FM, and t-SNE of those views with one class highlighted.
 
-    The highlighted class is the one whose per-class FM varies most across the three views: the views
-    are complementary where one clusters a class well and another does not.
+    The views and class are the paper's (InceptionResnet, VGG16, Densenet121; class 4) where the run has those
+    networks (:func:`figure_8_views`); otherwise the first three views and the class whose per-class FM varies most
+    across them: the views are complementary where one clusters a class well and another does not.
 
     Returns (figure, table).
     """
-    views = list(outcome.single_labels)[:3]
+    views, highlight = figure_8_views(outcome)
     y = outcome.labels_true
     per_class = {v: metrics.fm_per_class(y, outcome.single_labels[v]) for v in views}
-    spread = pd.DataFrame(per_class).max(axis=1) - pd.DataFrame(per_class).min(axis=1)
-    highlight = int(spread.idxmax())
+    if highlight is None:
+        spread = pd.DataFrame(per_class).max(axis=1) - pd.DataFrame(per_class).min(axis=1)
+        highlight = int(spread.idxmax())
     table = pd.DataFrame([{"view": v, **{m.upper(): metrics.METRICS[m](y, outcome.single_labels[v]) for m in
                                          ("nmi", "pur", "acc")},
                            "FM": metrics.fmi(y, outcome.single_labels[v]), f"FM class {highlight}": per_class[v][highlight]}
@@ -249,8 +333,8 @@ def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
         mask = y[idx] == highlight
         ax.scatter(emb[~mask, 0], emb[~mask, 1], s=3, c="#bbbbbb", linewidths=0)
         ax.scatter(emb[mask, 0], emb[mask, 1], s=5, c="#e66101", linewidths=0, label=f"class {highlight}")
-        ax.set_title(f"{v.split('.')[0]} {v.split(':')[-1]}\nFM class {highlight} = {per_class[v][highlight]:.2f}",
-                     fontsize="small")
+        name = paper_method_name(v.split(":")[0]) + (f" {v.split(':')[-1]}" if ":" in v else "")
+        ax.set_title(f"{name}\nFM class {highlight} = {per_class[v][highlight]:.2f}", fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
     np.atleast_1d(axes)[0].legend(frameon=False, fontsize="x-small", loc="best")
