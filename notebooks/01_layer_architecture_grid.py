@@ -25,7 +25,10 @@
 # block, L2 = second layer before the softmax, L3 = last layer before the softmax; see
 # `clustlib.features.paper_zoo` for the Keras → torchvision/timm mapping) are clustered by k-means
 # (`n_init=10`) and by Ward agglomerative clustering into the true number of classes, and scored by NMI.
-# A raw-pixel baseline row sits beside them.
+# A raw-pixel baseline row sits beside them. Features are computed in float32, as the paper's Keras networks
+# (`amp` turns bfloat16 autocast on for CUDA), and each image is resampled once, from its file or array straight
+# to the network's input size (224, or 299 for InceptionV3 and Xception). Figure 6 uses the L3 rows only, as
+# the paper does from Section 3.2.1 on.
 #
 # | profile | data | networks | expected time (2 CPU cores) |
 # |---|---|---|---|
@@ -47,6 +50,7 @@ include_pixels: bool = True  # add the raw-pixel baseline row
 seed: int = 0  # seed of subsets and k-means
 batch_size: int = 64  # images per forward pass
 device: str = "cpu"  # "cpu" or "cuda"
+amp: bool = False  # bfloat16 autocast for extraction on CUDA (off: float32 as the Keras networks of the paper)
 n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
@@ -56,7 +60,7 @@ from clustlib.studies import layer_grid, load_datasets
 
 STUDY = "01_layer_architecture_grid"
 params = dict(datasets=datasets, subsets=subsets, extractors=extractors, layers=layers, algorithms=algorithms,
-              include_pixels=include_pixels, seed=seed, batch_size=batch_size, device=device,
+              include_pixels=include_pixels, seed=seed, batch_size=batch_size, device=device, amp=amp,
               n_threads=n_threads, data_root=data_root)
 layer_grid.validate_grid(extractors, layers, algorithms)
 repro.seed_everything(seed)
@@ -79,7 +83,7 @@ findings.show_data(imagesets)
 
 # %%
 records = layer_grid.run_layer_grid(run, imagesets, extractors, layers, algorithms, seed=seed,
-                                    batch_size=batch_size, device=device, include_pixels=include_pixels,
+                                    batch_size=batch_size, device=device, amp=amp, include_pixels=include_pixels,
                                     progress=progress)
 findings.show_table(layer_grid.nmi_table(records).round(3), findings.caption(
     STUDY, profile, params, "NMI and clustering time per network, layer and algorithm (one seed); dims: feature "
@@ -99,7 +103,7 @@ assert records["value"].between(0, 1).all() and records["time_s"].ge(0).all()
 findings.show_comparison(layer_grid.compare_with_paper(records), findings.caption(
     STUDY, profile, params, "Tables A.3–A.6, ours beside the paper (NMI; clustering time in seconds)"),
     datasets=datasets, paper_name="guerin2021", tables=("A.3", "A.4", "A.5", "A.6"),
-    also_needed="this run's networks are not among the paper's five")
+    also_needed="this run's networks are not among the paper's five", protocol=findings.run_protocol(STUDY, params))
 
 # %% [markdown]
 # ## Figures 3–6

@@ -348,6 +348,30 @@ def test_tree_images_are_decoded_once_at_the_network_size(tiny, tree):
     assert catalog.tree_source(tree.images.copy()) is None
 
 
+def test_figure_6_of_study_01_uses_the_l3_rows_only():
+    """Guérin §3.2.1 keeps only L3 "in the rest of this results section": Figure 6 (§3.2.3) averages L3 rows over
+    datasets, never L1/L2 or the pixel baseline."""
+    import pandas as pd
+    from matplotlib import pyplot as plt
+
+    from clustlib.studies import layer_grid
+
+    rows = []
+    for dataset, base in (("a", 0.5), ("b", 0.7)):
+        for layer, shift in (("L1", -0.4), ("L3", 0.0)):
+            for clustering, extra in (("KM", 0.0), ("Agg", 0.1)):
+                rows.append({"dataset": dataset, "method": "vgg16.imagenet", "metric": "nmi", "seed": 0,
+                             "setting": f"layer={layer},clustering={clustering}", "value": base + shift + extra,
+                             "note": "{}", "time_s": 1.0})
+        rows.append({"dataset": dataset, "method": "pixels", "metric": "nmi", "seed": 0, "setting": "clustering=KM",
+                     "value": 0.0, "note": "{}", "time_s": 1.0})
+    fig = layer_grid.figure_algorithm_architecture(pd.DataFrame(rows))
+    heights = sorted(round(p.get_height(), 6) for p in fig.axes[0].patches if p.get_height() > 0)
+    assert heights == [0.6, 0.7]  # L3 means over the two datasets: KM (0.5 + 0.7) / 2, Agg (0.6 + 0.8) / 2
+    assert "L3" in fig.axes[0].get_title()
+    plt.close(fig)
+
+
 # --- bad input: a clear error before any compute ----------------------------------------------------
 
 
