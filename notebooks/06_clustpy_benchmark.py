@@ -28,15 +28,16 @@
 # | D | Figure 2 | embedding size m |
 # | E | Figure 3 | initial clustering: k-means, EM, spectral, SubKmeans (AE baselines, DEC, IDEC, DCN) |
 # | F | Figure 4 | clustering learning rate |
-# | G | Figure 5 | train vs. unseen test (stratified random 70/30 split; digits has no official split) |
+# | G | Figure 5 | train vs. unseen test: the official train/test splits (USPS, MNIST in the paper); digits has none, so there a stratified random 70/30 split, labelled |
 # | H | Table IV | augmentation: random rotation/translation/shear in pretraining and clustering |
 # | I | Table V | ResNet18 convolutional autoencoder |
 #
 # Methods: AE+KMeans, DEC, IDEC, DCN, ACe/DeC, DipEncoder. `digits` is scikit-learn's 1,797-image *test part*
 # of Optdigits (the paper's Optdigits has 5,620 images). The `smoke` profile uses fewer epochs and three seeds
 # (experiment I: one seed on 300 images, a few epochs): its numbers are labelled smoke and are not the paper's
-# setting. Expected time on 2 CPU cores: `ci` ~1 min, `smoke` ~20 min; `full` (ten seeds, 100 + 150 epochs,
-# paper datasets) hours on a GPU.
+# setting; every comparison table marks such rows in its `ours run on` column (stand-in data, subset, epochs).
+# Everything trains in float32, as the benchmark does, unless `amp` is "on". Expected time on 2 CPU cores: `ci`
+# ~1 min, `smoke` ~20 min; `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
@@ -59,7 +60,7 @@ conv_seeds: list = [0, 1, 2]  # experiment I seeds
 conv_epochs: list = [100, 150]  # experiment I pretraining and clustering epochs (paper 100, 150)
 method_params: dict = {}  # per-method estimator overrides, e.g. {"acedec": {"init_iterations": 2000}}
 compare_clustpy: bool = True  # side-by-side with ClustPy's own DEC/IDEC/DCN (skipped if clustpy is not installed)
-amp: str = "auto"  # mixed precision: "auto" (on for CUDA, off on CPU), "on" (CPU: bfloat16, fast with AMX), "off"
+amp: str = "off"  # mixed precision: "off" (float32, as the benchmark) or "on" (bfloat16 autocast; CPU: fast with AMX only)
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
@@ -90,7 +91,8 @@ train = dict(pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epoch
              progress=progress)
 main = None  # the main table, reused by experiment H's comparison
 stand_ins = findings.CLUSTPY_STAND_INS  # digits is the test part of Optdigits: compared with the Optdigits rows
-compare = dict(stand_ins=stand_ins, paper_name="clustpy2023", scale="percent")
+protocol = findings.run_protocol(STUDY, params)  # marks each compared row run on a stand-in, a subset, fewer epochs
+compare = dict(stand_ins=stand_ins, paper_name="clustpy2023", scale="percent", protocol=protocol)
 
 
 def caption(what):
@@ -153,7 +155,10 @@ if "D" in experiments:
 # ## E: initial clustering (Figure 3)
 #
 # The paper runs this on USPS and MNIST with AE+{KMeans, EM, Spectral, SubKmeans}, DEC, IDEC and DCN (not
-# ACe/DeC, which brings its own initialisation). Spectral clustering runs on a 10-nearest-neighbour graph.
+# ACe/DeC, which brings its own initialisation). Spectral is scikit-learn's `SpectralClustering` with its defaults
+# (a dense RBF affinity), as the benchmark runs it. Its N x N matrices need about 3 x 8 N² bytes (MNIST: 118 GB):
+# where that exceeds the memory available, the run stops before it starts and names the fallback, `spectral_knn`
+# (a sparse 10-nearest-neighbour graph), which runs only when a profile asks for it.
 
 # %%
 if "E" in experiments:
@@ -184,9 +189,11 @@ if "F" in experiments:
 
 # %%
 if "G" in experiments:
-    general = bench.run_generalisation(run, single_sets, factor_methods, seeds, **train)
+    splits = bench.generalisation_splits(experiment_datasets, subsets, seed=seeds[0], root=data_root or None)
+    general = bench.run_generalisation(run, splits, factor_methods, seeds, **train)
+    how = "; ".join(f"{name}: {part[2]}" for name, part in splits.items())
     findings.show_table(bench.summary(general, ["dataset", "method", "split"]),
-                        caption("G: train part and unseen test part (stratified 70/30)"), empty="No method ran.")
+                        caption(f"G: train part and unseen test part ({how})"), empty="No method ran.")
     fig = bench.figure_generalisation(general)
     plots.save_figure(fig, "fig5_generalisation", study=STUDY, profile=profile)
     plots.show(fig)
@@ -223,9 +230,11 @@ if "I" in experiments:
     findings.show_table(bench.summary(conv, ["dataset", "method"]), caption(
         f"I: ResNet18 convolutional autoencoder ({conv_subset or 'all'} images per dataset, {conv_epochs[0]} + "
         f"{conv_epochs[1]} epochs, seeds {', '.join(map(str, conv_seeds))})"), empty="No method ran.")
+    conv_protocol = dict(protocol, epochs=f"{conv_epochs[0]}+{conv_epochs[1]}",
+                         subsets={name: conv_subset for name in conv_sets} if conv_subset else protocol["subsets"])
     findings.show_comparison(bench.compare_with_paper(conv, "V", "ae=resnet18_conv,m=10", stand_ins=stand_ins),
                              caption("Table V, ours beside the paper"), datasets=experiment_datasets,
-                             tables=("V",), **compare)
+                             tables=("V",), **dict(compare, protocol=conv_protocol))
 
 # %% [markdown]
 # ## clustlib beside ClustPy itself (optional)

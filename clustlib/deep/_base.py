@@ -5,8 +5,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import inspect
+import logging
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -38,7 +40,7 @@ BASE_PARAMS: dict = {
     "augmentation_fill": 0.0,
     "dataset_key": None,
     "device": None,
-    "amp": None,
+    "amp": False,  # float32, as the benchmark trains; None is read as False too (see DeepClusterer._amp)
     "random_state": None,
     "use_cache": True,
     "cache_dir": None,
@@ -86,8 +88,15 @@ def kmeans(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> KMeans:
     return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(np.asarray(Z, dtype=np.float64))
 
 
-#: Initial clusterings of the embedding (benchmark experiment E).
-INITIAL_CLUSTERINGS = ("kmeans", "em", "spectral", "subkmeans")
+#: Initial clusterings of the embedding (benchmark experiment E); ``"spectral_knn"`` is the named fallback of
+#: ``"spectral"`` where the benchmark's dense affinity does not fit in memory.
+INITIAL_CLUSTERINGS = ("kmeans", "em", "spectral", "subkmeans", "spectral_knn")
+
+#: Dense (N, N) float64 matrices scikit-learn's default spectral clustering holds at once: the RBF affinity, its
+#: Laplacian and the shift-invert factorisation of the ARPACK eigensolver.
+SPECTRAL_DENSE_COPIES = 3
+
+_log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -107,13 +116,50 @@ def _cluster_means(Z: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return centers
 
 
-def initial_clustering(Z: np.ndarray, n_clusters: int, algorithm: str, *, n_init: int, seed: int):
+def spectral_memory_bytes(n_samples: int) -> int:
+    """Bytes scikit-learn's default :class:`~sklearn.cluster.SpectralClustering` needs for N samples: about
+    :data:`SPECTRAL_DENSE_COPIES` dense (N, N) float64 matrices (MNIST, N = 70,000: 118 GB)."""
+    return SPECTRAL_DENSE_COPIES * int(n_samples) ** 2 * 8
+
+
+def available_memory_bytes() -> int | None:
+    """``MemAvailable`` of ``/proc/meminfo`` in bytes (Linux), or None where it cannot be read."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        return None
+    return None
+
+
+def check_spectral_memory(n: int, max_memory_bytes: int | None = None) -> None:
+    """Refuse, before any affinity is built, a default spectral clustering that cannot fit in memory."""
+    budget = available_memory_bytes() if max_memory_bytes is None else int(max_memory_bytes)
+    need = spectral_memory_bytes(n)
+    if budget is not None and need > budget:
+        raise InvalidParameter(
+            f"initial_clustering='spectral' is scikit-learn's default SpectralClustering (a dense RBF affinity, as "
+            f"the benchmark runs it), which needs about {need / 1e9:.1f} GB for N = {n:,} ({SPECTRAL_DENSE_COPIES} "
+            f"dense N x N float64 matrices) but {budget / 1e9:.1f} GB are available. Use the named fallback "
+            "initial_clustering='spectral_knn' (spectral clustering on a sparse 10-nearest-neighbour graph: not the "
+            "benchmark's affinity), a machine with more memory, or fewer samples."
+        )
+
+
+def initial_clustering(Z: np.ndarray, n_clusters: int, algorithm: str, *, n_init: int, seed: int,
+                       max_memory_bytes: int | None = None):
     """Cluster the pretrained embedding ``Z`` (N, m) with ``algorithm`` (one of :data:`INITIAL_CLUSTERINGS`).
 
     ``"kmeans"``: k-means++ with ``n_init`` restarts. ``"em"``: a full-covariance Gaussian mixture,
-    3 EM restarts (the benchmark's setting), centres = component means. ``"spectral"``: spectral
-    clustering on a 10-nearest-neighbour graph (a dense RBF affinity would need N^2 memory: 39 GB
-    for MNIST), centres = cluster means. ``"subkmeans"``: SubKmeans, centres = cluster means.
+    3 EM restarts (the benchmark's setting), centres = component means. ``"spectral"``: scikit-learn's
+    ``SpectralClustering(n_clusters)`` with its defaults, a dense RBF affinity (gamma 1.0) and k-means label
+    assignment, as the benchmark's ``AESpectral`` runs it; centres = cluster means. Its dense N x N matrices
+    need :func:`spectral_memory_bytes` (MNIST: about 118 GB); when that exceeds ``max_memory_bytes`` (default:
+    the memory available now) it raises :class:`InvalidParameter` before building anything, naming the size
+    and the fallback. ``"spectral_knn"``: that fallback, spectral clustering on a sparse 10-nearest-neighbour
+    graph (not the benchmark's affinity; only when asked for). ``"subkmeans"``: SubKmeans, centres = cluster
+    means.
 
     Returns
     -------
@@ -122,7 +168,8 @@ def initial_clustering(Z: np.ndarray, n_clusters: int, algorithm: str, *, n_init
 
     References
     ----------
-    Leiber et al., "Benchmarking Deep Clustering Algorithms With ClustPy", ICDMW 2023 (Sec. IV-E).
+    Leiber et al., "Benchmarking Deep Clustering Algorithms With ClustPy", ICDMW 2023 (Sec. IV-E); code
+    https://github.com/collinleiber/BenchmarkingDeepClustering (``AESpectral``: ``SpectralClustering(n_clusters)``).
     """
     Z = np.asarray(Z, dtype=np.float64)
     if algorithm == "kmeans":
@@ -131,6 +178,11 @@ def initial_clustering(Z: np.ndarray, n_clusters: int, algorithm: str, *, n_init
         gmm = GaussianMixture(n_components=n_clusters, n_init=3, random_state=seed).fit(Z)
         return InitialClustering(gmm.predict(Z).astype(np.int64), gmm.means_)
     if algorithm == "spectral":
+        check_spectral_memory(Z.shape[0], max_memory_bytes)
+        _log.info("spectral initial clustering: dense RBF affinity on N = %d (about %.2f GB)", Z.shape[0],
+                  spectral_memory_bytes(Z.shape[0]) / 1e9)
+        labels = SpectralClustering(n_clusters=n_clusters, random_state=seed).fit_predict(Z)
+    elif algorithm == "spectral_knn":
         labels = SpectralClustering(n_clusters=n_clusters, affinity="nearest_neighbors", n_neighbors=10,
                                     assign_labels="kmeans", random_state=seed, n_jobs=1).fit_predict(Z)
     elif algorithm == "subkmeans":
@@ -155,7 +207,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     """Base of the autoencoder clusterers: pretrain (cached) -> k-means init -> method -> k-means.
 
     Subclasses implement ``_cluster`` (the method's own training) and list their parameters in
-    ``__init__``. The common parameters are documented in each subclass.
+    ``__init__``. The common parameters are documented in each subclass, except that ``amp=None`` (the
+    default) now means float32 everywhere (:meth:`_amp`): mixed precision only with ``amp=True``.
 
     Attributes
     ----------
@@ -305,7 +358,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
             res = pretrain_autoencoder(
                 X, network=self.network, embedding_size=self.embedding_size, epochs=self.pretrain_epochs,
                 lr=self.pretrain_lr, batch_size=self.batch_size, seed=seed, dataset_key=self.dataset_key,
-                device=device, amp=self.amp, use_cache=self.use_cache, cache_dir=self.cache_dir,
+                device=device, amp=self._amp(), use_cache=self.use_cache, cache_dir=self.cache_dir,
                 progress=self.progress, augmentation=self.augmentation, image_shape=self._image_shape(X),
                 augmentation_fill=self.augmentation_fill,
             )
@@ -346,10 +399,16 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     def _cluster(self, Xt, ae, km0, *, generator, device, checkpoint_config):
         raise NotImplementedError
 
+    def _amp(self) -> bool:
+        """Mixed precision for pretraining and clustering only when asked (``amp=True``). ``None``, the estimators'
+        default, means float32 on every device, as the ClustPy benchmark trains; it used to switch bfloat16
+        autocast on by itself on CUDA, which moved the numbers away from the paper's float32 runs."""
+        return bool(self.amp)
+
     def _train_kwargs(self, generator, device, checkpoint_config) -> dict:
         return dict(
             epochs=self.clustering_epochs, batch_size=self.batch_size, generator=generator, device=device,
-            amp=self.amp, augment=self._augment, checkpoint_path=self.checkpoint_path,
+            amp=self._amp(), augment=self._augment, checkpoint_path=self.checkpoint_path,
             checkpoint_config=checkpoint_config, desc=self._method_name, progress=self.progress,
         )
 

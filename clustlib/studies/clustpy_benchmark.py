@@ -23,12 +23,14 @@ from tqdm.auto import tqdm
 from clustlib import data, metrics, paper, plots, results
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
+from clustlib.deep._base import check_spectral_memory
 from clustlib.errors import InvalidParameter
 from clustlib.studies._common import check_datasets, check_seeds, summary_mean_std
 
 __all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "validate_params",
            "prepare_inputs", "run_grid",
-           "stratified_subsets", "log_side_by_side", "split_train_test", "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
+           "stratified_subsets", "log_side_by_side", "split_train_test", "generalisation_splits", "zscore_train_test",
+           "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
            "figure_runtime", "figure_by_value", "figure_initialisation", "figure_augmentation",
            "figure_generalisation"]
 
@@ -39,7 +41,8 @@ NETWORK_SETTINGS = {"ff_500_500_2000": "ae=d-500-500-2000-10", "ff_512_256_128":
 EXPERIMENTS = ("A", "B", "C", "D", "E", "F", "G", "H", "I")
 #: Methods of experiment E (the paper leaves out ACe/DeC, which needs its own initialisation).
 INIT_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
-INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans": "SubKmeans"}
+INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans": "SubKmeans",
+              "spectral_knn": "Spectral (kNN graph)"}
 _GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
 
 
@@ -48,7 +51,7 @@ def _normalisation(imageset) -> str:
 
 
 def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), conv_epochs=(100, 150),
-             amp: str = "auto", method_params: dict | None = None) -> None:
+             amp: str = "off", method_params: dict | None = None) -> None:
     """Known methods, experiment letters and initial clusterings, at least one seed, two conv epoch counts,
     a known ``amp``, per-method overrides that the methods accept (all checked before any compute)."""
     method_params = {} if method_params is None else method_params
@@ -96,13 +99,21 @@ def validate_params(params: dict) -> None:
     validate(params["methods"] + params["factor_methods"], params["experiments"], params["seeds"],
              initial_clusterings=params["initial_clusterings"], conv_epochs=params["conv_epochs"], amp=params["amp"],
              method_params=params["method_params"])
+    if "E" in params["experiments"] and "spectral" in params["initial_clusterings"]:
+        for name in params["experiment_datasets"]:  # the dense affinity must fit: say so now, not after A-D
+            check_spectral_memory((params["subsets"] or {}).get(name) or data.dataset_info(name)["splits"]["all"] or 0)
 
 
-def amp_flag(amp: str) -> bool | None:
-    """The notebook's ``amp`` parameter ("auto", "on", "off") as the estimators' ``amp`` (None, True, False)."""
-    flags = {"auto": None, "on": True, "off": False}
+def amp_flag(amp: str) -> bool:
+    """The notebook's ``amp`` parameter as the estimators' ``amp``: ``"off"`` (the default, float32 as the
+    benchmark) -> False, ``"on"`` (bfloat16 autocast; on the CPU fast only with AMX/AVX512-BF16) -> True.
+
+    ``"auto"`` used to mean "on for CUDA"; it is refused now, so that no profile turns mixed precision on without
+    saying so."""
+    flags = {"on": True, "off": False}
     if amp not in flags:
-        raise InvalidParameter(f"amp must be one of {list(flags)}, got {amp!r}.")
+        hint = " ('auto' is gone: write 'on' for bfloat16 autocast, 'off' for float32)" if amp == "auto" else ""
+        raise InvalidParameter(f"amp must be one of {list(flags)}, got {amp!r}{hint}.")
     return flags[amp]
 
 
@@ -185,8 +196,14 @@ def log_side_by_side(run: results.Run, imageset, frame: pd.DataFrame) -> None:
                 metrics={"acc": float(row.acc)}, time_s=float(row.epoch_s), note="time_s = median s per epoch")
 
 
+#: How experiment G splits a dataset, as its records' note and the notebook's caption say.
+OFFICIAL_SPLIT = "official train/test split"
+STRATIFIED_SPLIT = "stratified random 70/30 split (the dataset has no official train/test split)"
+
+
 def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
-    """A stratified random train/test split of one ImageSet (datasets without official splits)."""
+    """A stratified random train/test split of one ImageSet, only for datasets without an official split (digits:
+    scikit-learn ships the Optdigits test part alone); experiment G uses the official split everywhere else."""
     rng = np.random.default_rng(seed)
     test = np.zeros(len(imageset), dtype=bool)
     for label in np.unique(imageset.labels):
@@ -195,23 +212,61 @@ def split_train_test(imageset, *, test_fraction: float = 0.3, seed: int = 0):
     return imageset.take(np.flatnonzero(~test)), imageset.take(np.flatnonzero(test))
 
 
-def run_generalisation(run: results.Run, imagesets: dict, methods, seeds, *, method_params: dict | None = None,
+def generalisation_splits(names, subsets: dict | None = None, *, seed: int = 0, root=None) -> dict:
+    """Experiment G's data: ``{name: (train ImageSet, test ImageSet, how)}``.
+
+    The benchmark pretrains and clusters on "the PyTorch train splits of USPS and MNIST" and predicts their test
+    splits (Section IV-G), so a dataset with an official train/test split (USPS, MNIST, Fashion-MNIST, KMNIST,
+    CIFAR-10...) is loaded as those two splits (``how`` = :data:`OFFICIAL_SPLIT`); ``subsets[name]`` then draws that
+    many images in all, each split stratified in proportion to its size. A dataset without one (digits) gets a
+    stratified random 70/30 split of its (subset) images, labelled :data:`STRATIFIED_SPLIT`.
+    """
+    subsets = dict(subsets or {})
+    out = {}
+    for name in names:
+        splits = data.dataset_info(name)["splits"]
+        n = subsets.get(name) or None
+        if {"train", "test"} <= set(splits):
+            total = splits.get("all") or splits["train"] + splits["test"]
+            sizes = {part: None if n is None else max(1, round(n * splits[part] / total)) for part in ("train", "test")}
+            out[name] = (*(data.load(name, split=part, subset=sizes[part], seed=seed, root=root)
+                           for part in ("train", "test")), OFFICIAL_SPLIT)
+        else:
+            whole = data.load(name, subset=n, seed=seed, root=root)
+            out[name] = (*split_train_test(whole, seed=0), STRATIFIED_SPLIT)
+    return out
+
+
+def zscore_train_test(train_set, test_set) -> tuple[np.ndarray, np.ndarray]:
+    """Flat (N, D) inputs of experiment G: both parts z-scored with one scalar mean and std of the *train* pixels,
+    as the benchmark's train/test runs standardise (its loaders' per-channel option is not used there)."""
+    x_train = train_set.images.astype(np.float32) / 255.0
+    mean, std = float(x_train.mean(dtype=np.float64)), float(x_train.std(dtype=np.float64)) or 1.0
+    return tuple(np.ascontiguousarray(((part.images.astype(np.float32) / 255.0 - mean) / std).reshape(len(part), -1),
+                                      dtype=np.float32) for part in (train_set, test_set))
+
+
+def run_generalisation(run: results.Run, splits: dict, methods, seeds, *, method_params: dict | None = None,
                        progress=True, **train) -> pd.DataFrame:
-    """Experiment G: fit on the train part, predict the unseen test part; ACC on both (Figure 5)."""
+    """Experiment G: fit on the train part, predict the unseen test part; ACC on both (Figure 5).
+
+    ``splits`` is :func:`generalisation_splits`' ``{name: (train, test, how)}``; a plain ``{name: ImageSet}`` is
+    split as a dataset without an official split (stratified 70/30). Each record's note says which split it is.
+    """
     rows = []
-    for name, imageset in imagesets.items():
-        train_set, test_set = split_train_test(imageset, seed=0)
-        X_train, key = prepare_inputs(train_set, "ff_500_500_2000")
-        X_test, _ = prepare_inputs(test_set, "ff_500_500_2000")
+    for name, parts in splits.items():
+        train_set, test_set, how = parts if isinstance(parts, tuple) else (*split_train_test(parts, seed=0),
+                                                                            STRATIFIED_SPLIT)
+        X_train, X_test = zscore_train_test(train_set, test_set)
+        key = f"{train_set.fingerprint}:train-global:ff_500_500_2000"
         for method in methods:
             for seed in tqdm(seeds, desc=f"G {name} {method}", disable=not progress):
-                out = run_deep_clustering(method, X_train, imageset.n_classes, seed=seed, dataset_key=key, **train,
+                out = run_deep_clustering(method, X_train, train_set.n_classes, seed=seed, dataset_key=key, **train,
                                           **(method_params or {}).get(method, {}))
                 for split, part, labels in (("train", train_set, out["labels"]),
                                             ("test", test_set, out["estimator"].predict(X_test))):
-                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out,
-                               note="stratified random 70/30 split")
-                    rows.append({**row, "split": split})
+                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out, note=how)
+                    rows.append({**row, "split": split, "partition": how})
     return pd.DataFrame(rows)
 
 
