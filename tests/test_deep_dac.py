@@ -11,14 +11,16 @@ from sklearn.base import clone
 
 from clustlib.deep import DAC, DAC_SCRIPT_SETTINGS, DACNetwork, KerasImageAugment, dac_thresholds, pair_targets
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, default_architecture, restraint_layer
-from clustlib.deep.dac import pair_loss
+from clustlib.deep.dac import (PRESETS, _accumulate_chunk_gradient, _batches, chunk_pair_loss, pair_loss,
+                               paper_iterations, paper_thresholds, script_thresholds, select_pairs)
 from clustlib.errors import CheckpointMismatch, InvalidParameter
 from clustlib.metrics import acc, nmi
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
-#: Short but real runs on 16x16 digits: 3 chunks of 599, one pass, one step per batch (about 1 s/epoch).
-FAST = dict(chunk_size=599, chunk_passes=1, steps_per_batch=1, progress=False)
+#: Short but real runs on 16x16 digits: 3 chunks of 599 and one gradient step per chunk (about 1 s per iteration);
+#: eta = 0.075 runs the paper's whole curriculum (u 0.95 -> 0.5, l 0.455 -> 0.5) in 6 iterations instead of 46.
+FAST = dict(chunk_size=599, chunk_passes=1, eta=0.075, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -92,14 +94,79 @@ def test_batch_statistics_as_keras_mode_2():
 # -- adaptive rules -----------------------------------------------------------------------------
 
 
-def test_threshold_schedules_follow_the_scripts():
+def test_paper_schedule_u_and_l_of_lambda():
+    # Sec. 5.4: u = 0.95 - λ, l = 0.455 + 0.1 λ, λ = 0 at the start; eq. 12 moves λ by -η dE/dλ = 1.1 η = 0.0099
+    assert paper_thresholds(0) == (0.95, 0.455)
+    for k in (1, 10, 45):
+        assert paper_thresholds(k) == pytest.approx((0.95 - 0.0099 * k, 0.455 + 0.00099 * k))
+    assert paper_iterations() == 46  # Algorithm 1, line 10: stop once l > u
+    u45, l45 = paper_thresholds(45)
+    u46, l46 = paper_thresholds(46)
+    assert l45 <= u45 and l46 > u46
+    assert paper_iterations(eta=0.045) == 10 and paper_iterations(eta=1.0) == 1
+    assert dac_thresholds(7) == paper_thresholds(7)  # the paper's schedule is the default
+
+
+def test_paper_dac_star_anneals_one_threshold_from_0_95_to_0_5():
+    assert paper_thresholds(0, "dac_star") == (0.95, 0.95)
+    assert paper_thresholds(45, "dac_star") == pytest.approx((0.5, 0.5))  # the last of DAC's 46 iterations
+    assert paper_thresholds(9, "dac_star") == pytest.approx((0.95 - 0.45 * 9 / 45,) * 2)
+
+
+def test_script_schedules_follow_the_scripts():
     # DAC* (cifar100.py): th = 0.99 - e * 0.24 / 50
-    assert dac_thresholds(0, 50, "dac_star", 0.99, 0.75) == (0.99, 0.99)
-    assert dac_thresholds(25, 50, "dac_star", 0.99, 0.75)[0] == pytest.approx(0.87)
-    assert dac_thresholds(49, 50, "dac_star", 0.99, 0.75)[0] == pytest.approx(0.7548)
+    assert script_thresholds(0, 50, "dac_star", 0.99, 0.75) == (0.99, 0.99)
+    assert script_thresholds(25, 50, "dac_star", 0.99, 0.75)[0] == pytest.approx(0.87)
+    assert script_thresholds(49, 50, "dac_star", 0.99, 0.75)[0] == pytest.approx(0.7548)
     # DAC (cifar10_2.py): u falls and l rises by 0.19 / 100 per epoch, meeting at 0.895
-    assert dac_thresholds(10, 50, "dac", 0.99, 0.80) == pytest.approx((0.971, 0.819))
-    assert dac_thresholds(50, 50, "dac", 0.99, 0.80) == pytest.approx((0.895, 0.895))
+    assert script_thresholds(10, 50, "dac", 0.99, 0.80) == pytest.approx((0.971, 0.819))
+    assert dac_thresholds(50, 50, "dac", 0.99, 0.80, schedule="script") == pytest.approx((0.895, 0.895))
+
+
+def test_estimator_runs_the_paper_schedule_and_stops_at_46(rng):
+    X = rng.normal(size=(40, 1, 16, 16)).astype(np.float32)
+    m = DAC(3, chunk_size=20, chunk_passes=1, batch_size=10, progress=False).fit(X)
+    assert m.n_iterations_ == 46 and len(m.history_.losses) == 46
+    assert m.history_.thresholds == [paper_thresholds(k) for k in range(46)]
+    star = DAC(3, variant="dac_star", chunk_size=20, chunk_passes=1, batch_size=10, epochs=3, progress=False).fit(X)
+    assert star.n_iterations_ == 3 and star.history_.thresholds[-1] == paper_thresholds(2, "dac_star")  # a cap
+
+
+def test_defaults_are_the_paper():
+    d = DAC()
+    assert (d.variant, d.threshold_schedule, d.eta, d.upper, d.chunk_size) == ("dac", "paper", 0.009, 0.95, 1000)
+    assert (d.pairs, d.pair_loss, d.distill_weight, d.restart_optimizer) == ("chunk", "bce", 0.0, False)
+    X = np.broadcast_to(np.float32(0), (2000, 1, 28, 28))
+    r = d.check_params(X)
+    assert (r["lower"], r["iterations"], r["distill_weight"], r["chunk"]) == (0.455, 46, 0.0, 1000)
+    r = DAC(variant="dac_star").check_params(X)
+    assert (r["lower"], r["iterations"]) == (0.5, 46)
+    assert DAC.from_preset("paper").get_params() == d.get_params()
+    assert DAC.from_preset("paper_star").variant == "dac_star"
+
+
+def test_presets_reproduce_the_scripts_settings():
+    assert set(PRESETS) == {"paper", "paper_star"} | {f"script_{name}" for name in DAC_SCRIPT_SETTINGS}
+    for name, kw in DAC_SCRIPT_SETTINGS.items():
+        params = DAC.from_preset(f"script_{name}").get_params()
+        assert {k: params[k] for k in kw} == kw, name
+        assert params["threshold_schedule"] == "script" and params["pairs"] == "batch", name
+    # values of the scripts (implementation notes 4.3)
+    mnist = DAC.from_preset("script_mnist")
+    assert (mnist.variant, mnist.upper, mnist.lower, mnist.epochs, mnist.batch_size, mnist.chunk_passes,
+            mnist.pair_loss, mnist.distill_weight) == ("dac_star", 0.9, 0.5, 20, 128, 5, "mse", 0.0)
+    c2 = DAC.from_preset("script_cifar10_2")
+    assert (c2.variant, c2.upper, c2.lower, c2.pair_loss, c2.distill_weight, c2.distill_on, c2.restart_optimizer) == \
+        ("dac", 0.99, 0.80, "keras1_swapped_bce", 1.0, "softmax", True)
+    r = c2.check_params(np.broadcast_to(np.float32(0), (2000, 3, 32, 32)))
+    assert r["iterations"] == 50 and c2.thresholds(10, r) == pytest.approx((0.971, 0.819))
+    for name in ("cifar100", "stl", "imagenet10", "imagenet_dog"):
+        s = DAC.from_preset(f"script_{name}")
+        assert (s.upper, s.distill_weight, s.steps_per_batch, s.chunk_passes) == (0.99, 10.0, 2, 10), name
+    assert DAC.from_preset("script_stl").lower == 0.5 and DAC.from_preset("script_stl").epochs == 75
+    assert DAC.from_preset("script_mnist", 5, epochs=3).epochs == 3  # overrides
+    with pytest.raises(InvalidParameter, match="preset"):
+        DAC.from_preset("script_svhn")
 
 
 def test_pair_targets_on_hand_made_similarities():
@@ -124,6 +191,44 @@ def test_pair_losses_match_their_formulas():
     swapped = -(0.5 * math.log(eps) + 0.5 * math.log(1 - eps))  # labels in the prediction's place
     assert pair_loss(g, t, sel, "keras1_swapped_bce").item() == pytest.approx(2 * swapped / 2 / 2, rel=1e-4)
     assert pair_loss(g, t, torch.zeros(2, 2, dtype=torch.bool), "bce").item() == 0.0
+
+
+def test_chunk_pairs_are_all_distinct_pairs_of_the_chunk(rng):
+    z = torch.nn.functional.normalize(torch.rand(7, 3, generator=torch.Generator().manual_seed(0)), dim=1)
+    sim = z @ z.T
+    target, mask = select_pairs(sim, 0.9, 0.9, "dac_star")
+    assert int(mask.sum()) == 7 * 6 // 2 and torch.equal(mask, torch.ones(7, 7, dtype=torch.bool).triu(1))
+    target, mask = select_pairs(sim, 0.95, 0.6, "dac")
+    between = (sim <= 0.95) & (sim >= 0.6)
+    assert int(mask.sum()) == 21 - int(between.triu(1).sum())  # pairs between the thresholds are left out
+    # eq. 10 over the chunk: the mean BCE of the selected distinct pairs (hand-computed)
+    g = sim.clamp(1e-7, 1 - 1e-7)
+    elem = -(target * g.log() + (1 - target) * (1 - g).log())
+    assert chunk_pair_loss(z, target, mask).item() == pytest.approx(float(elem[mask].mean()), rel=1e-6)
+    # the estimator: m (m - 1) / 2 candidate pairs per chunk, against the in-batch pairs of the scripts
+    X = rng.normal(size=(60, 1, 16, 16)).astype(np.float32)
+    paper = DAC(3, chunk_size=30, chunk_passes=1, batch_size=10, epochs=2, progress=False).fit(X)
+    assert paper.history_.candidate_pairs == [30 * 29 // 2] * 2
+    script = DAC.from_preset("script_mnist", 3, network="small16", chunk_size=30, batch_size=10, epochs=1,
+                             progress=False).fit(X)
+    assert script.history_.candidate_pairs == [3 * 10 * 9 // 2]
+
+
+def test_chunk_gradient_in_mini_batches_equals_the_whole_chunk_loss(rng):
+    net = DACNetwork(1, 4, "small16", generator=torch.Generator().manual_seed(0)).train()
+    x = torch.from_numpy(rng.normal(size=(23, 1, 16, 16)).astype(np.float32))
+    parts = _batches(23, 8)  # 8, 8, 7
+    with torch.no_grad():
+        z0 = torch.cat([net(x[b])[1] for b in parts])
+    target, mask = select_pairs(z0 @ z0.T, 0.9, 0.5, "dac")
+    loss = _accumulate_chunk_gradient(net, x, target, mask, parts, "bce")
+    fast = [p.grad.clone() for p in net.parameters()]
+    net.zero_grad(set_to_none=True)
+    reference = chunk_pair_loss(torch.cat([net(x[b])[1] for b in parts]), target, mask)  # one graph, whole chunk
+    reference.backward()
+    assert loss.item() == pytest.approx(reference.item(), rel=1e-6)
+    for a, b in zip(fast, (p.grad for p in net.parameters())):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-7)
 
 
 def test_keras_augmentation():
@@ -151,31 +256,42 @@ def test_keras_augmentation():
 def test_dac_clusters_digits_well_above_the_untrained_network(digits16, seed, record_score):
     X, y = digits16
     untrained = DAC(10, epochs=0, random_state=seed, **FAST).fit(X)
-    m = DAC(10, epochs=10, random_state=seed, **FAST).fit(X)
-    # seeds 0-4 on AMD EPYC: ACC 0.702-0.928, NMI 0.735-0.874, gain over the untrained network 0.442-0.662
-    assert record_score("acc", acc(y, m.labels_)) > 0.65 and record_score("nmi", nmi(y, m.labels_)) > 0.6
+    m = DAC(10, random_state=seed, **FAST).fit(X)  # the paper's DAC, its curriculum in 6 iterations
+    # seeds 0-4 on AMD EPYC: ACC 0.663-0.858, NMI 0.642-0.775, gain over the untrained network 0.359-0.496
+    assert record_score("acc", acc(y, m.labels_)) > 0.6 and record_score("nmi", nmi(y, m.labels_)) > 0.55
     gain = record_score("acc_gain_over_untrained", acc(y, m.labels_) - acc(y, untrained.labels_))
     assert gain > 0.25
-    assert m.network_name_ == "small16" and m.label_features_.shape == (1797, 10)
+    assert m.network_name_ == "small16" and m.label_features_.shape == (1797, 10) and m.n_iterations_ == 6
     assert np.array_equal(m.predict(X), m.labels_)
     assert np.allclose(np.linalg.norm(m.transform(X), axis=1), 1, atol=1e-5)
     h = m.history_
-    assert len(h.losses) == 10 and h.thresholds[0] == (0.99, 0.99)
-    assert h.positive_fraction[-1] > h.positive_fraction[0]  # more pairs become positive as th falls
+    assert h.thresholds[0] == (0.95, 0.455) and h.thresholds[-1][1] < h.thresholds[-1][0]
+    assert h.selected_fraction[-1] > h.selected_fraction[0]  # more pairs take part as u and l close in
+    assert all(s < 1 for s in h.selected_fraction[:-1])
 
 
 @pytest.mark.score
-def test_two_threshold_dac_clusters_digits(digits16, seed, record_score):
+def test_dac_star_clusters_digits(digits16, seed, record_score):
     X, y = digits16
-    m = DAC(10, variant="dac", epochs=6, random_state=seed, **FAST).fit(X)
-    assert record_score("acc", acc(y, m.labels_)) > 0.55  # seeds 0-4 on AMD EPYC: 0.723-0.890
-    assert all(s < 1 for s in m.history_.selected_fraction)  # pairs between the thresholds are left out
-    assert m.history_.thresholds[-1] == pytest.approx((0.99 - 5 * 0.19 / 12, 0.80 + 5 * 0.19 / 12))
+    m = DAC(10, variant="dac_star", random_state=seed, **FAST).fit(X)
+    assert record_score("acc", acc(y, m.labels_)) > 0.55  # seeds 0-4 on AMD EPYC: 0.644-0.784
+    assert m.history_.selected_fraction == [1.0] * 6  # DAC*: every pair of the chunk is labelled
+    assert m.history_.thresholds[0] == (0.95, 0.95) and m.history_.thresholds[-1] == pytest.approx((0.5, 0.5))
+
+
+@pytest.mark.score
+def test_script_preset_clusters_digits(digits16, seed, record_score):
+    X, y = digits16
+    m = DAC.from_preset("script_mnist", 10, network="small16", epochs=6, chunk_size=599, chunk_passes=1,
+                        random_state=seed, progress=False).fit(X)  # mnist.py: in-batch pairs, MSE, 0.9 -> 0.5
+    assert record_score("acc", acc(y, m.labels_)) > 0.65  # seeds 0-4 on AMD EPYC: 0.745-0.879
+    assert m.history_.thresholds[-1] == pytest.approx((0.9 - 5 * 0.4 / 6,) * 2)
+    assert m.history_.candidate_pairs == [4 * 128 * 127 // 2] * 6
 
 
 def test_same_seed_same_labels(digits16, seed):
     X = digits16[0][:400]
-    kw = dict(epochs=2, chunk_size=200, chunk_passes=1, steps_per_batch=2, progress=False)
+    kw = dict(epochs=2, chunk_size=200, chunk_passes=2, progress=False)
     a = DAC(10, random_state=seed, **kw).fit(X)
     b = clone(a).fit(X)
     c = DAC(10, random_state=seed + 1, **kw).fit(X)
@@ -195,6 +311,12 @@ def test_same_seed_same_labels(digits16, seed):
         ({"upper": 1.0}, "ok", "upper < 1"),
         ({"lower": 0.0}, "ok", "0 < lower"),
         ({"epochs": -1}, "ok", "epochs"),
+        ({"epochs": 2.5}, "ok", "epochs"),
+        ({"eta": 0.0}, "ok", "eta"),
+        ({"threshold_schedule": "cosine"}, "ok", "threshold_schedule"),
+        ({"pairs": "all"}, "ok", "pairs"),
+        ({"steps_per_batch": 2}, "ok", "steps_per_batch"),
+        ({"restart_optimizer": "yes"}, "ok", "restart_optimizer"),
         ({"lr": 0.0}, "ok", "lr"),
         ({"batch_size": 1}, "ok", "batch_size"),
         ({"batch_size": 64}, "ok", "chunk"),
@@ -243,11 +365,10 @@ def test_checkpoint_resume_and_refusal(digits16, tmp_path, monkeypatch):
     import clustlib.deep.dac as dac_mod
 
     X = digits16[0][:300]
-    kw = dict(n_clusters=10, epochs=3, chunk_size=150, chunk_passes=1, steps_per_batch=1, random_state=0,
-              progress=False)
+    kw = dict(n_clusters=10, epochs=3, chunk_size=150, chunk_passes=1, random_state=0, progress=False)
     ref = DAC(**kw).fit(X)
     path = tmp_path / "dac.pt"
-    real_epoch, calls = dac_mod.DAC._epoch, []
+    real_epoch, calls = dac_mod.DAC._chunk_epoch, []
 
     def interrupted(self, *a, **k):
         calls.append(1)
@@ -255,10 +376,10 @@ def test_checkpoint_resume_and_refusal(digits16, tmp_path, monkeypatch):
             raise KeyboardInterrupt  # dies during the second epoch, after the first checkpoint
         return real_epoch(self, *a, **k)
 
-    monkeypatch.setattr(dac_mod.DAC, "_epoch", interrupted)
+    monkeypatch.setattr(dac_mod.DAC, "_chunk_epoch", interrupted)
     with pytest.raises(KeyboardInterrupt):
         DAC(**kw, checkpoint_path=path).fit(X)
-    monkeypatch.setattr(dac_mod.DAC, "_epoch", real_epoch)
+    monkeypatch.setattr(dac_mod.DAC, "_chunk_epoch", real_epoch)
     resumed = DAC(**kw, checkpoint_path=path).fit(X)
     assert resumed.history_.resumed_from == 1
     assert np.array_equal(resumed.labels_, ref.labels_)

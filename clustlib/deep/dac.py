@@ -1,42 +1,56 @@
-"""DAC: Deep Adaptive Image Clustering (Chang et al., ICCV 2017), as the authors' code runs it.
+"""DAC: Deep Adaptive Image Clustering (Chang et al., ICCV 2017), as the paper describes it by default.
 
 DAC recasts clustering as binary pairwise classification. A ConvNet maps each image to a
 K-dimensional *label feature* (the L2-normalised softmax, :func:`clustlib.deep.allconv.restraint_layer`);
-the cosine similarity of two images is the dot product of their label features. Training alternates:
+the cosine similarity of two images is the dot product of their label features. Training
+alternates (Algorithm 1):
 
-1. with the network frozen, compute the label features of a chunk of images and label each pair
-   inside it "same cluster" when their similarity exceeds the upper threshold and "different" below
-   the lower one (:func:`pair_targets`);
-2. train the network on those pairs (binary cross-entropy between the similarity and the label);
-3. after each epoch move the thresholds towards each other (:func:`dac_thresholds`), so that more
-   pairs take part as the network improves.
+1. with the network frozen, compute the label features of a chunk of ``m`` images and label every
+   pair of distinct images in it, ``m (m - 1) / 2`` candidate pairs: "same cluster" when their
+   similarity exceeds ``u(λ)``, "different" below ``l(λ)``, left out in between (eq. 6,
+   :func:`select_pairs`);
+2. update the network by minimising eq. 10, the binary cross-entropy (eq. 2) over the selected
+   pairs of the chunk;
+3. after a pass over all ``N // m`` chunks, update λ by gradient descent on ``E(λ) = u(λ) - l(λ)``
+   (eq. 11-12) and stop once ``l(λ) > u(λ)``.
 
-Cluster labels are the argmax of the label features. The loop follows the authors' Keras scripts
-(vector-1127/DAC): per epoch the images are shuffled and cut into ``N // chunk_size`` chunks of
-``chunk_size`` (a remainder is left out of that epoch); each chunk gets ``chunk_passes`` shuffled
-passes in mini-batches of ``batch_size`` (a remainder batch is dropped), and each mini-batch takes
-``steps_per_batch`` RMSprop steps, each on a fresh random augmentation of the batch. Only pairs
-inside a mini-batch are used.
+Cluster labels are the argmax of the label features (eq. 13).
 
-Two variants:
+The paper's schedule (Sec. 5.4, :func:`paper_thresholds`): ``u(λ) = 0.95 - λ``, ``l(λ) = 0.455 +
+0.1 λ``, λ starts at 0 with learning rate ``η = 0.009``. "Iteration" is one pass of the ``repeat``
+loop of Algorithm 1: the inner loop visits every chunk of the data (an epoch), then λ is updated
+once (line 9). Eq. 12 is gradient descent on E, whose derivative is ``-1 - 0.1 = -1.1``, so λ grows
+by ``1.1 η = 0.0099`` per iteration and ``l > u`` first holds after 46 iterations (λ = 0.455).
+DAC* ("all the samples are considered for training in each iteration") uses one threshold
+``u = l``, from 0.95 annealed linearly to 0.5; the paper gives neither the length of the
+annealing nor of its constant start, so clustlib anneals from the first iteration to 0.5 at the
+last of the same 46 iterations as DAC (equal budgets; :func:`paper_iterations`).
 
-* ``variant="dac_star"`` (DAC*, what most scripts and the README run): one threshold that starts at
-  ``upper`` and falls linearly by ``(upper - lower) / epochs`` per epoch; every pair is labelled
-  (1 above it, 0 below) and the loss is the mean BCE over all B x B pairs of the batch.
-* ``variant="dac"`` (two thresholds, ``CIFAR10/cifar10_2.py``, the paper's DAC row for CIFAR-10):
-  ``u`` starts at ``upper`` and ``l`` at ``lower``, each moves by ``(upper - lower) / (2 epochs)``
-  per epoch; only pairs above ``u`` (label 1) or below ``l`` (label 0) are used, and the loss is
-  their summed BCE divided by their count *and by the batch size* (the script's loss returns one
-  value per row, each already divided by the global count, and Keras averages the rows). The script
-  recompiles the model every epoch, which restarts RMSprop's accumulators; so does this class.
+How the chunk's selected pairs become gradient steps is not stated beyond "update w by
+minimizing Eq. (10)" per chunk (``pairs="chunk"``): each of ``chunk_passes`` RMSprop steps takes
+the gradient of the mean BCE over *all* the chunk's selected pairs, accumulated over mini-batches
+of ``batch_size`` images (a no-grad pass gives the chunk's label features and dL/dz, then each
+mini-batch is re-run with gradients and back-propagates its rows of dL/dz), so memory stays at
+one mini-batch and the gradient is that of the whole chunk. Each step sees a fresh augmentation
+of the chunk.
 
-Both scripts add a self-distillation term that is not in the paper: the binary cross-entropy
-between the network's output on the augmented batch and the frozen network's output on the clean
-images at the start of the chunk, with weight 10 (DAC*) or 1 (DAC). ``distill_on`` picks the output:
-the label features (stl.py, imagenet10.py, imagenetdog.py) or the softmax (cifar10_2.py;
-cifar100.py feeds the frozen label features as the target of the softmax output). ``MNIST/mnist.py``
-has no such term and uses a mean squared error pair loss; :data:`DAC_SCRIPT_SETTINGS` lists the
-settings of each script.
+What the paper leaves open is taken from the authors' scripts (vector-1127/DAC) and named at each
+parameter: the ALL-ConvNets (:mod:`clustlib.deep.allconv`; the paper defers them to its
+unpublished supplementary material), RMSprop with lr 1e-3, batch normalisation with batch
+statistics (Keras ``mode=2``), the ImageDataGenerator augmentation of the network's script (the
+paper does not mention augmentation), 32-image mini-batches, and 10 steps per chunk
+(the scripts' 10 passes per chunk).
+
+The scripts differ from the paper (:data:`DAC_SCRIPT_SETTINGS`, named presets
+``"script_<name>"`` in :data:`PRESETS`, :meth:`DAC.from_preset`): all but ``cifar10_2.py`` run
+DAC* with a threshold from 0.99 (0.9 in mnist.py) down by ``(upper - lower) / epochs`` per epoch
+(``threshold_schedule="script"``); ``cifar10_2.py``'s two thresholds start at 0.99 and 0.80 and
+meet half-way after 50 epochs; each chunk gets ``chunk_passes`` shuffled passes in mini-batches
+and each mini-batch ``steps_per_batch`` steps on in-batch pairs only (``pairs="batch"``); they add
+a self-distillation BCE against the frozen network's output at the start of the chunk (weight 10
+for DAC*, 1 in cifar10_2.py, none in mnist.py); ``mnist.py`` uses a squared-error pair loss and
+``cifar10_2.py`` Keras 1's swapped-argument BCE, sums its loss per row and recompiles (restarting
+RMSprop) every epoch. All of these are off by default.
 
 References
 ----------
@@ -46,6 +60,7 @@ Code: https://github.com/vector-1127/DAC (Keras 1.1.2 + Theano; no license file,
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Mapping
@@ -71,18 +86,30 @@ __all__ = [
     "KerasImageAugment",
     "AUGMENTATION_PRESETS",
     "DAC_SCRIPT_SETTINGS",
+    "PRESETS",
+    "PAPER_ETA",
     "dac_thresholds",
+    "paper_thresholds",
+    "paper_iterations",
+    "script_thresholds",
+    "select_pairs",
     "pair_targets",
     "pair_loss",
+    "chunk_pair_loss",
     "center_images",
 ]
 
-VARIANTS = ("dac_star", "dac")
+VARIANTS = ("dac", "dac_star")
+SCHEDULES = ("paper", "script")
+PAIR_MODES = ("chunk", "batch")
 PAIR_LOSSES = ("bce", "mse", "keras1_swapped_bce")
 DISTILL_ON = ("label_features", "softmax")
+#: The paper's adaptive rule (Sec. 5.4): u(λ) = PAPER_UPPER - λ, l(λ) = PAPER_LOWER + PAPER_LOWER_SLOPE λ,
+#: λ from 0 with learning rate PAPER_ETA; DAC* anneals u = l from PAPER_UPPER to PAPER_STAR_END.
+PAPER_UPPER, PAPER_LOWER, PAPER_LOWER_SLOPE, PAPER_ETA, PAPER_STAR_END = 0.95, 0.455, 0.1, 0.009, 0.5
 #: Keras 1's clipping constant in binary cross-entropy.
 _EPS = 1e-7
-_CHECKPOINT_FORMAT = 1
+_CHECKPOINT_FORMAT = 2
 
 #: The ImageDataGenerator settings of the authors' scripts. ``rotation`` in degrees; ``shift`` a
 #: fraction of the image size; ``channel_shift`` an additive per-channel offset; ``rescale`` a
@@ -101,26 +128,33 @@ _PRESET_OF_NETWORK = {"mnist": "mnist", "small16": "mnist", "cifar": "cifar100",
 #: Keyword arguments of :class:`DAC` that reproduce each script of vector-1127/DAC (inputs must be
 #: prepared as the script does, see :func:`center_images`). ``cifar100`` is the script the authors
 #: ran for CIFAR-10 and CIFAR-100/20 (DAC*); ``cifar10_2`` the two-threshold DAC run (0.5222 ACC in
-#: its log, the paper's 0.5218).
+#: its log, the paper's 0.5218), the only two-threshold script.
+_SCRIPT_COMMON = dict(threshold_schedule="script", pairs="batch", chunk_size=1000, lr=1e-3, pair_loss="bce",
+                      restart_optimizer=False)
 DAC_SCRIPT_SETTINGS: dict[str, dict] = {
-    "mnist": dict(variant="dac_star", network="mnist", upper=0.9, lower=0.5, epochs=20, batch_size=128,
-                  chunk_passes=5, steps_per_batch=1, pair_loss="mse", distill_weight=0.0, augmentation="mnist"),
-    "cifar100": dict(variant="dac_star", network="cifar", upper=0.99, lower=0.75, epochs=50, batch_size=32,
-                     chunk_passes=10, steps_per_batch=2, pair_loss="bce", distill_weight=10.0,
+    "mnist": dict(_SCRIPT_COMMON, variant="dac_star", network="mnist", upper=0.9, lower=0.5, epochs=20,
+                  batch_size=128, chunk_passes=5, steps_per_batch=1, pair_loss="mse", distill_weight=0.0,
+                  augmentation="mnist"),
+    "cifar100": dict(_SCRIPT_COMMON, variant="dac_star", network="cifar", upper=0.99, lower=0.75, epochs=50,
+                     batch_size=32, chunk_passes=10, steps_per_batch=2, distill_weight=10.0,
                      distill_on="label_features", augmentation="cifar100"),
-    "cifar10_2": dict(variant="dac", network="cifar_v2", upper=0.99, lower=0.80, epochs=50, batch_size=32,
-                      chunk_passes=10, steps_per_batch=2, pair_loss="keras1_swapped_bce", distill_weight=1.0,
-                      distill_on="softmax", augmentation="cifar10_2"),
-    "stl": dict(variant="dac_star", network="stl", upper=0.99, lower=0.5, epochs=75, batch_size=32,
-                chunk_passes=10, steps_per_batch=2, pair_loss="bce", distill_weight=10.0,
-                distill_on="label_features", augmentation="stl"),
-    "imagenet10": dict(variant="dac_star", network="stl", upper=0.99, lower=0.75, epochs=50, batch_size=32,
-                       chunk_passes=10, steps_per_batch=2, pair_loss="bce", distill_weight=10.0,
+    "cifar10_2": dict(_SCRIPT_COMMON, variant="dac", network="cifar_v2", upper=0.99, lower=0.80, epochs=50,
+                      batch_size=32, chunk_passes=10, steps_per_batch=2, pair_loss="keras1_swapped_bce",
+                      distill_weight=1.0, distill_on="softmax", augmentation="cifar10_2", restart_optimizer=True),
+    "stl": dict(_SCRIPT_COMMON, variant="dac_star", network="stl", upper=0.99, lower=0.5, epochs=75, batch_size=32,
+                chunk_passes=10, steps_per_batch=2, distill_weight=10.0, distill_on="label_features",
+                augmentation="stl"),
+    "imagenet10": dict(_SCRIPT_COMMON, variant="dac_star", network="stl", upper=0.99, lower=0.75, epochs=50,
+                       batch_size=32, chunk_passes=10, steps_per_batch=2, distill_weight=10.0,
                        distill_on="label_features", augmentation="stl"),
-    "imagenet_dog": dict(variant="dac_star", network="imagenet_dog", upper=0.99, lower=0.75, epochs=50,
-                         batch_size=32, chunk_passes=10, steps_per_batch=2, pair_loss="bce", distill_weight=10.0,
+    "imagenet_dog": dict(_SCRIPT_COMMON, variant="dac_star", network="imagenet_dog", upper=0.99, lower=0.75,
+                         epochs=50, batch_size=32, chunk_passes=10, steps_per_batch=2, distill_weight=10.0,
                          distill_on="label_features", augmentation="stl"),
 }
+#: Named settings for :meth:`DAC.from_preset`: ``"paper"`` (the defaults: DAC as Sec. 4-5.4 state it),
+#: ``"paper_star"`` (DAC*) and ``"script_<name>"`` for each script of :data:`DAC_SCRIPT_SETTINGS`.
+PRESETS: dict[str, dict] = {"paper": {}, "paper_star": dict(variant="dac_star"),
+                            **{f"script_{name}": kw for name, kw in DAC_SCRIPT_SETTINGS.items()}}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -128,12 +162,50 @@ DAC_SCRIPT_SETTINGS: dict[str, dict] = {
 # ---------------------------------------------------------------------------------------------
 
 
-def dac_thresholds(epoch: int, epochs: int, variant: str = "dac_star", upper: float = 0.99,
-                   lower: float = 0.75) -> tuple[float, float]:
-    """The (upper, lower) selection thresholds used during epoch ``epoch`` (0-based) of ``epochs``.
+def _paper_lambda_step(eta: float) -> float:
+    """λ's increment per iteration, eq. 12: ``-η dE/dλ`` with ``E = u - l``, ``dE/dλ = -1 - slope``."""
+    return eta * (1.0 + PAPER_LOWER_SLOPE)
+
+
+def paper_iterations(eta: float = PAPER_ETA, upper: float = PAPER_UPPER, lower: float = PAPER_LOWER) -> int:
+    """Iterations the paper's rule trains before ``l(λ) > u(λ)`` stops it (Algorithm 1, line 10).
+
+    Iteration ``k`` (0-based) trains with ``λ_k = k * 1.1 η``; after it λ is updated and training stops
+    at the first ``k + 1`` with ``l(λ_{k+1}) > u(λ_{k+1})``, i.e. ``1.1 λ > upper - lower``. With the
+    paper's values (η = 0.009, 0.95, 0.455): 46.
+    """
+    if not eta > 0:
+        raise InvalidParameter(f"eta (the learning rate of λ) must be > 0, got {eta!r}.")
+    gap = (upper - lower) / (1.0 + PAPER_LOWER_SLOPE)  # λ at which u = l
+    return max(1, math.floor(gap / _paper_lambda_step(eta) + 1e-9) + 1)
+
+
+def paper_thresholds(iteration: int, variant: str = "dac", *, eta: float = PAPER_ETA, upper: float = PAPER_UPPER,
+                     lower: float | None = None) -> tuple[float, float]:
+    """(u, l) of the paper's rule in iteration ``iteration`` (0-based).
+
+    ``"dac"``: ``u = upper - λ``, ``l = lower + 0.1 λ`` (lower default 0.455) with ``λ = iteration * 1.1 η``.
+    ``"dac_star"``: one threshold from ``upper`` at iteration 0 down linearly to ``lower`` (default 0.5)
+    at the last of :func:`paper_iterations` ``(eta)`` iterations, returned twice.
+    """
+    if variant not in VARIANTS:
+        raise InvalidParameter(f"variant must be one of {VARIANTS}, got {variant!r}.")
+    if variant == "dac":
+        lam = iteration * _paper_lambda_step(eta)
+        lo = PAPER_LOWER if lower is None else lower
+        return upper - lam, lo + PAPER_LOWER_SLOPE * lam
+    end = PAPER_STAR_END if lower is None else lower
+    n = paper_iterations(eta)
+    th = upper - (upper - end) * min(iteration, n - 1) / max(n - 1, 1)
+    return th, th
+
+
+def script_thresholds(epoch: int, epochs: int, variant: str = "dac_star", upper: float = 0.99,
+                      lower: float = 0.75) -> tuple[float, float]:
+    """The (upper, lower) thresholds of the authors' scripts during epoch ``epoch`` (0-based) of ``epochs``.
 
     ``"dac_star"``: one threshold ``th = upper - epoch * (upper - lower) / epochs``, returned twice.
-    ``"dac"``: ``u = upper - epoch * eta`` and ``l = lower + epoch * eta`` with
+    ``"dac"`` (cifar10_2.py): ``u = upper - epoch * eta`` and ``l = lower + epoch * eta`` with
     ``eta = (upper - lower) / epochs / 2``, so they meet half-way after ``epochs`` epochs.
     Both update after an epoch, so epoch 0 uses the starting values and the end point is reached
     only after the last epoch.
@@ -149,8 +221,21 @@ def dac_thresholds(epoch: int, epochs: int, variant: str = "dac_star", upper: fl
     return upper - epoch * eta, lower + epoch * eta
 
 
+def dac_thresholds(epoch: int, epochs: int | None = None, variant: str = "dac", upper: float = PAPER_UPPER,
+                   lower: float | None = None, *, schedule: str = "paper", eta: float = PAPER_ETA
+                   ) -> tuple[float, float]:
+    """The (upper, lower) thresholds of epoch ``epoch``: :func:`paper_thresholds` (``epochs`` unused) or
+    :func:`script_thresholds` (``schedule="script"``; ``lower`` default 0.75 for DAC*, 0.80 for DAC)."""
+    if schedule == "paper":
+        return paper_thresholds(epoch, variant, eta=eta, upper=upper, lower=lower)
+    if schedule == "script":
+        lo = lower if lower is not None else (0.75 if variant == "dac_star" else 0.80)
+        return script_thresholds(epoch, int(epochs or 0), variant, upper, lo)
+    raise InvalidParameter(f"threshold_schedule must be one of {SCHEDULES}, got {schedule!r}.")
+
+
 def pair_targets(similarity: torch.Tensor, upper: float, lower: float,
-                 variant: str = "dac_star") -> tuple[torch.Tensor, torch.Tensor | None]:
+                 variant: str = "dac") -> tuple[torch.Tensor, torch.Tensor | None]:
     """Pair labels from the frozen network's cosine similarities (Chang et al., eq. 6).
 
     Parameters
@@ -159,7 +244,7 @@ def pair_targets(similarity: torch.Tensor, upper: float, lower: float,
         Dot products of L2-normalised label features.
     upper, lower : float
         Thresholds from :func:`dac_thresholds`.
-    variant : {"dac_star", "dac"}
+    variant : {"dac", "dac_star"}
 
     Returns
     -------
@@ -175,9 +260,36 @@ def pair_targets(similarity: torch.Tensor, upper: float, lower: float,
     return target, (similarity > upper) | (similarity < lower)
 
 
+def select_pairs(similarity: torch.Tensor, upper: float, lower: float,
+                 variant: str = "dac") -> tuple[torch.Tensor, torch.Tensor]:
+    """Eq. 6 over the ``M (M - 1) / 2`` candidate pairs of distinct images of a chunk.
+
+    Returns the 0/1 ``target`` (M, M) of :func:`pair_targets` and a boolean ``mask`` (M, M) that is
+    True only above the diagonal (``i < j``) and, for DAC, where the pair is selected (above ``upper``
+    or below ``lower``). ``mask.sum()`` is the number of selected pairs, at most ``M (M - 1) / 2``
+    (exactly that for DAC*).
+    """
+    target, selected = pair_targets(similarity, upper, lower, variant)
+    mask = torch.ones_like(similarity, dtype=torch.bool).triu(1)
+    return target, mask if selected is None else mask & selected
+
+
+def _pair_elements(gram: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Per-pair loss of ``kind`` (see :func:`pair_loss`), same shape as ``gram``."""
+    if kind == "bce":
+        g = gram.clamp(_EPS, 1 - _EPS)
+        return -(target * torch.log(g) + (1 - target) * torch.log(1 - g))
+    if kind == "mse":
+        return (gram - target) ** 2
+    if kind == "keras1_swapped_bce":
+        r = target.clamp(_EPS, 1 - _EPS)
+        return -(gram * torch.log(r) + (1 - gram) * torch.log(1 - r))
+    raise InvalidParameter(f"pair loss must be one of {PAIR_LOSSES}, got {kind!r}.")
+
+
 def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor | None = None,
               kind: str = "bce") -> torch.Tensor:
-    """DAC's pairwise loss of one mini-batch.
+    """The scripts' pairwise loss of one mini-batch (``pairs="batch"``).
 
     Parameters
     ----------
@@ -201,20 +313,34 @@ def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor |
         Scalar. With ``selected``: the summed loss of the selected pairs divided by their count and by
         B (cifar10_2.py's per-row sums averaged by Keras); 0 when no pair is selected.
     """
-    if kind == "bce":
-        g = gram.clamp(_EPS, 1 - _EPS)
-        elem = -(target * torch.log(g) + (1 - target) * torch.log(1 - g))  # (B, B)
-    elif kind == "mse":
-        elem = (gram - target) ** 2
-    elif kind == "keras1_swapped_bce":
-        r = target.clamp(_EPS, 1 - _EPS)
-        elem = -(gram * torch.log(r) + (1 - gram) * torch.log(1 - r))
-    else:
-        raise InvalidParameter(f"pair loss must be one of {PAIR_LOSSES}, got {kind!r}.")
+    elem = _pair_elements(gram, target, kind)  # (B, B)
     if selected is None:
         return elem.mean()
     sel = selected.to(elem.dtype)
     return (elem * sel).sum() / sel.sum().clamp_min(1.0) / gram.shape[0]
+
+
+def chunk_pair_loss(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "bce") -> torch.Tensor:
+    """Eq. 10 over a chunk (``pairs="chunk"``): the mean loss over the selected pairs of :func:`select_pairs`.
+
+    Parameters
+    ----------
+    z : torch.Tensor, shape (M, K)
+        Label features of the chunk (unit rows).
+    target, mask : torch.Tensor, shape (M, M)
+        From :func:`select_pairs`.
+    kind : {"bce", "mse", "keras1_swapped_bce"}
+        ``"bce"`` is eq. 2.
+
+    Returns
+    -------
+    torch.Tensor
+        Scalar; 0 when no pair is selected. The paper sums over the pairs; the mean only rescales the
+        gradient, which RMSprop normalises anyway.
+    """
+    elem = _pair_elements(z @ z.T, target, kind)  # (M, M)
+    sel = mask.to(elem.dtype)
+    return (elem * sel).sum() / sel.sum().clamp_min(1.0)
 
 
 def _distill_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -330,7 +456,7 @@ class KerasImageAugment:
 
 @dataclass
 class DACHistory(TrainHistory):
-    """Per-epoch record of :meth:`DAC.fit`.
+    """Per-epoch (per-iteration) record of :meth:`DAC.fit`.
 
     Attributes
     ----------
@@ -339,14 +465,22 @@ class DACHistory(TrainHistory):
     thresholds : list of (float, float)
         (upper, lower) used in each epoch.
     positive_fraction : list of float
-        Fraction of chunk pairs labelled "same cluster" (diagonal included), averaged over chunks.
+        Fraction of a chunk's candidate pairs (distinct images) labelled "same cluster", mean over chunks.
     selected_fraction : list of float
-        Fraction of chunk pairs used for training (1 for DAC*).
+        Fraction of a chunk's candidate pairs selected for training (1 for DAC*), mean over chunks.
+    candidate_pairs : list of int
+        Distinct pairs per chunk the loss can reach: ``m (m - 1) / 2`` with ``pairs="chunk"``; the pairs
+        inside the mini-batches of one pass, ``(m // B) B (B - 1) / 2``, with ``pairs="batch"``.
     """
 
     thresholds: list = field(default_factory=list)
     positive_fraction: list = field(default_factory=list)
     selected_fraction: list = field(default_factory=list)
+    candidate_pairs: list = field(default_factory=list)
+
+
+_HISTORY_FIELDS = ("losses", "epoch_seconds", "thresholds", "positive_fraction", "selected_fraction",
+                   "candidate_pairs")
 
 
 def _batches(n: int, size: int) -> list[slice]:
@@ -378,50 +512,121 @@ def _forward_all(net: DACNetwork, X: torch.Tensor, batch_size: int) -> tuple[tor
     return torch.cat(ys), torch.cat(zs)
 
 
+def _is_int(v, minimum: int) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
+                               parts: list[slice], kind: str, distill: tuple | None = None) -> torch.Tensor:
+    """Add to the parameters' ``.grad`` the gradient of eq. 10 over a whole chunk, one mini-batch at a time.
+
+    A no-grad pass gives the chunk's label features z (M, K) mini-batch by mini-batch (``parts``) and the
+    gradient dL/dz of :func:`chunk_pair_loss`; each mini-batch is then run again with gradients (the same
+    inputs and batch statistics, so the same z) and back-propagates its rows of dL/dz. The result equals
+    back-propagating the loss of the concatenated mini-batch outputs, with one mini-batch in memory.
+    ``distill`` = (weight, on_softmax, targets (M, K)) adds the scripts' self-distillation term (mean over
+    the chunk). Returns the loss (scalar, detached).
+    """
+    with torch.no_grad():
+        z_all = torch.cat([net(xa[b])[1] for b in parts])  # (M, K)
+    z_all.requires_grad_(True)
+    loss = chunk_pair_loss(z_all, target, mask, kind)
+    (grad_z,) = torch.autograd.grad(loss, z_all)  # (M, K)
+    loss = loss.detach()
+    m = xa.shape[0]
+    for b in parts:
+        y, z = net(xa[b])
+        surrogate = (z * grad_z[b]).sum()
+        if distill is not None:
+            weight, on_softmax, targets = distill
+            d = _distill_loss(y if on_softmax else z, targets[b]) * (z.shape[0] / m)
+            surrogate = surrogate + weight * d
+            loss = loss + weight * d.detach()
+        surrogate.backward()
+    return loss
+
+
 class DAC(ClusterMixin, BaseEstimator):
     """Deep Adaptive Clustering: pairwise self-labelling of a ConvNet's label features.
+
+    The defaults are the paper's (Chang et al. 2017, Sec. 3-5.4); where the paper is silent the value
+    comes from the authors' scripts, as each parameter says. :meth:`from_preset` builds the scripts'
+    settings (:data:`PRESETS`).
 
     Parameters
     ----------
     n_clusters : int, default=10
         K, in [2, N]; the width of the network's softmax.
-    variant : {"dac_star", "dac"}, default="dac_star"
-        DAC* (one threshold, all pairs; the README's "core code") or DAC (two thresholds, only
-        confident pairs). See the module docstring.
+    variant : {"dac", "dac_star"}, default="dac"
+        DAC (two thresholds, only confident pairs; the paper's method) or DAC* (one threshold, every
+        pair labelled; the paper's ablation and what most scripts run). See the module docstring.
     network : str, default="auto"
         ALL-ConvNet variant (:func:`clustlib.deep.allconv.list_dac_networks`). ``"auto"`` picks by
-        image size: 28 -> "mnist", 32 -> "cifar" (DAC*) or "cifar_v2" (DAC), 96 -> "stl",
-        16 -> "small16" (clustlib's small variant, not in the paper).
-    upper : float, default=0.99
-        Starting upper threshold (the single DAC* threshold starts here).
+        image size the network of the authors' script for that size (the paper's are in its
+        unpublished supplementary material): 28 -> "mnist", 32 -> "cifar" (DAC*) or "cifar_v2" (DAC),
+        96 -> "stl", 16 -> "small16" (clustlib's small variant, not in the paper).
+    threshold_schedule : {"paper", "script"}, default="paper"
+        "paper": :func:`paper_thresholds` (u = 0.95 - λ, l = 0.455 + 0.1 λ, λ += 1.1 ``eta`` per
+        iteration, stop when l > u; DAC* 0.95 -> 0.5). "script": :func:`script_thresholds` over
+        ``epochs`` epochs (the scripts' presets).
+    eta : float, default=0.009
+        The paper's learning rate of λ (Sec. 5.4); the paper schedule trains :func:`paper_iterations`
+        (eta) iterations (46). A larger ``eta`` runs the same curriculum in fewer iterations.
+    upper : float, default=0.95
+        Starting upper threshold (the single DAC* threshold starts here); 0.95 is the paper's u(0);
+        the scripts start at 0.99 (mnist.py 0.9).
     lower : float, optional
-        DAC*: the threshold's end point (default 0.75, cifar100.py); DAC: the starting lower
-        threshold (default 0.80, cifar10_2.py). Needs ``0 < lower <= upper < 1``.
-    epochs : int, default=50
-        Number of epochs (threshold updates); 0 returns the untrained network's clustering.
+        DAC: the starting lower threshold, default 0.455 (the paper's l(0); "script" schedule: 0.80,
+        cifar10_2.py). DAC*: the threshold's end point, default 0.5 (the paper; "script": 0.75,
+        cifar100.py). Needs ``0 < lower <= upper < 1``.
+    epochs : int, optional
+        Iterations (passes over the data; thresholds update after each). None: the schedule's own,
+        46 for the paper's (:func:`paper_iterations`), 50 for "script" (cifar100.py). With the paper
+        schedule an integer caps the 46 (the thresholds still follow the rule, so a cap stops part-way
+        through the curriculum; raise ``eta`` to shorten it instead). 0 returns the untrained network's
+        clustering.
     chunk_size : int, default=1000
-        Images whose pairwise targets are computed at once with the frozen network (at most N).
+        m, the images whose pairs are labelled at once with the frozen network (the paper's m = 1000;
+        at most N). Each iteration visits ``N // m`` random chunks; the remainder waits for the next.
+    pairs : {"chunk", "batch"}, default="chunk"
+        "chunk": every gradient step minimises eq. 10 over all selected pairs of the chunk (the paper);
+        "batch": each step uses the pairs inside one mini-batch only (the scripts).
     chunk_passes : int, default=10
-        Shuffled passes over each chunk.
+        "chunk": gradient steps per chunk (the paper gives no number; 10 as the scripts' passes per
+        chunk). "batch": shuffled passes over the chunk in mini-batches (scripts: 10, mnist.py 5).
     batch_size : int, default=32
-        Mini-batch size (pairs are formed inside a batch); also the batch of inference. >= 2.
-    steps_per_batch : int, default=2
-        Gradient steps per mini-batch, each on a new augmentation of it.
+        Mini-batch of images (the scripts' 32; mnist.py 128): "chunk" accumulates the chunk's gradient
+        over such mini-batches, "batch" forms its pairs inside one; also the batch of inference, which
+        sets the batch statistics. >= 2.
+    steps_per_batch : int, default=1
+        "batch" only: gradient steps per mini-batch, each on a new augmentation of it (scripts: 2,
+        mnist.py 1). Must be 1 with "chunk".
     lr : float, default=1e-3
-        RMSprop learning rate (rho 0.9, epsilon 1e-8: Keras' defaults).
+        RMSprop learning rate (rho 0.9, epsilon 1e-8: the scripts' Keras defaults; the paper names no
+        optimiser).
     pair_loss : {"bce", "mse", "keras1_swapped_bce"}, default="bce"
-        See :func:`pair_loss`. "bce" is the paper's eq. 2 (and the DAC* scripts').
-    distill_weight : float, optional
-        Weight of the self-distillation BCE; default 10 for DAC*, 1 for DAC; 0 switches it off.
+        See :func:`pair_loss`. "bce" is the paper's eq. 2; "mse" mnist.py's, "keras1_swapped_bce"
+        cifar10_2.py's.
+    distill_weight : float, default=0.0
+        Weight of the scripts' self-distillation BCE (not in the paper; 10 in the DAC* scripts, 1 in
+        cifar10_2.py); 0 switches it off.
     distill_on : {"label_features", "softmax"}, optional
-        Output the self-distillation acts on; default "label_features" for DAC*, "softmax" for DAC.
+        Output the self-distillation acts on; default "label_features" for DAC* (stl.py), "softmax"
+        for DAC (cifar10_2.py).
+    restart_optimizer : bool, default=False
+        Fresh RMSprop state every epoch, as cifar10_2.py's recompiling does.
     augmentation : bool, str or mapping, default=True
-        True: the ImageDataGenerator settings of the script the network comes from; a name from
-        :data:`AUGMENTATION_PRESETS`; a mapping of :class:`KerasImageAugment` arguments; False: none.
+        True: the ImageDataGenerator settings of the script the network comes from (the paper does not
+        mention augmentation); a name from :data:`AUGMENTATION_PRESETS`; a mapping of
+        :class:`KerasImageAugment` arguments; False: none.
     bn_batch_stats : bool, default=True
-        Batch normalisation with batch statistics at inference too (Keras ``mode=2``, which made the
-        paper's numbers). Label features of a sample then depend on its batch: they are computed in
-        batches of ``batch_size`` in the order of X. False: running statistics at inference.
+        Batch normalisation with batch statistics at inference too (Keras ``mode=2`` in the scripts,
+        which made the paper's numbers). Label features of a sample then depend on its batch: they are
+        computed in batches of ``batch_size`` in the order of X. False: running statistics at inference.
     device : str, optional
         Default CUDA if available, else CPU.
     random_state : int, optional
@@ -441,6 +646,8 @@ class DAC(ClusterMixin, BaseEstimator):
         The trained network.
     history_ : DACHistory
     network_name_ : str
+    n_iterations_ : int
+        Iterations the schedule ran for.
     epoch_seconds_, total_seconds_ : float
     n_features_in_ : int
 
@@ -450,14 +657,24 @@ class DAC(ClusterMixin, BaseEstimator):
     Code: https://github.com/vector-1127/DAC.
     """
 
-    def __init__(self, n_clusters: int = 10, *, variant: str = "dac_star", network: str = "auto",
-                 upper: float = 0.99, lower: float | None = None, epochs: int = 50, chunk_size: int = 1000,
-                 chunk_passes: int = 10, batch_size: int = 32, steps_per_batch: int = 2, lr: float = 1e-3,
-                 pair_loss: str = "bce", distill_weight: float | None = None, distill_on: str | None = None,
+    def __init__(self, n_clusters: int = 10, *, variant: str = "dac", network: str = "auto",
+                 threshold_schedule: str = "paper", eta: float = PAPER_ETA, upper: float = PAPER_UPPER,
+                 lower: float | None = None, epochs: int | None = None, chunk_size: int = 1000,
+                 pairs: str = "chunk", chunk_passes: int = 10, batch_size: int = 32, steps_per_batch: int = 1,
+                 lr: float = 1e-3, pair_loss: str = "bce", distill_weight: float = 0.0,
+                 distill_on: str | None = None, restart_optimizer: bool = False,
                  augmentation: bool | str | Mapping = True, bn_batch_stats: bool = True,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
                  checkpoint_path: str | os.PathLike | None = None) -> None:
         store_init_args(self, locals())
+
+    @classmethod
+    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "DAC":
+        """A DAC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"paper"``, ``"paper_star"``,
+        ``"script_mnist"``, ``"script_cifar10_2"``...), then ``overrides``."""
+        if preset not in PRESETS:
+            raise InvalidParameter(f"Unknown DAC preset {preset!r}; valid: {sorted(PRESETS)}.")
+        return cls(n_clusters, **{**PRESETS[preset], **overrides})
 
     # -- validation -----------------------------------------------------------------------------
 
@@ -475,10 +692,14 @@ class DAC(ClusterMixin, BaseEstimator):
         """Validate every parameter against X and return the defaults filled in (before any compute)."""
         n = X.shape[0]
         k = self.n_clusters
-        if not isinstance(k, (int, np.integer)) or isinstance(k, bool) or not 2 <= k <= n:
+        if not _is_int(k, 2) or not k <= n:
             raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
         if self.variant not in VARIANTS:
             raise InvalidParameter(f"variant must be one of {VARIANTS}, got {self.variant!r}.")
+        if self.threshold_schedule not in SCHEDULES:
+            raise InvalidParameter(f"threshold_schedule must be one of {SCHEDULES}, got {self.threshold_schedule!r}.")
+        if self.pairs not in PAIR_MODES:
+            raise InvalidParameter(f"pairs must be one of {PAIR_MODES}, got {self.pairs!r}.")
         h, w = X.shape[2], X.shape[3]
         if self.network == "auto":
             if h != w:
@@ -492,39 +713,57 @@ class DAC(ClusterMixin, BaseEstimator):
                                        "or use network='auto'.")
         else:
             raise InvalidParameter(f"network must be 'auto' or one of {list_dac_networks()}, got {self.network!r}.")
-        lower = self.lower if self.lower is not None else (0.75 if self.variant == "dac_star" else 0.80)
+        paper = self.threshold_schedule == "paper"
+        if paper:
+            lower = self.lower if self.lower is not None else (PAPER_LOWER if self.variant == "dac" else PAPER_STAR_END)
+        else:
+            lower = self.lower if self.lower is not None else (0.75 if self.variant == "dac_star" else 0.80)
         for name, v in (("upper", self.upper), ("lower", lower)):
-            if not isinstance(v, (int, float, np.floating)) or isinstance(v, bool):
+            if not _is_number(v):
                 raise InvalidParameter(f"{name} must be a number in (0, 1), got {v!r}.")
         if not 0 < lower <= self.upper < 1:
             raise InvalidParameter(f"thresholds must satisfy 0 < lower <= upper < 1, got lower={lower}, "
                                    f"upper={self.upper}.")
-        for name, minimum in (("epochs", 0), ("chunk_size", 2), ("chunk_passes", 1), ("batch_size", 2),
-                              ("steps_per_batch", 1)):
+        if not _is_number(self.eta) or not self.eta > 0:
+            raise InvalidParameter(f"eta (the learning rate of λ) must be a number > 0, got {self.eta!r}.")
+        if self.epochs is not None and not _is_int(self.epochs, 0):
+            raise InvalidParameter(f"epochs must be None or an integer >= 0, got {self.epochs!r}.")
+        if paper:
+            rule = paper_iterations(float(self.eta), float(self.upper), lower) if self.variant == "dac" else \
+                paper_iterations(float(self.eta))
+            iterations = rule if self.epochs is None else min(int(self.epochs), rule)
+        else:
+            iterations = 50 if self.epochs is None else int(self.epochs)
+        for name, minimum in (("chunk_size", 2), ("chunk_passes", 1), ("batch_size", 2), ("steps_per_batch", 1)):
             v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < minimum:
+            if not _is_int(v, minimum):
                 raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {v!r}.")
+        if self.pairs == "chunk" and self.steps_per_batch != 1:
+            raise InvalidParameter(f"steps_per_batch applies to pairs='batch' (the scripts' in-batch steps); with "
+                                   f"pairs='chunk' every step covers the whole chunk, got {self.steps_per_batch}.")
         chunk = min(int(self.chunk_size), n)
         if self.batch_size > chunk:
             raise InvalidParameter(f"batch_size ({self.batch_size}) exceeds the chunk of {chunk} images; lower "
                                    "batch_size or raise chunk_size.")
-        if not isinstance(self.lr, (int, float)) or isinstance(self.lr, bool) or not self.lr > 0:
+        if not _is_number(self.lr) or not self.lr > 0:
             raise InvalidParameter(f"lr (learning rate) must be > 0, got {self.lr!r}.")
         if self.pair_loss not in PAIR_LOSSES:
             raise InvalidParameter(f"pair_loss must be one of {PAIR_LOSSES}, got {self.pair_loss!r}.")
-        dw = self.distill_weight if self.distill_weight is not None else (10.0 if self.variant == "dac_star" else 1.0)
-        if not isinstance(dw, (int, float)) or isinstance(dw, bool) or not (np.isfinite(dw) and dw >= 0):
+        dw = self.distill_weight
+        if not _is_number(dw) or dw < 0:
             raise InvalidParameter(f"distill_weight must be a finite number >= 0, got {dw!r}.")
         don = self.distill_on or ("label_features" if self.variant == "dac_star" else "softmax")
         if don not in DISTILL_ON:
             raise InvalidParameter(f"distill_on must be one of {DISTILL_ON}, got {don!r}.")
+        if not isinstance(self.restart_optimizer, (bool, np.bool_)):
+            raise InvalidParameter(f"restart_optimizer must be True or False, got {self.restart_optimizer!r}.")
         aug = self._augmentation_settings(network)
         rs = self.random_state
-        if rs is not None and not (isinstance(rs, (int, np.integer)) and not isinstance(rs, bool) and rs >= 0):
+        if rs is not None and not _is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
-        return dict(network=network, lower=float(lower), distill_weight=float(dw), distill_on=don,
-                    augmentation=aug, chunk=chunk)
+        return dict(network=network, lower=float(lower), iterations=int(iterations), distill_weight=float(dw),
+                    distill_on=don, augmentation=aug, chunk=chunk)
 
     def _augmentation_settings(self, network: str) -> dict | None:
         a = self.augmentation
@@ -551,9 +790,13 @@ class DAC(ClusterMixin, BaseEstimator):
     def _checkpoint_config(self, X: np.ndarray, r: dict) -> dict:
         skip = {"progress", "device", "checkpoint_path"}
         cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
-        aug = r["augmentation"]
-        cfg.update(method="DAC", data=data_fingerprint(X), resolved={**r, "augmentation": aug})
+        cfg.update(method="DAC", data=data_fingerprint(X), resolved=r)
         return cfg
+
+    def thresholds(self, epoch: int, r: dict) -> tuple[float, float]:
+        """(upper, lower) of epoch ``epoch`` under this estimator's schedule (``r``: :meth:`check_params`)."""
+        return dac_thresholds(epoch, r["iterations"], self.variant, float(self.upper), r["lower"],
+                              schedule=self.threshold_schedule, eta=float(self.eta))
 
     def fit(self, X, y=None):
         """Train the label-feature network on X with the adaptive pairwise loop.
@@ -587,31 +830,33 @@ class DAC(ClusterMixin, BaseEstimator):
             start = self._resume(net, optimizer, generator, augment, history, chash, device)
 
         Xt = torch.from_numpy(X).to(device)
-        bar = tqdm(range(start, self.epochs), desc="DAC", disable=not self.progress, leave=False)
+        epoch_step = self._chunk_epoch if self.pairs == "chunk" else self._batch_epoch
+        bar = tqdm(range(start, r["iterations"]), desc="DAC", disable=not self.progress, leave=False)
         for epoch in bar:
             t_epoch = time.perf_counter()
-            if self.variant == "dac":
+            if self.restart_optimizer:
                 optimizer = self._optimizer(net)  # cifar10_2.py recompiles every epoch: fresh RMSprop state
-            upper, lower = dac_thresholds(epoch, self.epochs, self.variant, float(self.upper), r["lower"])
-            loss, pos, sel = self._epoch(Xt, net, optimizer, augment, generator, upper, lower, r)
+            upper, lower = self.thresholds(epoch, r)
+            loss, pos, sel, candidates = epoch_step(Xt, net, optimizer, augment, generator, upper, lower, r)
             history.losses.append(loss)
             history.thresholds.append((upper, lower))
             history.positive_fraction.append(pos)
             history.selected_fraction.append(sel)
+            history.candidate_pairs.append(candidates)
             history.epoch_seconds.append(time.perf_counter() - t_epoch)
-            bar.set_postfix(loss=f"{loss:.4g}", th=f"{upper:.3f}")
+            bar.set_postfix(loss=f"{loss:.4g}", u=f"{upper:.3f}", l=f"{lower:.3f}")
             if self.checkpoint_path is not None:
                 atomic_torch_save({
                     "format": _CHECKPOINT_FORMAT, "config_hash": chash, "config": cfg, "epoch": epoch + 1,
                     "network": net.state_dict(), "optimizer": optimizer.state_dict(),
                     "generator": generator.get_state(), "augment": augment.get_state() if augment else None,
-                    "history": {k: getattr(history, k) for k in ("losses", "epoch_seconds", "thresholds",
-                                                                   "positive_fraction", "selected_fraction")},
+                    "history": {k: getattr(history, k) for k in _HISTORY_FIELDS},
                 }, self.checkpoint_path)
 
         y_all, z_all = _forward_all(net, Xt, int(self.batch_size))
         self.network_ = net
         self.network_name_ = r["network"]
+        self.n_iterations_ = r["iterations"]
         self.label_features_ = z_all.float().cpu().numpy()
         self.labels_ = z_all.argmax(1).cpu().numpy().astype(np.int64)
         self.history_ = history
@@ -635,22 +880,60 @@ class DAC(ClusterMixin, BaseEstimator):
         history.resumed_from = int(state["epoch"])
         return int(state["epoch"])
 
-    def _epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r) -> tuple[float, float, float]:
-        """One epoch over ``N // chunk`` chunks; returns (mean loss, positive fraction, selected fraction)."""
-        n, chunk, bs = Xt.shape[0], r["chunk"], int(self.batch_size)
-        wd, on_softmax = r["distill_weight"], r["distill_on"] == "softmax"
+    def _chunks(self, Xt, net, generator, r):
+        """Yield, per chunk of one epoch: its images (M, C, H, W), the frozen network's (softmax, label
+        features) on the clean images and their similarities (M, M)."""
+        n, chunk = Xt.shape[0], r["chunk"]
         perm = torch.randperm(n, generator=generator)
-        total = torch.zeros((), device=Xt.device)
-        steps, pos, sel = 0, 0.0, 0.0
-        n_chunks = n // chunk
-        for c in range(n_chunks):
+        for c in range(n // chunk):
             Xc = Xt.index_select(0, perm[c * chunk:(c + 1) * chunk].to(Xt.device))  # (M, C, H, W)
-            y_frozen, z_frozen = _forward_all(net, Xc, bs)  # frozen network, clean images
-            sim = z_frozen @ z_frozen.T  # (M, M) cosine similarities
-            target, selected = pair_targets(sim, upper, lower, self.variant)
+            y_frozen, z_frozen = _forward_all(net, Xc, int(self.batch_size))  # frozen network, clean images
+            yield Xc, y_frozen, z_frozen, z_frozen @ z_frozen.T
+
+    @staticmethod
+    def _pair_shares(target: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
+        """(positive, selected) fractions of the chunk's M (M - 1) / 2 candidate pairs."""
+        m = target.shape[0]
+        candidates = m * (m - 1) / 2
+        return float(target.triu(1).sum()) / candidates, float(mask.sum()) / candidates
+
+    def _chunk_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r):
+        """The paper's iteration (``pairs="chunk"``): per chunk, ``chunk_passes`` steps on eq. 10 over all its
+        selected pairs. Returns (mean loss, positive fraction, selected fraction, candidate pairs per chunk)."""
+        bs, chunk = int(self.batch_size), r["chunk"]
+        wd, on_softmax = r["distill_weight"], r["distill_on"] == "softmax"
+        total = torch.zeros((), device=Xt.device)
+        steps, pos, sel, n_chunks = 0, 0.0, 0.0, 0
+        parts = _batches(chunk, bs)
+        for Xc, y_frozen, z_frozen, sim in self._chunks(Xt, net, generator, r):
+            target, mask = select_pairs(sim, upper, lower, self.variant)  # (M, M) each
+            p, s = self._pair_shares(target, mask)
+            pos, sel, n_chunks = pos + p, sel + s, n_chunks + 1
             distill_target = y_frozen if on_softmax else z_frozen
-            pos += float(target.mean())
-            sel += 1.0 if selected is None else float(selected.float().mean())
+            net.train()
+            for _ in range(self.chunk_passes):
+                xa = augment(Xc) if augment is not None else Xc
+                optimizer.zero_grad(set_to_none=True)
+                loss = _accumulate_chunk_gradient(net, xa, target, mask, parts, self.pair_loss,
+                                                  (wd, on_softmax, distill_target) if wd > 0 else None)
+                optimizer.step()
+                total += loss
+                steps += 1
+        return float(total) / max(steps, 1), pos / max(n_chunks, 1), sel / max(n_chunks, 1), chunk * (chunk - 1) // 2
+
+    def _batch_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r):
+        """The scripts' epoch (``pairs="batch"``): per chunk, ``chunk_passes`` shuffled passes in mini-batches,
+        ``steps_per_batch`` steps on each mini-batch's own pairs (a remainder batch is dropped). Returns as
+        :meth:`_chunk_epoch`."""
+        chunk, bs = r["chunk"], int(self.batch_size)
+        wd, on_softmax = r["distill_weight"], r["distill_on"] == "softmax"
+        total = torch.zeros((), device=Xt.device)
+        steps, pos, sel, n_chunks = 0, 0.0, 0.0, 0
+        for Xc, y_frozen, z_frozen, sim in self._chunks(Xt, net, generator, r):
+            p, s = self._pair_shares(*select_pairs(sim, upper, lower, self.variant))
+            pos, sel, n_chunks = pos + p, sel + s, n_chunks + 1
+            target, selected = pair_targets(sim, upper, lower, self.variant)  # (M, M), diagonal included
+            distill_target = y_frozen if on_softmax else z_frozen
             net.train()
             for _ in range(self.chunk_passes):
                 order = torch.randperm(chunk, generator=generator).to(Xt.device)
@@ -671,7 +954,8 @@ class DAC(ClusterMixin, BaseEstimator):
                         optimizer.step()
                         total += loss.detach()
                         steps += 1
-        return float(total) / max(steps, 1), pos / max(n_chunks, 1), sel / max(n_chunks, 1)
+        return (float(total) / max(steps, 1), pos / max(n_chunks, 1), sel / max(n_chunks, 1),
+                (chunk // bs) * bs * (bs - 1) // 2)
 
     # -- inference ------------------------------------------------------------------------------
 
