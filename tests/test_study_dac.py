@@ -31,8 +31,11 @@ from clustlib.studies import dac_study as dac
     (dict(estimator_params={"dac": {"lowr": 0.5}}), "unknown or reserved"),
     (dict(estimator_params={"dac": {"random_state": 3}}), "unknown or reserved"),
     (dict(table3_methods=["dbscan"]), "Unknown table3_methods"),
-    # DAC's own checks, reached through the resolved script settings before any data is loaded
-    (dict(estimator_params={"dac": {"lower": 0.95}}), "lower <= upper"),
+    (dict(preset="code"), "preset must be"),
+    (dict(preset="scripts"), "No two-threshold DAC script"),  # the scripts run DAC on CIFAR-10 only
+    # DAC's own checks, reached through the resolved settings before any data is loaded
+    (dict(estimator_params={"dac": {"lower": 0.97}}), "lower <= upper"),  # the paper's u starts at 0.95
+    (dict(estimator_params={"dac_star": {"eta": -1.0}}), "eta"),
     (dict(subsets={"digits": 100}), "batch_size"),  # mnist.py's batch of 128 > 100 images
 ])
 def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypatch):
@@ -48,22 +51,45 @@ def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypat
 def test_validate_accepts_every_profile(profile):
     defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("07_dac").items()}
     p = {**defaults, **profiles.resolve_params("07_dac", profile)}
-    dac.validate(p["datasets"], p["variants"], p["seeds"], networks=p["networks"], epochs=p["epochs"],
-                 estimator_params=p["estimator_params"], table3_methods=p["table3_methods"], subsets=p["subsets"])
+    dac.validate(p["datasets"], p["variants"], p["seeds"], preset=p["preset"], networks=p["networks"],
+                 epochs=p["epochs"], estimator_params=p["estimator_params"], table3_methods=p["table3_methods"],
+                 subsets=p["subsets"])
+    assert p["preset"] == "paper"
 
 
-def test_script_settings_follow_the_authors_scripts():
-    script, kw = dac.script_settings("cifar10", "dac")
+def test_paper_preset_is_dac_defaults_with_the_scripts_network_and_augmentation():
+    from clustlib.deep import DAC
+
+    script, kw = dac.script_settings("mnist", "dac")  # the paper preset is the default
+    assert script == "mnist" and kw == {"variant": "dac", "network": "mnist", "augmentation": "mnist", "batch_size": 128}
+    model = DAC(10, **kw)
+    assert (model.threshold_schedule, model.pairs, model.pair_loss, model.distill_weight, model.chunk_size) == \
+        ("paper", "chunk", "bce", 0.0, 1000)
+    r = model.check_params(np.broadcast_to(np.float32(0), (70000, 1, 28, 28)))
+    assert r["iterations"] == 46 and model.thresholds(0, r) == (0.95, 0.455)
+    script, kw = dac.script_settings("cifar10", "dac")  # the two-threshold script's network for DAC on CIFAR-10
+    assert script == "cifar10_2" and kw["network"] == "cifar_v2" and kw["augmentation"] == "cifar10_2"
+    script, kw = dac.script_settings("stl10", "dac")  # no two-threshold script: the DAC* script's network
+    assert script == "stl" and kw == {"variant": "dac", "network": "stl", "augmentation": "stl", "batch_size": 32}
+    assert dac.script_settings("stl10", "dac_star", epochs=10)[1]["epochs"] == 10  # a cap on the 46 iterations
+
+
+def test_scripts_preset_follows_the_authors_scripts():
+    script, kw = dac.script_settings("cifar10", "dac", preset="scripts")
     assert script == "cifar10_2" and kw == DAC_SCRIPT_SETTINGS["cifar10_2"]  # the one two-threshold script
-    script, kw = dac.script_settings("cifar10", "dac_star")
+    script, kw = dac.script_settings("cifar10", "dac_star", preset="scripts")
     assert script == "cifar100" and kw == DAC_SCRIPT_SETTINGS["cifar100"]  # issue #11: cifar100.py for CIFAR-10
-    script, kw = dac.script_settings("stl10", "dac")  # no two-threshold script: stl.py with variant="dac"
-    assert script == "stl" and kw == {**DAC_SCRIPT_SETTINGS["stl"], "variant": "dac"}
-    script, kw = dac.script_settings("digits", "dac_star", network="small16", epochs=3, overrides={"lr": 5e-4})
+    with pytest.raises(InvalidParameter, match="No two-threshold DAC script"):  # no schedule the scripts lack
+        dac.script_settings("stl10", "dac", preset="scripts")
+    script, kw = dac.script_settings("digits", "dac_star", preset="scripts", network="small16", epochs=3,
+                                     overrides={"lr": 5e-4})
     assert script == "mnist" and kw == {**DAC_SCRIPT_SETTINGS["mnist"], "network": "small16", "epochs": 3, "lr": 5e-4}
-    assert dac.script_settings("imagenet_dogs", "dac_star")[1]["network"] == "imagenet_dog"
+    assert dac.script_settings("imagenet_dogs", "dac_star", preset="scripts")[1]["network"] == "imagenet_dog"
     with pytest.raises(InvalidParameter, match="No DAC script"):
         dac.script_settings("coil100", "dac")
+    table = dac.settings_table(["cifar10"], ["dac_star", "dac"], preset="scripts")
+    assert table["threshold_schedule"].tolist() == ["script", "script"] and table["pairs"].tolist() == ["batch"] * 2
+    assert dac.settings_table(["cifar10"], ["dac"])["pairs"].tolist() == ["chunk"]
 
 
 def test_prepare_inputs_as_the_scripts_do():

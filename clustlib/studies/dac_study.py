@@ -1,18 +1,25 @@
 """Study 7 (Chang et al. 2017): DAC and DAC* on the paper's datasets with :class:`clustlib.deep.DAC`.
 
-The loops behind ``notebooks/07_dac.ipynb``: each (dataset, variant, seed) trains one DAC network with
-the settings of the authors' script for that dataset (:data:`clustlib.deep.DAC_SCRIPT_SETTINGS`) and is
+The loops behind ``notebooks/07_dac.ipynb``: each (dataset, variant, seed) trains one DAC network and is
 scored by the argmax of its label features (Table 2); the learned label features are then clustered by
 K-means, SC, AC and NMF (Table 3). Figures: the adaptive thresholds and the share of positive and
-selected pairs per epoch, ACC per method and dataset, the distribution of label-feature elements before
-and after training (Figure 4), and the cluster sizes (DAC can leave clusters empty, vector-1127/DAC #23).
+selected pairs per iteration, ACC per method and dataset, the distribution of label-feature elements
+before and after training (Figure 4), and the cluster sizes (DAC can leave clusters empty,
+vector-1127/DAC #23).
 
-Which script runs which row. DAC* (one threshold, all pairs) uses the dataset's script: ``mnist.py`` for
-the digit sets, ``cifar100.py`` for CIFAR-10 and CIFAR-100/20 (the authors ran it for both, issue #11),
-``stl.py``, ``imagenet10.py`` and ``imagenetdog.py``. The two-threshold DAC exists in the public code for
-CIFAR-10 only (``cifar10_2.py``); for the other datasets this study runs the dataset's DAC* script with
-``variant="dac"``, so the two thresholds start at that script's upper and lower values and meet half-way
-(a clustlib choice; the paper's own schedule, u = 0.95 - λ and l = 0.455 + 0.1 λ, is in no script).
+Two presets (:data:`PRESETS`):
+
+* ``"paper"`` (default): the paper's DAC and DAC* (:class:`~clustlib.deep.DAC`'s defaults: u = 0.95 - λ,
+  l = 0.455 + 0.1 λ, 46 iterations; DAC* 0.95 -> 0.5; BCE over all selected pairs of each chunk of
+  1,000 images; no self-distillation). What the paper leaves to its unpublished supplementary
+  material, the network, the augmentation and the mini-batch (which sets the batch statistics), comes
+  from the dataset's script (:data:`DATASET_SCRIPTS`, the two-threshold ``cifar10_2.py`` for DAC on
+  CIFAR-10).
+* ``"scripts"``: every setting of the authors' script for the dataset
+  (:data:`clustlib.deep.DAC_SCRIPT_SETTINGS`): ``mnist.py`` for the digit sets, ``cifar100.py`` for
+  CIFAR-10 and CIFAR-100/20 (the authors ran it for both, issue #11), ``stl.py``, ``imagenet10.py`` and
+  ``imagenetdog.py``, all DAC*; the two-threshold DAC only on CIFAR-10 (``cifar10_2.py``), the one
+  dataset the public code runs it on (other datasets refuse ``variant="dac"`` under this preset).
 
 References
 ----------
@@ -36,15 +43,20 @@ from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
 from clustlib.studies._common import check_datasets, check_list, check_seeds, load_image_trees_at, summary_mean_std
 
-__all__ = ["VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
+__all__ = ["PRESETS", "VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
            "DACRuns", "validate", "validate_params", "script_settings", "settings_table", "prepare_inputs",
            "load_inputs", "run_grid",
            "cluster_label_features", "run_table3", "feature_distribution", "summary", "compare_with_paper",
            "figure_thresholds", "figure_accuracy", "figure_feature_distribution", "figure_cluster_sizes"]
 
+#: The study's presets: the paper's method, or the authors' scripts as they run.
+PRESETS = ("paper", "scripts")
+#: DAC arguments the paper preset takes from the dataset's script (the paper leaves them open).
+_FROM_SCRIPT = ("network", "augmentation", "batch_size")
 #: Our variant name -> the row label of the paper's Table 2.
 VARIANT_NAMES = {"dac_star": "DAC*", "dac": "DAC"}
-#: Dataset -> the authors' DAC* script (a key of :data:`clustlib.deep.DAC_SCRIPT_SETTINGS`).
+#: Dataset -> the authors' DAC* script (a key of :data:`clustlib.deep.DAC_SCRIPT_SETTINGS`); the paper preset
+#: takes its network, augmentation and mini-batch.
 DATASET_SCRIPTS = {"mnist": "mnist", "fashion_mnist": "mnist", "kmnist": "mnist", "usps": "mnist",
                    "digits": "mnist", "optdigits": "mnist", "cifar10": "cifar100", "cifar100_20": "cifar100",
                    "stl10": "stl", "imagenet10": "imagenet10", "imagenet_dogs": "imagenet_dog"}
@@ -65,11 +77,11 @@ class DACRuns(NamedTuple):
     Attributes
     ----------
     scores : DataFrame
-        One row per (dataset, variant, seed): ``dataset, method, variant, script, network, epochs, seed,
-        nmi, ari, acc, n_clusters_found, fit_s, epoch_s``.
+        One row per (dataset, variant, seed): ``dataset, method, variant, preset, script, network, epochs
+        (iterations run), seed, nmi, ari, acc, n_clusters_found, fit_s, epoch_s``.
     history : DataFrame
-        One row per epoch: ``dataset, method, seed, epoch, upper, lower, positive_fraction,
-        selected_fraction, loss``.
+        One row per iteration (epoch): ``dataset, method, seed, epoch, upper, lower, positive_fraction,
+        selected_fraction, candidate_pairs, loss``.
     features : dict
         ``(dataset, variant, seed) -> (initial label features (N, K), trained label features (N, K))``,
         float32; the initial ones come from the same seed's untrained network.
@@ -80,13 +92,15 @@ class DACRuns(NamedTuple):
     features: dict
 
 
-def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs: int = 0,
+def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict | None = None, epochs: int = 0,
              estimator_params: dict | None = None, table3_methods=(), subsets: dict | None = None) -> None:
-    """Known datasets, variants, networks and Table 3 methods, seeds, epochs >= 0, per-variant overrides
-    that :class:`~clustlib.deep.DAC` accepts; all checked before any data is loaded or network built."""
+    """Known preset, datasets, variants, networks and Table 3 methods, seeds, epochs >= 0, per-variant
+    overrides that :class:`~clustlib.deep.DAC` accepts; all checked before any data is loaded or network built."""
     from clustlib.deep import DAC
     from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, list_dac_networks
 
+    if preset not in PRESETS:
+        raise InvalidParameter(f"preset must be one of {list(PRESETS)}, got {preset!r}.")
     check_list("datasets", datasets, DATASET_SCRIPTS)
     check_list("variants", variants, VARIANT_NAMES)
     check_seeds(seeds)
@@ -101,7 +115,7 @@ def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs:
     if bad:
         raise InvalidParameter(f"Unknown network(s) {bad}; valid: {list_dac_networks()}.")
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 0:
-        raise InvalidParameter(f"epochs must be an integer >= 0 (0 keeps each script's epochs), got {epochs!r}.")
+        raise InvalidParameter(f"epochs must be an integer >= 0 (0 keeps each schedule's own), got {epochs!r}.")
     subsets = {} if subsets is None else subsets
     unknown = [d for d in subsets if d not in datasets]
     if unknown:
@@ -128,8 +142,8 @@ def validate(datasets, variants, seeds, *, networks: dict | None = None, epochs:
         info = data.dataset_info(dataset)
         n = subsets.get(dataset) or info["splits"].get("all") or info.get("paper_n_samples") or 10_000
         for variant in variants:
-            _, kwargs = script_settings(dataset, variant, network=networks.get(dataset), epochs=epochs,
-                                        overrides=estimator_params.get(variant))
+            _, kwargs = script_settings(dataset, variant, preset=preset, network=networks.get(dataset),
+                                        epochs=epochs, overrides=estimator_params.get(variant))
             size = ALLCONV_ARCHITECTURES[kwargs["network"]].input_size if "network" in kwargs else 32
             shape_only = np.broadcast_to(np.float32(0), (n, 1, size, size))  # no memory: only .shape is read
             DAC(info["n_classes"], **kwargs).check_params(shape_only)
@@ -139,43 +153,57 @@ def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
     calls this)."""
     check_datasets(params["datasets"], params["subsets"])
-    validate(params["datasets"], params["variants"], params["seeds"], networks=params["networks"],
+    validate(params["datasets"], params["variants"], params["seeds"], preset=params["preset"],
+             networks=params["networks"],
              epochs=params["epochs"], estimator_params=params["estimator_params"],
              table3_methods=params["table3_methods"], subsets=params["subsets"])
 
 
-def script_settings(dataset: str, variant: str, *, network: str | None = None, epochs: int = 0,
-                    overrides: dict | None = None) -> tuple[str, dict]:
-    """The authors' script for this dataset and variant, and the :class:`~clustlib.deep.DAC` arguments.
+def script_settings(dataset: str, variant: str, *, preset: str = "paper", network: str | None = None,
+                    epochs: int = 0, overrides: dict | None = None) -> tuple[str, dict]:
+    """The authors' script behind this dataset and variant, and the :class:`~clustlib.deep.DAC` arguments.
 
     Parameters
     ----------
     dataset : str
         A key of :data:`DATASET_SCRIPTS`.
     variant : {"dac_star", "dac"}
+    preset : {"paper", "scripts"}
+        "paper": DAC's defaults (the paper) with the script's network, augmentation and mini-batch;
+        "scripts": all of the script's settings (DAC on CIFAR-10 only).
     network : str, optional
         ALL-ConvNet override (e.g. ``"small16"`` for 16x16 digits); None keeps the script's.
     epochs : int
-        0 keeps the script's epochs.
+        0 keeps the schedule's own (paper: 46 iterations; scripts: 20-75 epochs); the paper schedule
+        takes it as a cap.
     overrides : dict, optional
         Further DAC arguments, applied last.
 
     Returns
     -------
     script : str
-        The script name (``"cifar10_2"``, or the DAC* script when the variant is switched).
+        The script name (``"cifar10_2"`` for DAC on CIFAR-10, else the dataset's DAC* script).
     kwargs : dict
         DAC arguments without ``n_clusters``, ``random_state`` and ``device``.
     """
     from clustlib.deep import DAC_SCRIPT_SETTINGS
 
+    if preset not in PRESETS:
+        raise InvalidParameter(f"preset must be one of {list(PRESETS)}, got {preset!r}.")
     if dataset not in DATASET_SCRIPTS:
         raise InvalidParameter(f"No DAC script for dataset {dataset!r}; supported: {sorted(DATASET_SCRIPTS)}.")
     if variant not in VARIANT_NAMES:
         raise InvalidParameter(f"variant must be one of {list(VARIANT_NAMES)}, got {variant!r}.")
     script = TWO_THRESHOLD_SCRIPTS.get(dataset) if variant == "dac" else None
+    if preset == "scripts" and variant == "dac" and script is None:
+        raise InvalidParameter(f"No two-threshold DAC script for {dataset!r}: the authors' code runs DAC on CIFAR-10 "
+                               "only (cifar10_2.py); use preset='paper' for the paper's DAC, or variants=['dac_star'].")
     script = script or DATASET_SCRIPTS[dataset]
-    kwargs = dict(DAC_SCRIPT_SETTINGS[script], variant=variant)
+    settings = DAC_SCRIPT_SETTINGS[script]
+    if preset == "scripts":
+        kwargs = dict(settings)
+    else:
+        kwargs = {"variant": variant, **{k: settings[k] for k in _FROM_SCRIPT}}
     if network is not None:
         kwargs["network"] = network
     if epochs:
@@ -184,16 +212,20 @@ def script_settings(dataset: str, variant: str, *, network: str | None = None, e
     return script, kwargs
 
 
-def settings_table(datasets, variants, *, networks: dict | None = None, epochs: int = 0,
+def settings_table(datasets, variants, *, preset: str = "paper", networks: dict | None = None, epochs: int = 0,
                    estimator_params: dict | None = None) -> pd.DataFrame:
-    """The DAC arguments each (dataset, variant) runs with, one row each (for the notebook to show)."""
+    """The DAC arguments each (dataset, variant) runs with, defaults filled in, one row each (for the notebook)."""
+    from clustlib.deep import DAC
+
     rows = []
     for dataset in datasets:
         for variant in variants:
-            script, kwargs = script_settings(dataset, variant, network=(networks or {}).get(dataset), epochs=epochs,
-                                             overrides=(estimator_params or {}).get(variant))
-            rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "script": script,
-                         **{k: v for k, v in kwargs.items() if k != "variant"}})
+            script, kwargs = script_settings(dataset, variant, preset=preset, network=(networks or {}).get(dataset),
+                                             epochs=epochs, overrides=(estimator_params or {}).get(variant))
+            shown = {k: v for k, v in DAC(**kwargs).get_params().items()
+                     if k not in ("n_clusters", "variant", "device", "random_state", "progress", "checkpoint_path")}
+            rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "preset": preset, "script": script,
+                         **shown})
     return pd.DataFrame(rows)
 
 
@@ -227,17 +259,19 @@ def load_inputs(datasets, subsets: dict | None = None, *, seed: int = 0, root=No
 
 def _history_rows(dataset: str, method: str, seed: int, history) -> list[dict]:
     return [{"dataset": dataset, "method": method, "seed": seed, "epoch": e + 1, "upper": th[0], "lower": th[1],
-             "positive_fraction": pos, "selected_fraction": sel, "loss": loss}
-            for e, (th, pos, sel, loss) in enumerate(zip(history.thresholds, history.positive_fraction,
-                                                          history.selected_fraction, history.losses))]
+             "positive_fraction": pos, "selected_fraction": sel, "candidate_pairs": pairs, "loss": loss}
+            for e, (th, pos, sel, pairs, loss) in enumerate(zip(history.thresholds, history.positive_fraction,
+                                                                 history.selected_fraction, history.candidate_pairs,
+                                                                 history.losses))]
 
 
-def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, networks: dict | None = None, epochs: int = 0,
-             estimator_params: dict | None = None, device: str = "cpu", progress: bool = True) -> DACRuns:
+def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, preset: str = "paper",
+             networks: dict | None = None, epochs: int = 0, estimator_params: dict | None = None, device: str = "cpu",
+             progress: bool = True) -> DACRuns:
     """Train DAC for every dataset x variant x seed and log NMI, ARI, ACC of the argmax labels (Table 2).
 
-    The setting of each record names the script, network and epochs (``script=mnist,network=small16,
-    epochs=20``). See :class:`DACRuns` for what comes back.
+    The setting of each record names the preset, the script, the network and the iterations run
+    (``preset=paper,script=mnist,network=small16,epochs=46``). See :class:`DACRuns` for what comes back.
     """
     from clustlib.deep import DAC
 
@@ -247,8 +281,8 @@ def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, networks: di
     inputs = {}
     for dataset, variant, seed in tqdm(jobs, desc="DAC", disable=not progress):
         imageset = imagesets[dataset]
-        script, kwargs = script_settings(dataset, variant, network=networks.get(dataset), epochs=epochs,
-                                         overrides=estimator_params.get(variant))
+        script, kwargs = script_settings(dataset, variant, preset=preset, network=networks.get(dataset),
+                                         epochs=epochs, overrides=estimator_params.get(variant))
         key = (dataset, kwargs["network"], script in _UNCENTRED_SCRIPTS)
         if key not in inputs:
             inputs[key] = prepare_inputs(imageset, kwargs["network"], script)
@@ -260,7 +294,7 @@ def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, networks: di
         fit_s = time.perf_counter() - t0
         method = VARIANT_NAMES[variant]
         scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
-        setting = {"script": script, "network": model.network_name_, "epochs": kwargs["epochs"]}
+        setting = {"preset": preset, "script": script, "network": model.network_name_, "epochs": model.n_iterations_}
         run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
                 note="labels = argmax of the label features")
         rows.append({"dataset": dataset, "method": method, "variant": variant, **setting, "seed": seed, **scores,
@@ -370,7 +404,8 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "2", *, stand_ins: dict
 
 def figure_thresholds(history: pd.DataFrame, dataset: str | None = None):
     """The adaptive rule at work on one dataset: thresholds (left) and the shares of positive and of selected
-    pairs (right) per epoch, one colour per method, mean over seeds."""
+    candidate pairs (right) per iteration (a pass over the data, after which λ updates), one colour per method,
+    mean over seeds."""
     dataset = dataset or history["dataset"].iloc[0]
     part = history[history["dataset"] == dataset]
     mean = part.groupby(["method", "epoch"], sort=False).mean(numeric_only=True).reset_index()
@@ -383,8 +418,9 @@ def figure_thresholds(history: pd.DataFrame, dataset: str | None = None):
         right.plot(rows["epoch"], rows["positive_fraction"], color=colour, marker="o", ms=3,
                    label=f"{method} positive")
         right.plot(rows["epoch"], rows["selected_fraction"], color=colour, ls="--", label=f"{method} selected")
-    left.set(xlabel="epoch", ylabel="threshold", title=f"Selection thresholds ({dataset})")
-    right.set(xlabel="epoch", ylabel="share of chunk pairs", title="Positive and selected pairs", ylim=(0, 1.05))
+    left.set(xlabel="iteration", ylabel="threshold", title=f"Selection thresholds ({dataset})")
+    right.set(xlabel="iteration", ylabel="share of candidate pairs", title="Positive and selected pairs",
+              ylim=(0, 1.05))
     for ax in (left, right):
         ax.legend(frameon=False, fontsize="small")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
