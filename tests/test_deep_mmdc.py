@@ -11,7 +11,7 @@ from sklearn.base import clone
 
 from clustlib.deep import MMDC, MMDC_SETTINGS, MMDCAugment, ResNet18, SmallVGG, SobelFilter, assign_targets
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_hsv
-from clustlib.deep.mmdc import gmm_means, match_labels, sample_targets
+from clustlib.deep.mmdc import MMDC_README_SETTINGS, PRESETS, gmm_means, match_labels, sample_targets
 from clustlib.errors import CheckpointMismatch, InvalidParameter
 from clustlib.metrics import acc, nmi
 
@@ -257,19 +257,66 @@ def test_predict_before_fit_and_wrong_shape():
         m.predict(np.zeros((4, 1, 28, 28), np.float32))
 
 
-def test_readme_settings_are_valid_parameters():
-    for name, kw in MMDC_SETTINGS.items():
-        assert set(kw) <= set(MMDC().get_params()), name
+def test_thesis_and_readme_settings_are_valid_parameters():
+    for name in MMDC_SETTINGS:
         channels, size = (1, 28) if name == "mnist" else (3, {"stl10": 96, "imagenet10": 96,
                                                                "tiny_imagenet": 64}.get(name, 32))
-        MMDC(**kw).check_params(np.zeros((200, channels, size, size), np.float32))
+        for kw in (MMDC_SETTINGS[name], MMDC_README_SETTINGS[name]):
+            assert set(kw) <= set(MMDC().get_params()), name
+            MMDC(**kw).check_params(np.zeros((200, channels, size, size), np.float32))
+
+
+def test_defaults_follow_the_thesis_schedule_and_refinement():
+    grey = np.zeros((200, 1, 28, 28), np.float32)
+    colour = np.zeros((200, 3, 32, 32), np.float32)
+    # Sec. 4.2: MNIST 50 epochs, lr / 10 after 40; the refinement stage on MNIST (from epoch 20, the README's)
+    r = MMDC().check_params(grey)
+    assert (r["network"], r["epochs"], r["lr_milestones"], r["lr_gamma"], r["refine_epoch"]) == \
+        ("vgg", 50, (40,), 0.1, 20)
+    # 400 epochs, lr / 5 after 350; Sec. 4.4: no refinement but on MNIST (refine_epoch = epochs: none)
+    r = MMDC().check_params(colour)
+    assert (r["network"], r["epochs"], r["lr_milestones"], r["lr_gamma"], r["refine_epoch"]) == \
+        ("resnet18", 400, (350,), 0.2, 400)
+    assert MMDC(epochs=7).check_params(colour)["refine_epoch"] == 7
+    for name, kw in MMDC_SETTINGS.items():
+        mnist = name == "mnist"
+        assert (kw["epochs"], kw["lr_milestones"], kw["lr_gamma"]) == ((50, (40,), 0.1) if mnist else (400, (350,), 0.2))
+        assert kw["refine_epoch"] == (20 if mnist else None), name
+        assert kw["weight_decay"] == (1e-4 if name in ("cifar100_20", "tiny_imagenet") else 5e-4), name
+        assert (kw["lr"], kw["rotation"]) == (0.05, not mnist)
+
+
+def test_readme_presets_decay_at_300_and_refine_from_350():
+    assert set(PRESETS) == {f"{kind}_{name}" for kind in ("thesis", "readme") for name in MMDC_SETTINGS}
+    for name, kw in MMDC_README_SETTINGS.items():
+        if name == "mnist":
+            assert kw == MMDC_SETTINGS["mnist"]  # the README's MNIST command is the thesis's schedule
+        else:
+            assert {**kw, "lr_milestones": (350,), "refine_epoch": None} == MMDC_SETTINGS[name]
+            assert (kw["epochs"], kw["lr_milestones"], kw["lr_gamma"], kw["refine_epoch"]) == (400, (300,), 0.2, 350)
+    m = MMDC.from_preset("readme_cifar10", 10, epochs=3)
+    assert (m.lr_milestones, m.refine_epoch, m.epochs) == ((300,), 350, 3)
+    assert MMDC.from_preset("thesis_stl10").get_params()["crop_sizes"] == (64,)
+    with pytest.raises(InvalidParameter, match="preset"):
+        MMDC.from_preset("readme_svhn")
+
+
+def test_labels_before_refinement_are_the_same_run_at_refine_epoch(digits32):
+    X = digits32[0][:200]
+    kw = dict(batch_size=50, lr_milestones=(9,), random_state=0, progress=False)
+    refined = MMDC(10, epochs=3, refine_epoch=2, **kw).fit(X)
+    stopped = MMDC(10, epochs=2, refine_epoch=None, **kw).fit(X)  # the same run, stopped where refinement starts
+    assert stopped.labels_before_refinement_ is None and stopped.history_.refined == [False, False]
+    assert np.array_equal(refined.labels_before_refinement_, stopped.labels_)
+    assert refined.history_.refined == [False, False, True]
+    assert refined.history_.losses[:2] == stopped.history_.losses  # bit for bit up to the refinement epoch
 
 
 def test_checkpoint_resume_and_refusal(digits32, tmp_path, monkeypatch):
     import clustlib.deep.mmdc as mmdc_mod
 
-    X = digits32[0][:256]
-    kw = dict(n_clusters=10, epochs=3, refine_epoch=2, lr_milestones=(2,), batch_size=64, random_state=0,
+    X = digits32[0][:128]
+    kw = dict(n_clusters=10, epochs=4, refine_epoch=2, lr_milestones=(2,), batch_size=64, random_state=0,
               progress=False)
     ref = MMDC(**kw).fit(X)
     path = tmp_path / "mmdc.pt"
@@ -277,8 +324,8 @@ def test_checkpoint_resume_and_refusal(digits32, tmp_path, monkeypatch):
 
     def interrupted(self, *a, **k):
         calls.append(1)
-        if len(calls) == 2:
-            raise KeyboardInterrupt  # dies during the second epoch, after the first checkpoint
+        if len(calls) == 4:
+            raise KeyboardInterrupt  # dies during the last epoch, after refinement started (epoch 3)
         return real_epoch(self, *a, **k)
 
     monkeypatch.setattr(mmdc_mod.MMDC, "_clustering_epoch", interrupted)
@@ -286,12 +333,13 @@ def test_checkpoint_resume_and_refusal(digits32, tmp_path, monkeypatch):
         MMDC(**kw, checkpoint_path=path).fit(X)
     monkeypatch.setattr(mmdc_mod.MMDC, "_clustering_epoch", real_epoch)
     resumed = MMDC(**kw, checkpoint_path=path).fit(X)
-    assert resumed.history_.resumed_from == 1
+    assert resumed.history_.resumed_from == 3
     assert np.array_equal(resumed.labels_, ref.labels_)
     assert np.array_equal(resumed.target_labels_, ref.target_labels_)
     assert np.allclose(resumed.embedding_, ref.embedding_, atol=1e-6)
     assert resumed.history_.losses == pytest.approx(ref.history_.losses)
     assert resumed.history_.learning_rates == pytest.approx(ref.history_.learning_rates)
+    assert np.array_equal(resumed.labels_before_refinement_, ref.labels_before_refinement_)
     with pytest.raises(CheckpointMismatch, match="another configuration"):
         MMDC(**{**kw, "lr": 0.01}, checkpoint_path=path).fit(X)
     with pytest.raises(CheckpointMismatch):

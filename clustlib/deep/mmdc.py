@@ -32,15 +32,25 @@ from ``crop_sizes`` resized to ``input_size``. The assignment and evaluation vie
 crop of ``crop_sizes[0]`` resized to ``input_size``. Pixels are used as they come (the code scales
 to [0, 1] and does not standardise).
 
-Defaults are the README commands (:data:`MMDC_SETTINGS`): the small VGG on grey images (MNIST row:
-50 epochs, lr 0.05 divided by 10 at epoch 40, refinement from epoch 20, crops {24, 20, 16} of 28
-resized to 32, rotation +-25 degrees) and ResNet18 with the RotNet task on colour images (CIFAR-10
-row: 400 epochs, lr 0.05 x 0.2 at epoch 300, refinement from epoch 350, crop 20 of 32 resized to
-32, flip and colour jitter). The thesis instead states a decay by 5 after epoch 350 and that the
-main table (4.2) used refinement only for MNIST; ``lr_milestones=(350,), refine_epoch=400``
-reproduces that reading. Table 4.3 is the Sobel x rotation ablation on CIFAR-10 (the thesis says
-that without the rotation task the learning rate had to be lowered to 0.01); Table 4.5 compares
-scores before and after refinement.
+Defaults are the thesis's (Sec. 4.2, per dataset in :data:`MMDC_SETTINGS`): SGD with lr 0.05 and
+momentum 0.9, batch 128; the small VGG on grey images for MNIST, 50 epochs with the learning rate
+divided by 10 after epoch 40, and the refinement stage (Sec. 4.4: "the refinement stage was invoked
+only when using the MNIST dataset"); ResNet18 with the RotNet task on colour images for the other
+datasets, 400 epochs with the learning rate divided by 5 after epoch 350, no refinement. What the
+thesis leaves open comes from the README commands of guysrn/mmdc and is named at each parameter:
+when MNIST's refinement starts (epoch 20), the crop sizes (MNIST {24, 20, 16} of 28 resized to 32
+with rotations of +-25 degrees; CIFAR crop 20 of 32 resized to 32, with flip and colour jitter, the
+"20x20 cropping" of Sec. 4.4.2). The README commands differ (:data:`MMDC_README_SETTINGS`, presets
+``"readme_<dataset>"`` of :data:`PRESETS`): the learning rate drops by 5 at epoch 300 and every
+ResNet18 dataset is refined from epoch 350 of 400.
+
+Refinement, where it runs, starts at ``refine_epoch``; the labels at that moment (the network after
+``refine_epoch`` epochs, as the authors' code evaluates after each epoch) are kept as
+``labels_before_refinement_``, so one run gives both columns of Table 4.5. The thesis describes
+refinement as "an additional step, performed after the main training is concluded"; appending it to
+a schedule is ``epochs = E + R, refine_epoch = E`` (the first E epochs are then those of the run
+without refinement, bit for bit). Table 4.3 is the Sobel x rotation ablation on CIFAR-10 (the thesis
+says that without the rotation task the learning rate had to be lowered to 0.01).
 
 References
 ----------
@@ -78,6 +88,8 @@ __all__ = [
     "MMDCHistory",
     "MMDCAugment",
     "MMDC_SETTINGS",
+    "MMDC_README_SETTINGS",
+    "PRESETS",
     "gmm_means",
     "sample_targets",
     "assign_targets",
@@ -85,41 +97,45 @@ __all__ = [
 ]
 
 TARGET_MEANS = ("one_hot", "random")
-_CHECKPOINT_FORMAT = 1
+_CHECKPOINT_FORMAT = 2
 #: Restarts of the refinement k-means: scikit-learn's default when the code was written (< 0.24).
 _REFINE_N_INIT = 10
-#: ITU-R 601-2 luma weights, as torchvision's greyscale conversion.
 
-#: Keyword arguments of :class:`MMDC` that reproduce the README command of each dataset (inputs
-#: as the code feeds them: pixels in [0, 1], CIFAR/MNIST train + test). ``network`` and the
-#: image size pick the remaining defaults.
+#: Keyword arguments of :class:`MMDC` for each dataset as the thesis trains it (Sec. 4.2 and 4.4; inputs as
+#: the code feeds them: pixels in [0, 1], train + test). From the thesis: lr 0.05, weight decay 1e-4 for
+#: CIFAR-100 and Tiny-ImageNet and 5e-4 otherwise, 400 epochs with the learning rate / 5 after epoch 350
+#: (MNIST: 50, / 10 after 40), RotNet for all but MNIST, refinement for MNIST only. From the README
+#: commands, where the thesis is silent: MNIST's refine_epoch 20, the crop sizes and input sizes, MNIST's
+#: rotation of +-25 degrees. ``refine_epoch=None``: no refinement stage.
+_THESIS_MNIST = dict(network="vgg", rotation=False, lr=0.05, weight_decay=5e-4, epochs=50, lr_milestones=(40,),
+                     lr_gamma=0.1, refine_epoch=20, crop_sizes=(24, 20, 16), input_size=32, flip=False,
+                     color_jitter=False, rotation_degrees=25.0)
+_THESIS_RESNET = dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400, lr_milestones=(350,),
+                      lr_gamma=0.2, refine_epoch=None, flip=True, color_jitter=True, rotation_degrees=0.0)
 MMDC_SETTINGS: dict[str, dict] = {
-    "mnist": dict(network="vgg", rotation=False, lr=0.05, weight_decay=5e-4, epochs=50, lr_milestones=(40,),
-                  lr_gamma=0.1, refine_epoch=20, crop_sizes=(24, 20, 16), input_size=32, flip=False,
-                  color_jitter=False, rotation_degrees=25.0),
-    "cifar10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400, lr_milestones=(300,),
-                    lr_gamma=0.2, refine_epoch=350, crop_sizes=(20,), input_size=32, flip=True, color_jitter=True,
-                    rotation_degrees=0.0),
-    "cifar100_20": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=1e-4, epochs=400,
-                        lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(20,), input_size=32,
-                        flip=True, color_jitter=True, rotation_degrees=0.0),
-    "stl10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400, lr_milestones=(300,),
-                  lr_gamma=0.2, refine_epoch=350, crop_sizes=(64,), input_size=64, flip=True, color_jitter=True,
-                  rotation_degrees=0.0),
-    "imagenet10": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=5e-4, epochs=400,
-                       lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(64,), input_size=64,
-                       flip=True, color_jitter=True, rotation_degrees=0.0),
-    "tiny_imagenet": dict(network="resnet18", rotation=True, lr=0.05, weight_decay=1e-4, epochs=400,
-                          lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, crop_sizes=(40,), input_size=64,
-                          flip=True, color_jitter=True, rotation_degrees=0.0),
+    "mnist": _THESIS_MNIST,
+    "cifar10": dict(_THESIS_RESNET, crop_sizes=(20,), input_size=32),
+    "cifar100_20": dict(_THESIS_RESNET, weight_decay=1e-4, crop_sizes=(20,), input_size=32),
+    "stl10": dict(_THESIS_RESNET, crop_sizes=(64,), input_size=64),
+    "imagenet10": dict(_THESIS_RESNET, crop_sizes=(64,), input_size=64),
+    "tiny_imagenet": dict(_THESIS_RESNET, weight_decay=1e-4, crop_sizes=(40,), input_size=64),
 }
+#: The README command of each dataset: as :data:`MMDC_SETTINGS` but the learning rate / 5 at epoch 300 and
+#: refinement from epoch 350 of 400 on every ResNet18 dataset (MNIST's command is the thesis's schedule).
+MMDC_README_SETTINGS: dict[str, dict] = {
+    name: dict(kw, lr_milestones=(300,), refine_epoch=350) if kw["network"] == "resnet18" else dict(kw)
+    for name, kw in MMDC_SETTINGS.items()
+}
+#: Named settings for :meth:`MMDC.from_preset`: ``"thesis_<dataset>"`` and ``"readme_<dataset>"``.
+PRESETS: dict[str, dict] = {**{f"thesis_{name}": kw for name, kw in MMDC_SETTINGS.items()},
+                            **{f"readme_{name}": kw for name, kw in MMDC_README_SETTINGS.items()}}
 
-#: What ``None`` means for each network (the MNIST and CIFAR-10 README rows).
+#: What ``None`` means for each network: the thesis's MNIST and CIFAR-10 rows.
 _NETWORK_DEFAULTS = {
-    "vgg": dict(rotation=False, epochs=50, lr_milestones=(40,), lr_gamma=0.1, refine_epoch=20, flip=False,
-                color_jitter=False, rotation_degrees=25.0),
-    "resnet18": dict(rotation=True, epochs=400, lr_milestones=(300,), lr_gamma=0.2, refine_epoch=350, flip=True,
-                     color_jitter=True, rotation_degrees=0.0),
+    "vgg": {k: _THESIS_MNIST[k] for k in ("rotation", "epochs", "lr_milestones", "lr_gamma", "refine_epoch", "flip",
+                                          "color_jitter", "rotation_degrees")},
+    "resnet18": {k: _THESIS_RESNET[k] for k in ("rotation", "epochs", "lr_milestones", "lr_gamma", "refine_epoch",
+                                                "flip", "color_jitter", "rotation_degrees")},
 }
 
 
@@ -387,6 +403,10 @@ def _is_number(v) -> bool:
 class MMDC(ClusterMixin, BaseEstimator):
     """Multi-Modal Deep Clustering: fit images to fixed mixture targets by per-batch linear assignment.
 
+    Defaults follow the thesis (Sec. 4.2, 4.4) for the network chosen: the MNIST row for the VGG, the
+    CIFAR-10 row for the ResNet18; :meth:`from_preset` gives each dataset's row (:data:`PRESETS`,
+    ``"thesis_<dataset>"``) or the README command (``"readme_<dataset>"``).
+
     Parameters
     ----------
     n_clusters : int, default=10
@@ -399,28 +419,30 @@ class MMDC(ClusterMixin, BaseEstimator):
         The RotNet epoch before each clustering epoch. Default: True for ResNet18, False for the VGG
         (which has no rotation head).
     epochs : int, optional
-        Default 50 (VGG) or 400 (ResNet18); 0 returns the untrained network's clustering.
+        Default 50 (VGG) or 400 (ResNet18), the thesis; 0 returns the untrained network's clustering.
     refine_epoch : int, optional
-        First epoch (0-based) of the k-means refinement stage; ``>= epochs`` disables it.
-        Default 20 (VGG) or 350 (ResNet18), the README.
+        First epoch (0-based) of the k-means refinement stage; ``>= epochs`` disables it. Default 20
+        for the VGG (the thesis refines MNIST but does not say from when; 20 is the README's) and none
+        for the ResNet18 (the thesis refines only MNIST in its main table; the README refines from 350).
     lr : float, default=0.05
-        SGD learning rate.
+        SGD learning rate (the thesis; 0.01 without the rotation task, Sec. 4.4.1).
     momentum : float, default=0.9
     weight_decay : float, default=5e-4
-        Applied to weights with more than one dimension only (BN parameters and biases excluded).
-        The README uses 1e-4 for CIFAR-100/20 and Tiny-ImageNet.
+        Applied to weights with more than one dimension only (BN parameters and biases excluded; the
+        code's choice). The thesis uses 1e-4 for CIFAR-100/20 and Tiny-ImageNet.
     lr_milestones : tuple of int, optional
         Epochs at which the learning rate is multiplied by ``lr_gamma`` (MultiStepLR). Default (40,)
-        (VGG) or (300,) (ResNet18), the README; the thesis says (350,) for 400 epochs.
+        (VGG) or (350,) (ResNet18), the thesis; the README decays at 300.
     lr_gamma : float, optional
-        Default 0.1 (VGG) or 0.2 (ResNet18).
+        Default 0.1 (VGG) or 0.2 (ResNet18), the thesis's division by 10 and by 5.
     batch_size : int, default=128
-        Images per batch (the RotNet batch is 4 x this); also the inference batch. >= 2; with
-        fewer images, one batch of all of them.
+        Images per batch (the RotNet batch is 4 x this; the thesis); also the inference batch. >= 2;
+        with fewer images, one batch of all of them.
     crop_sizes : tuple of int, optional
         Random-crop sizes of the clustering view; the first is the centre crop of the assignment and
         evaluation view. Default from the image size S: 28 -> (24, 20, 16) (VGG) and 32 -> (20,),
-        64 -> (40,), 96 -> (64,) (ResNet18) as the README; other sizes scale the same fractions.
+        64 -> (40,), 96 -> (64,) (ResNet18), the README's (the thesis names only the 20x20 crop of
+        CIFAR); other sizes scale the same fractions.
     input_size : int, optional
         Crops are resized to this (a multiple of 16). Default 32 for S <= 32, else 64.
     flip, color_jitter : bool, optional
@@ -447,6 +469,9 @@ class MMDC(ClusterMixin, BaseEstimator):
     labels_ : ndarray of int64, shape (N,)
         What the code scores: the mixture component nearest to each image's output on its centre
         crop, after the last epoch (the argmax for one-hot means).
+    labels_before_refinement_ : ndarray of int64, shape (N,), or None
+        The same labels when the refinement stage starts (after ``refine_epoch`` epochs: the
+        evaluation the code logs before its first k-means); None when no refinement ran.
     embedding_ : ndarray of float32, shape (N, d)
         Those outputs (unit rows).
     target_labels_ : ndarray of int64, shape (N,)
@@ -476,6 +501,14 @@ class MMDC(ClusterMixin, BaseEstimator):
                  checkpoint_path: str | os.PathLike | None = None) -> None:
         store_init_args(self, locals())
 
+    @classmethod
+    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "MMDC":
+        """An MMDC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"thesis_cifar10"``,
+        ``"readme_cifar10"``...), then ``overrides``."""
+        if preset not in PRESETS:
+            raise InvalidParameter(f"Unknown MMDC preset {preset!r}; valid: {sorted(PRESETS)}.")
+        return cls(n_clusters, **{**PRESETS[preset], **overrides})
+
     # -- validation -----------------------------------------------------------------------------
 
     def _check_X(self, X) -> np.ndarray:
@@ -484,7 +517,8 @@ class MMDC(ClusterMixin, BaseEstimator):
     def check_params(self, X) -> dict:
         """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
 
-        Returns the settings with the defaults filled in; raises :class:`InvalidParameter` naming the fix.
+        Returns the settings with the defaults filled in (``refine_epoch == epochs`` when there is no refinement
+        stage); raises :class:`InvalidParameter` naming the fix.
         """
         return self._resolved(self._check_X(X))
 
@@ -507,6 +541,8 @@ class MMDC(ClusterMixin, BaseEstimator):
                      "rotation_degrees"):
             v = getattr(self, name)
             r[name] = d[name] if v is None else v
+        if r["refine_epoch"] is None:  # no refinement stage (the thesis's ResNet18 rows)
+            r["refine_epoch"] = r["epochs"]
         if not isinstance(self.sobel, (bool, np.bool_)):
             raise InvalidParameter(f"sobel must be True or False, got {self.sobel!r}.")
         for name in ("rotation", "flip", "color_jitter"):
@@ -607,12 +643,12 @@ class MMDC(ClusterMixin, BaseEstimator):
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(r["lr_milestones"]),
                                                          gamma=r["lr_gamma"])
         history = MMDCHistory()
-        start = 0
+        start, labels_before = 0, None
         cfg = self._checkpoint_config(X, r) if self.checkpoint_path is not None else None
         chash = config_hash(cfg) if cfg is not None else None
         if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
-            start, targets, components = self._resume(net, optimizer, scheduler, generator, augment, history, chash,
-                                                      device)
+            start, targets, components, labels_before = self._resume(net, optimizer, scheduler, generator, augment,
+                                                                     history, chash, device)
 
         Xt = torch.from_numpy(X).to(device)
         targets, means_d = targets.to(device), means.to(device)
@@ -623,7 +659,10 @@ class MMDC(ClusterMixin, BaseEstimator):
             lr = optimizer.param_groups[0]["lr"]
             refining = epoch >= r["refine_epoch"]
             if refining:
-                components = self._refine(net, Xt, augment, components, seed + epoch)
+                z = _embed(net, Xt, augment, int(self.batch_size))  # (N, d), eval mode, centre crops
+                if labels_before is None:  # the state the code evaluates before its first k-means
+                    labels_before = _nearest(z, means_d).cpu()
+                components = self._refine(z, components, seed + epoch)
                 targets = means_d[components.to(device)]  # sigma is not re-drawn: images move to their mean
             rot_loss = self._rotation_epoch(net, Xt, augment, optimizer, generator) if r["rotation"] else float("nan")
             loss, targets, components = self._clustering_epoch(net, Xt, augment, optimizer, generator, targets,
@@ -642,6 +681,7 @@ class MMDC(ClusterMixin, BaseEstimator):
                     "network": net.state_dict(), "optimizer": optimizer.state_dict(),
                     "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
                     "augment": augment.get_state(), "targets": targets.cpu(), "components": components.cpu(),
+                    "labels_before_refinement": labels_before,
                     "history": {f: getattr(history, f) for f in ("losses", "epoch_seconds", "rotation_losses",
                                                                   "reassigned_fraction", "refined", "learning_rates")},
                 }, self.checkpoint_path)
@@ -653,6 +693,7 @@ class MMDC(ClusterMixin, BaseEstimator):
         self.means_ = means.numpy().astype(np.float32)
         self.embedding_ = z.float().cpu().numpy()
         self.labels_ = _nearest(z, means_d).cpu().numpy()
+        self.labels_before_refinement_ = None if labels_before is None else labels_before.numpy().astype(np.int64)
         self.target_labels_ = components.cpu().numpy().astype(np.int64)
         self.history_ = history
         self.epoch_seconds_ = history.mean_epoch_seconds
@@ -678,13 +719,11 @@ class MMDC(ClusterMixin, BaseEstimator):
         for key, v in state["history"].items():
             setattr(history, key, list(v))
         history.resumed_from = int(state["epoch"])
-        return int(state["epoch"]), state["targets"], state["components"]
+        return int(state["epoch"]), state["targets"], state["components"], state["labels_before_refinement"]
 
-    @torch.no_grad()
-    def _refine(self, net, Xt, augment, components, seed) -> torch.Tensor:
-        """k-means on the eval-mode centre-crop outputs, labels renamed to overlap the current targets."""
-        z = _embed(net, Xt, augment, int(self.batch_size)).double().cpu().numpy()
-        labels = kmeans(z, int(self.n_clusters), _REFINE_N_INIT, seed).labels_
+    def _refine(self, z: torch.Tensor, components: torch.Tensor, seed: int) -> torch.Tensor:
+        """k-means on the eval-mode centre-crop outputs z (N, d), labels renamed to overlap the current targets."""
+        labels = kmeans(z.double().cpu().numpy(), int(self.n_clusters), _REFINE_N_INIT, seed).labels_
         return torch.from_numpy(match_labels(labels, components.numpy(), int(self.n_clusters)))
 
     def _rotation_epoch(self, net, Xt, augment, optimizer, generator) -> float:
