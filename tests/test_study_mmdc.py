@@ -12,6 +12,7 @@ import pytest
 
 from clustlib import data, paper, profiles, results
 from clustlib.deep import MMDC, MMDC_SETTINGS
+from clustlib.deep.mmdc import MMDC_README_SETTINGS
 from clustlib.errors import InvalidParameter
 from clustlib.metrics import acc
 from clustlib.studies import mmdc_study as mmdc
@@ -29,12 +30,13 @@ from clustlib.studies import mmdc_study as mmdc
     (dict(estimator_params={"lrr": 0.1}), "unknown or reserved"),
     (dict(estimator_params={"sobel": True}), "unknown or reserved"),
     (dict(refinement="yes"), "refinement must be"),
-    (dict(before_refinement="stop"), "before_refinement must be"),
-    # MMDC's own checks, reached through the resolved README settings before any data is loaded
+    (dict(refinement_epochs=0), "refinement_epochs"),
+    (dict(preset="paper"), "preset must be"),
+    # MMDC's own checks, reached through the resolved settings before any data is loaded
     (dict(estimator_params={"batch_size": 1}), "batch_size"),
     (dict(estimator_params={"network": "resnet18", "color_jitter": True, "input_size": 24}), "input_size"),
     (dict(subsets={"digits": 5}), "n_clusters"),  # 10 clusters > 5 images
-    (dict(estimator_params={"epochs": 5}), "refines from epoch 20 of 5"),  # refinement=True needs a refine stage
+    (dict(refinement_epochs=2.5), "refinement_epochs"),
 ])
 def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypatch):
     monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
@@ -48,15 +50,23 @@ def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypat
 def test_validate_accepts_every_profile(profile):
     defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("05_mmdc").items()}
     p = {**defaults, **profiles.resolve_params("05_mmdc", profile)}
-    mmdc.validate(p["datasets"], p["sobel"], p["rotation"], p["seeds"], estimator_params=p["estimator_params"],
-                  subsets=p["subsets"], refinement=p["refinement"], before_refinement=p["before_refinement"],
-                  ablation_datasets=p["ablation_datasets"])
+    mmdc.validate(p["datasets"], p["sobel"], p["rotation"], p["seeds"], preset=p["preset"],
+                  estimator_params=p["estimator_params"], subsets=p["subsets"], refinement=p["refinement"],
+                  refinement_epochs=p["refinement_epochs"], ablation_datasets=p["ablation_datasets"])
+    assert p["preset"] == "thesis"
 
 
-def test_settings_follow_the_readme_and_the_thesis():
+def test_settings_follow_the_thesis_and_the_readme():
     assert mmdc.estimator_kwargs("mnist") == {**MMDC_SETTINGS["mnist"], "sobel": False}
-    kw = mmdc.estimator_kwargs("cifar10", sobel=True)  # rotation None keeps the README's RotNet task
+    kw = mmdc.estimator_kwargs("cifar10", sobel=True)  # rotation None keeps the thesis's RotNet task
     assert kw == {**MMDC_SETTINGS["cifar10"], "sobel": True} and kw["rotation"] and kw["lr"] == 0.05
+    assert (kw["epochs"], kw["lr_milestones"], kw["lr_gamma"], kw["refine_epoch"]) == (400, (350,), 0.2, None)
+    readme = mmdc.estimator_kwargs("cifar10", preset="readme")
+    assert readme == {**MMDC_README_SETTINGS["cifar10"], "sobel": False}
+    assert (readme["lr_milestones"], readme["refine_epoch"]) == ((300,), 350)
+    assert mmdc.estimator_kwargs("mnist", preset="readme") == mmdc.estimator_kwargs("mnist")  # one MNIST schedule
+    with pytest.raises(InvalidParameter, match="preset"):
+        mmdc.estimator_kwargs("mnist", preset="code")
     assert mmdc.estimator_kwargs("cifar10", rotation=False)["lr"] == mmdc.NO_ROTATION_LR  # thesis: lr 0.01 then
     assert mmdc.estimator_kwargs("cifar10", rotation=False, overrides={"lr": 0.02})["lr"] == 0.02
     kw = mmdc.estimator_kwargs("digits", overrides={"epochs": 3, "lr_milestones": [2]})  # YAML lists -> tuples
@@ -95,30 +105,54 @@ def test_prepare_inputs_scales_resizes_and_picks_channels():
         mmdc.prepare_inputs(digits, "vgg16", 32)
 
 
+def test_refinement_kwargs_append_the_stage_after_the_schedule():
+    assert mmdc.refinement_kwargs({"epochs": 50, "refine_epoch": 20}) is None  # MNIST refines itself
+    assert mmdc.refinement_kwargs({"epochs": 400, "refine_epoch": 400}) == {"epochs": 450, "refine_epoch": 400}
+    assert mmdc.refinement_kwargs({"epochs": 4, "refine_epoch": 4}, 2) == {"epochs": 6, "refine_epoch": 4}
+    assert mmdc.REFINEMENT_EPOCHS == 50  # the README's epochs 350-400
+
+
 @pytest.mark.usefixtures("isolated_project", "one_thread")
-@pytest.mark.parametrize("before_refinement", ["refine_start", "no_refinement"])
-def test_run_grid_logs_ablation_and_refinement_on_digits(before_refinement):
+def test_run_grid_takes_table_4_5_from_the_refined_network_itself():
     digits = data.load("digits", subset=120)
     run = results.start_run("05_mmdc", "test", {})
     schedule = {"epochs": 2, "refine_epoch": 1, "lr_milestones": [2], "batch_size": 40}
     runs = mmdc.run_grid(run, {"digits": digits}, [False, True], [False], [0], refinement=True, progress=False,
-                         before_refinement=before_refinement, estimator_params=schedule)
+                         estimator_params=schedule)
     assert runs.scores["setting"].tolist() == ["sobel=0,rotation=0", "sobel=1,rotation=0"]
+    assert runs.scores["refined"].tolist() == [True, True]
     assert runs.history.groupby("setting")["refined"].sum().tolist() == [1, 1]  # epoch 2 of 2 refines
     logged = run.records.pivot_table(index="setting", columns="metric", values="value")
     assert set(logged.index) == {"sobel=0,rotation=0", "sobel=1,rotation=0", "before_refinement", "after_refinement"}
     assert logged.loc["after_refinement"].equals(logged.loc["sobel=0,rotation=0"])  # the same network
+    assert set(runs.refinement["source"]) == {"main run"}
     before = runs.refinement.set_index("stage").loc["before_refinement"]
-    assert before["acc"] == pytest.approx(logged.loc["before_refinement", "acc"])
-    assert runs.scores[["nmi", "ari", "acc"]].notna().all().all() and runs.scores["acc"].between(0.1, 1).all()
-    # the "before" network, refit by hand: stopped where refinement starts, or the whole schedule without it
-    change = {"epochs": 1} if before_refinement == "refine_start" else {"refine_epoch": 2}
-    kwargs = mmdc.estimator_kwargs("digits", overrides={**schedule, **change})
+    main = runs.scores.iloc[0]
+    assert before["acc"] == pytest.approx(logged.loc["before_refinement", "acc"]) == pytest.approx(main["acc_before"])
+    # "before" is that network after refine_epoch = 1 epoch: a run stopped there gives the same labels
+    kwargs = mmdc.estimator_kwargs("digits", overrides={**schedule, "epochs": 1})
     alone = MMDC(10, **kwargs, random_state=0, progress=False).fit(mmdc.prepare_inputs(digits, "vgg", 32))
     assert before["acc"] == pytest.approx(acc(digits.labels, alone.labels_))
-    assert alone.history_.refined == [False] * len(alone.history_.refined)
-    main = runs.history[runs.history["setting"] == "sobel=0,rotation=0"]
-    assert alone.history_.losses[0] == pytest.approx(main["loss"].iloc[0], rel=1e-6)  # same seed, same first epoch
+    assert alone.history_.refined == [False]
+    run.finish()
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+def test_run_grid_appends_refinement_where_the_main_setting_has_none():
+    digits = data.load("digits", subset=120)
+    run = results.start_run("05_mmdc", "test", {})
+    schedule = {"epochs": 2, "refine_epoch": None, "lr_milestones": [2], "batch_size": 40}  # no refinement
+    runs = mmdc.run_grid(run, {"digits": digits}, [False], [False], [0], refinement=True, refinement_epochs=1,
+                         progress=False, estimator_params=schedule)
+    assert runs.scores["refined"].tolist() == [False] and runs.scores["acc_before"].isna().all()
+    assert runs.history["refined"].sum() == 0 and len(runs.history) == 2  # the main network: 2 epochs, unrefined
+    logged = run.records.pivot_table(index="setting", columns="metric", values="value")
+    # Table 4.5's "before" is the main network bit for bit: the appended run's first 2 epochs are its epochs
+    assert logged.loc["before_refinement"].equals(logged.loc["sobel=0,rotation=0"])
+    assert set(runs.refinement["source"]) == {"refinement appended"}
+    kwargs = mmdc.estimator_kwargs("digits", overrides={**schedule, "epochs": 3, "refine_epoch": 2})
+    refined = MMDC(10, **kwargs, random_state=0, progress=False).fit(mmdc.prepare_inputs(digits, "vgg", 32))
+    assert logged.loc["after_refinement", "acc"] == pytest.approx(acc(digits.labels, refined.labels_))
     run.finish()
 
 
@@ -141,3 +175,27 @@ def test_compare_with_paper_joins_tables_4_2_4_3_4_5():
     assert side.loc[("after_refinement", "acc"), "delta"] == pytest.approx(0.97 - 0.990)
     with pytest.raises(InvalidParameter, match="table"):
         mmdc.compare_with_paper(scores, "4.4")
+
+
+def test_joins_take_each_network_in_the_state_the_table_reports():
+    # two seeds of a refined main setting: final scores (after refinement) and the state when it started
+    refined = pd.DataFrame({"setting": "sobel=0,rotation=1", "seed": [0, 1], "refined": True,
+                            "nmi": [0.8, 0.9], "ari": 0.7, "acc": [0.90, 0.94],
+                            "nmi_before": [0.6, 0.7], "ari_before": 0.5, "acc_before": [0.70, 0.80]})
+    # Table 4.2: MNIST's cells are after refinement, the others before (= Table 4.5's "before" column)
+    side = mmdc.compare_with_paper(refined.assign(dataset="mnist"), "4.2").set_index("metric")
+    assert side.loc["acc", "ours_mean"] == pytest.approx(0.92) and side.loc["acc", "paper"] == pytest.approx(0.990)
+    side = mmdc.compare_with_paper(refined.assign(dataset="cifar10"), "4.2").set_index("metric")
+    assert side.loc["acc", "ours_mean"] == pytest.approx(0.75) and side.loc["acc", "paper"] == pytest.approx(0.820)
+    # Table 4.3 (CIFAR-10, no refinement): the state before refinement; an unrefined network as it is
+    side = mmdc.compare_with_paper(refined.assign(dataset="cifar10"), "4.3").set_index(["setting", "metric"])
+    assert side.loc[("sobel=0,rotation=1", "acc"), "ours_mean"] == pytest.approx(0.75)
+    plain = refined.assign(dataset="cifar10", refined=False, acc_before=np.nan)
+    side = mmdc.compare_with_paper(plain, "4.3").set_index(["setting", "metric"])
+    assert side.loc[("sobel=0,rotation=1", "acc"), "ours_mean"] == pytest.approx(0.92)
+    # the thesis prints ± the standard error over its runs: ours beside it is std / sqrt(n)
+    row = side.loc[("sobel=0,rotation=1", "acc")]
+    assert row["ours_se"] == pytest.approx(np.std([0.90, 0.94], ddof=1) / np.sqrt(2)) and row["n"] == 2
+    table = mmdc.comparison_table(side.reset_index())
+    assert {"ours mean ± SD (n seeds)", "ours mean ± SE (n seeds)", "paper (± SE)"} <= set(table.columns)
+    assert table["ours mean ± SE (n seeds)"].str.startswith("0.920 ± 0.020").any()
