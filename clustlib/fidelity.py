@@ -200,7 +200,7 @@ def ledger_from_records(study: str, records: pd.DataFrame, profile: str, params:
 
 def show_ledger(study: str, records: pd.DataFrame, profile: str, params: dict) -> None:
     """Display a notebook's ledger section: the covered paper cells with verdicts, or why there are none."""
-    from IPython.display import Markdown, display
+    from clustlib.findings import show_markdown
 
     frame = ledger_from_records(study, records, profile, params)
     if study not in _ADAPTERS:
@@ -213,7 +213,7 @@ def show_ledger(study: str, records: pd.DataFrame, profile: str, params: dict) -
         text = (f"**Fidelity ledger of this run** ({counts}; tolerance {TOLERANCE_POINTS:.0f} points or the paper's SD; "
                 f"`clustlib fidelity --profile {profile}` prints it for every run of this profile)\n\n"
                 + format_ledger(frame, "md"))
-    display(Markdown(text))
+    show_markdown(text)
 
 
 def ledger(studies=None, profile: str = "paper_cpu", *, root=None, planned: bool = True) -> pd.DataFrame:

@@ -67,9 +67,11 @@ def _datasets(params: dict) -> list[str]:
 
 
 def _extractors(params: dict) -> list[str]:
+    """Pretrained networks a study's parameters name (``extractors``, or the ``net:layer`` of ``views``; the
+    ``pixels`` view needs none)."""
     names = list(params.get("extractors", []) or [])
     names += [v.split(":", 1)[0] for v in params.get("views", []) or []]
-    return list(dict.fromkeys(names))
+    return [n for n in dict.fromkeys(names) if n != "pixels"]
 
 
 def _n_images(name: str, params: dict) -> int:

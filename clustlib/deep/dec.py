@@ -73,10 +73,11 @@ class DEC(DeepClusterer):
     batch_size : int, default=256
     kmeans_n_init : int, default=10
         Restarts of the initial and final k-means (scikit-learn's default when the benchmark ran).
-    initial_clustering : {"kmeans", "em", "spectral", "subkmeans"}, default="kmeans"
+    initial_clustering : {"kmeans", "em", "spectral", "spectral_knn", "subkmeans"}, default="kmeans"
         Clustering of the pretrained embedding that initialises the method (experiment E of the
-        benchmark): k-means, a Gaussian mixture fitted by EM (3 restarts), spectral clustering
-        on a 10-nearest-neighbour graph, or SubKmeans. Centres are the initial clusters' means
+        benchmark): k-means, a Gaussian mixture fitted by EM (3 restarts), scikit-learn's spectral
+        clustering with its RBF affinity (as the benchmark; refused before compute where the dense N x N
+        matrices would not fit in memory), the same on a sparse 10-nearest-neighbour graph, or SubKmeans. Centres are the initial clusters' means
         (the mixture's means for EM).
     augmentation : {None, "affine"}, default=None
         Image augmentation (experiment H): the autoencoder is pretrained on augmented images and
@@ -91,8 +92,9 @@ class DEC(DeepClusterer):
     device : str, optional
         Default CUDA if available, else CPU.
     amp : bool, optional
-        Mixed precision: None = on for CUDA, off on the CPU; True on the CPU = bfloat16 autocast
-        (about twice as fast per epoch on CPUs with AMX/AVX512-BF16, slower on others).
+        Mixed precision, off unless asked (None or False: float32, as the paper trained). True: bfloat16/float16
+        autocast on CUDA, bfloat16 on the CPU (about twice as fast per epoch on CPUs with AMX/AVX512-BF16,
+        slower on others).
     random_state : int, optional
         Seed of pretraining, k-means and batch order (None -> 0). Same seed, same numbers on CPU.
     use_cache : bool, default=True
