@@ -1,5 +1,6 @@
 """Study 4 helpers (clustlib.studies.deepclue_study): parameter checks before compute, CC inputs, the four
-clusterings of one trained network, and the join with the paper's Tables II-VII."""
+clusterings of one trained network, the ensemble-size sweep (Figures 6-8), the weighting comparison (Figures
+3-5), the Tables II-IV baselines, and the join with the paper's Tables II-VII."""
 
 from __future__ import annotations
 
@@ -11,10 +12,10 @@ import pandas as pd
 import pytest
 
 from clustlib import data, paper, profiles, results
-from clustlib.cluster import multilayer_ensemble
+from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
 from clustlib.deep import ContrastiveClustering
 from clustlib.errors import InvalidParameter
-from clustlib.metrics import acc, nmi
+from clustlib.metrics import acc, ari, nmi
 from clustlib.studies import deepclue_study as deepclue
 
 TINY = {"backbone": "resnet18", "image_size": 32, "epochs": 1, "batch_size": 40}
@@ -88,10 +89,14 @@ def test_run_grid_logs_the_four_clusterings_of_one_network(seed, record_score):
     digits = data.load("digits", subset=120)
     run = results.start_run("04_deepclue", "test", {})
     ens = dict(clusterings_per_layer=2, n_representatives=60, knn=5)
-    runs = deepclue.run_grid(run, {"digits": digits}, [seed], estimator_params=TINY, progress=False, **ens)
+    runs = deepclue.run_grid(run, {"digits": digits}, [seed], estimator_params=TINY, progress=False,
+                             ensemble_sizes=[1, 2], **ens)
     assert runs.scores["method"].tolist() == list(deepclue.METHODS)
     logged = run.records.pivot_table(index="method", columns="metric", values="value")
-    assert set(logged.index) == set(deepclue.METHODS) and logged.notna().all().all()
+    assert set(logged.index) == {*deepclue.METHODS, deepclue.SIZE_METHOD} and logged.notna().all().all()
+    sweep = run.records[run.records["method"] == deepclue.SIZE_METHOD]
+    assert sorted(set(sweep["setting"])) == ["M=12,M_per_layer=2", "M=6,M_per_layer=1"] and len(sweep) == 6
+    assert runs.sizes[["M_per_layer", "M"]].values.tolist() == [[1, 6], [2, 12]]
     assert len(runs.base) == 6 * 2
     assert list(dict.fromkeys(runs.base["layer"])) == ["conv4_x", "conv5_x", "fc6", "fc7", "fc8", "fc9"]
     assert runs.history["epoch"].tolist() == [1]
@@ -101,6 +106,12 @@ def test_run_grid_logs_the_four_clusterings_of_one_network(seed, record_score):
     feats = model.layer_features(deepclue.prepare_inputs(digits))
     alone = multilayer_ensemble(list(feats.values()), 10, **ens, random_state=seed)
     assert logged.loc["DeepCluE", "nmi"] == pytest.approx(nmi(digits.labels, alone.labels))
+    # the unweighted ensemble: the same base clusterings, every cluster weighing 1
+    flat = weighted_bipartite_consensus(alone.base_labels, 10, weighted=False, random_state=seed)
+    assert logged.loc["DeepCluE unweighted", "nmi"] == pytest.approx(nmi(digits.labels, flat))
+    # the sweep's M' = 2 point is the weighted consensus of the main run's 12 base clusterings
+    full = weighted_bipartite_consensus(alone.base_labels, 10, random_state=seed)
+    assert runs.sizes.loc[runs.sizes["M_per_layer"] == 2, "nmi"].item() == pytest.approx(nmi(digits.labels, full))
     assert runs.base["nmi"].tolist() == pytest.approx([nmi(digits.labels, b) for b in alone.base_labels.T])
     # the ensemble clusters digits well above chance even after one epoch (features of a random-ish ResNet)
     assert record_score("nmi_deepclue", logged.loc["DeepCluE", "nmi"]) > 0.6  # seeds 0-4 on AMD EPYC: 0.658-0.703 (was > 0.4)
@@ -124,3 +135,136 @@ def test_compare_with_paper_joins_tables_ii_to_vii():
     assert deepclue.compare_with_paper(scores.assign(dataset="digits"), "main").empty  # no stand-in by default
     with pytest.raises(InvalidParameter, match="tables must be"):
         deepclue.compare_with_paper(scores, "II")
+
+
+def _blob_layers(seed, n=150, k=3):
+    """Three toy 'layers' of the same n samples: k Gaussian blobs seen through three random linear maps."""
+    rng = np.random.default_rng(seed)
+    y = np.repeat(np.arange(k), n // k)
+    centres = rng.normal(size=(k, 5)) * 4
+    Z = centres[y] + rng.normal(size=(n, 5))
+    return [Z @ rng.normal(size=(5, d)) for d in (8, 12, 4)], y
+
+
+def test_ensemble_size_curve_is_the_consensus_of_the_first_m_clusterings_of_every_layer(seed):
+    layers, y = _blob_layers(seed)
+    ens = dict(pca_dim=1000, n_representatives=60, knn=5)
+    curve = deepclue.ensemble_size_curve(layers, y, 3, [3, 1], **ens, random_state=seed)
+    assert curve[["M_per_layer", "M"]].values.tolist() == [[1, 3], [3, 9]]  # sorted, M = 3 layers x M'
+    pool = multilayer_ensemble(layers, 3, clusterings_per_layer=3, **ens, random_state=seed)
+    for m, row in zip((1, 3), curve.itertuples()):
+        first = np.hstack([pool.base_labels[:, pool.layer_of_clustering == j][:, :m] for j in range(3)])
+        labels = weighted_bipartite_consensus(first, 3, random_state=seed)
+        assert (row.nmi, row.ari, row.acc) == pytest.approx((nmi(y, labels), ari(y, labels), acc(y, labels)))
+    # a given pool of M' = 2 is reused; the third clustering of every layer comes from one more draw
+    small = multilayer_ensemble(layers, 3, clusterings_per_layer=2, **ens, random_state=seed)
+    grown = deepclue.ensemble_size_curve(layers, y, 3, [2, 3], pool=small, clusterings_per_layer=2, **ens,
+                                         random_state=seed)
+    extra = multilayer_ensemble(layers, 3, clusterings_per_layer=1, **ens,
+                                random_state=np.random.RandomState([seed, 6]))
+    per_layer = [np.hstack([small.base_labels[:, small.layer_of_clustering == j],
+                            extra.base_labels[:, extra.layer_of_clustering == j]]) for j in range(3)]
+    for m, row in zip((2, 3), grown.itertuples()):
+        labels = weighted_bipartite_consensus(np.hstack([b[:, :m] for b in per_layer]), 3, random_state=seed)
+        assert row.nmi == pytest.approx(nmi(y, labels))
+    with pytest.raises(InvalidParameter, match="must not repeat"):
+        deepclue.ensemble_size_curve(layers, y, 3, [1, 1], **ens)
+
+
+def _defaults():
+    return {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("04_deepclue").items()}
+
+
+@pytest.mark.parametrize("overrides,match", [
+    (dict(ensemble_sizes_per_layer=[0]), "ensemble_sizes_per_layer"),
+    (dict(ensemble_sizes_per_layer=[2, 2]), "must not repeat"),
+    (dict(ensemble_sizes_per_layer=5), "must be a list"),
+    (dict(baselines=["dec"]), "Unknown DeepCluE baseline"),
+    (dict(baseline_params={"kmeans_pixels": {"n_init": 3}}), "take no arguments"),
+    (dict(baseline_params={"dec_pixels": {"epochs": 3}}), "dec_pixels"),
+    (dict(baseline_params={"jule_pixels": {"random_state": 3}}), "unknown or reserved"),
+    (dict(baseline_params={"dac_pixels": {"variant": "dac_star"}}), "unknown or reserved"),
+    (dict(baseline_params={"ae_pixels": 20}), "must be a dict"),
+])
+def test_validate_params_refuses_bad_sweeps_and_baselines(overrides, match, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
+    params = {**_defaults(), "datasets": ["digits"], "subsets": {}, "seeds": [0], **overrides}
+    with pytest.raises(InvalidParameter, match=match):
+        deepclue.validate_params(params)
+
+
+def test_baseline_jobs_skip_dac_without_a_script_and_repeat_only_seeded_baselines():
+    jobs = deepclue.baseline_jobs(["tiny_imagenet", "cifar10"], ["dac_pixels", "nmf_pixels", "dec_pixels"], [0, 1])
+    assert jobs == [("tiny_imagenet", "nmf_pixels", 0), ("tiny_imagenet", "dec_pixels", 0),
+                    ("tiny_imagenet", "dec_pixels", 1), ("cifar10", "dac_pixels", 0), ("cifar10", "dac_pixels", 1),
+                    ("cifar10", "nmf_pixels", 0), ("cifar10", "dec_pixels", 0), ("cifar10", "dec_pixels", 1)]
+    skipped = deepclue.skipped_baselines(["tiny_imagenet", "cifar10"], ["dac_pixels"])
+    assert skipped[["dataset", "baseline"]].values.tolist() == [["tiny_imagenet", "dac_pixels"]]
+    assert deepclue.skipped_baselines(["tiny_imagenet"], ["kmeans_pixels"]).empty
+    # every baseline maps to a row of Tables II-IV, the names the fidelity ledger uses
+    rows = set(paper.load("deepclue2022", "II")["method"])
+    assert {row for row, _ in deepclue.BASELINES.values()} <= rows
+    assert deepclue.baseline_setting("dec_pixels", {"dec_pixels": {"clustering_epochs": 7}}) == {
+        "input": "z-scored pixels", "network": "ff_500_500_2000", "epochs": "100+7"}
+    assert deepclue.baseline_setting("dac_pixels", None, "fashion_mnist")["script"] == "mnist"
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+def test_ae_and_dec_baselines_are_the_clustpy_runs_on_z_scored_pixels(seed):
+    from clustlib.deep import run_deep_clustering
+    from clustlib.studies.clustpy_benchmark import prepare_inputs
+
+    digits = data.load("digits", subset=80)
+    run = results.start_run("04_deepclue", "test", {})
+    tiny = {"ae_pixels": {"pretrain_epochs": 2}, "dec_pixels": {"pretrain_epochs": 2, "clustering_epochs": 2}}
+    frame = deepclue.run_baselines(run, {"digits": digits}, ["ae_pixels", "dec_pixels"], [seed],
+                                   baseline_params=tiny, progress=False)
+    assert frame["method"].tolist() == ["ae_pixels", "dec_pixels"] and frame[["nmi", "ari", "acc"]].notna().all().all()
+    X, key = prepare_inputs(digits, "ff_500_500_2000")
+    for method, baseline in (("ae_kmeans", "ae_pixels"), ("dec", "dec_pixels")):
+        out = run_deep_clustering(method, X, 10, seed=seed, dataset_key=key, **{**deepclue.DEEP_BASELINES[baseline],
+                                                                               **tiny[baseline]})
+        assert out["pretrain_from_cache"]  # the baselines pretrained this autoencoder once, for both
+        assert frame.set_index("method").loc[baseline, "nmi"] == pytest.approx(nmi(digits.labels, out["labels"]))
+    assert set(run.records["setting"]) == {"input=z-scored pixels,network=ff_500_500_2000,epochs=2",
+                                           "input=z-scored pixels,network=ff_500_500_2000,epochs=2+2"}
+    side = deepclue.compare_baselines_with_paper(frame.assign(dataset="fashion_mnist"))
+    assert set(side["method"]) == {"AE", "DEC"}
+    assert side.set_index(["method", "metric"]).loc[("DEC", "nmi"), "paper"] == pytest.approx(0.601)
+    run.finish()
+
+
+def _weighting_scores():
+    return pd.DataFrame({"dataset": "fashion_mnist", "method": [deepclue.METHOD, deepclue.UNWEIGHTED_METHOD] * 2,
+                         "seed": [0, 0, 1, 1], "nmi": [0.6, 0.5, 0.7, 0.55], "ari": [0.4, 0.4, 0.5, 0.3],
+                         "acc": [0.6, 0.6, 0.6, 0.6]})
+
+
+def test_weighting_table_and_figures_3_to_5():
+    table = deepclue.weighting_table(_weighting_scores()).set_index("metric")
+    assert table.loc["NMI", "with - without"] == "+0.125 ± 0.035 (2 seeds)"
+    assert table.loc["ARI", "paper with (Tables II-IV)"] == "0.569" and table.loc["ARI", "figure"] == "Fig. 4"
+    assert (table["paper without"] == "figure only").all()
+    fig = deepclue.figure_weighting(_weighting_scores(), metric="ari")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("Fig. 4: ARI")
+    dashes = [c for c in ax.collections if c.get_label().startswith("paper")]
+    assert len(dashes) == 1 and dashes[0].get_segments()[0][0][1] == pytest.approx(0.569)
+    assert [t.get_text() for t in ax.get_legend().get_texts()][:2] == ["with weighted clusters",
+                                                                     "without weighted clusters"]
+    digits = deepclue.figure_weighting(_weighting_scores().assign(dataset="digits"), metric="nmi")
+    assert "paper: no digits in Table II" in [t.get_text() for t in digits.axes[0].get_legend().get_texts()]
+
+
+def test_ensemble_size_table_and_figures_6_to_8():
+    sizes = pd.DataFrame({"dataset": "fashion_mnist", "seed": [0, 0, 1, 1], "M_per_layer": [1, 5, 1, 5],
+                          "M": [6, 30, 6, 30], "nmi": [0.5, 0.6, 0.52, 0.62], "ari": 0.4, "acc": 0.5, "seconds": 0.1})
+    table = deepclue.ensemble_size_table(sizes).set_index("M")
+    assert table.loc[30, "paper NMI (M = 30)"] == "0.694" and table.loc[6, "paper NMI (M = 30)"] == ""
+    assert table.loc[6, "NMI"] == "0.510 ± 0.014"
+    fig = deepclue.figure_ensemble_size(sizes, metric="acc")
+    ax = fig.axes[0]
+    assert ax.get_title().startswith("Fig. 8: ACC") and ax.get_xlabel().startswith("ensemble size M")
+    line, cross = ax.get_lines()[:2]
+    assert line.get_xdata().tolist() == [6, 30] and line.get_ydata().tolist() == pytest.approx([0.5, 0.5])
+    assert cross.get_xdata().tolist() == [30] and cross.get_ydata().tolist() == pytest.approx([0.689])

@@ -10,11 +10,19 @@ network, then clusters the same trained network four ways, each logged under the
 * ``"DeepCluE"``: the entropy-weighted multi-layer ensemble over the six layers :data:`~clustlib.deep.
   contrastive.DEEPCLUE_LAYERS` (M' U-SPEC base clusterings per layer, transfer cut of the weighted bipartite graph;
   Tables II-IV, and "Using multiple layers" in Tables V-VII);
-* ``"DeepCluE unweighted"``: the same ensemble with every cluster weighing 1 (the paper's weighting ablation;
-  not in its tables).
+* ``"DeepCluE unweighted"``: the consensus of the same base clusterings with every cluster weighing 1 (the
+  paper's weighting ablation, Figures 3-5; not in its tables);
+* ``"DeepCluE ensemble size"`` (when ``ensemble_sizes`` is given): the weighted consensus of the first M' base
+  clusterings of every layer, M = 6 M' in all, for each M' of the sweep (Figures 6-8), from the same network.
 
-Figures: the ablation bars with the paper's values as dashes, the NMI of every base clustering per layer with
-the consensus as a line, and CC's training losses from ``history_``.
+:func:`run_baselines` adds Tables II-IV's baseline rows this project can run (:data:`BASELINES`): K-means, SC,
+AC and NMF on the raw pixels, AE (+ k-means) and DEC on the z-scored pixels with the ClustPy benchmark's
+d-500-500-2000-10 autoencoder, JULE (clustlib's MLP variant) on the pixels and DAC with the authors' ALL-ConvNet
+scripts.
+
+Figures: the ablation bars with the paper's values as dashes, weighted against unweighted clusters per metric
+(Figures 3-5), DeepCluE against the ensemble size M per metric (Figures 6-8), the NMI of every base clustering
+per layer with the consensus as a line, and CC's training losses from ``history_``.
 
 Choices the paper leaves open, made here and stated in the notebook:
 
@@ -55,7 +63,10 @@ __all__ = ["METHOD", "CC_METHOD", "G_I_METHOD", "UNWEIGHTED_METHOD", "METHODS", 
            "COLOR_SETTINGS", "DeepCluERuns", "validate", "validate_params", "estimator_kwargs", "ensemble_kwargs",
            "prepare_inputs",
            "load_inputs", "run_grid", "summary", "compare_with_paper", "figure_ablation", "figure_base_clusterings",
-           "figure_training_curves"]
+           "figure_training_curves", "SIZE_METHOD", "BASELINES", "SEEDLESS_BASELINES", "DEEP_BASELINES",
+           "check_baselines", "baseline_jobs", "skipped_baselines", "baseline_setting", "baseline_labels",
+           "run_baselines", "compare_baselines_with_paper", "check_ensemble_sizes", "ensemble_size_curve",
+           "weighting_table", "figure_weighting", "ensemble_size_table", "figure_ensemble_size"]
 
 #: Our method names in the records (the first three are the paper's row labels of Tables II-IV / V-VII).
 METHOD = "DeepCluE"
@@ -63,6 +74,8 @@ CC_METHOD = "CC"
 G_I_METHOD = "Using last layer of g_I"
 UNWEIGHTED_METHOD = "DeepCluE unweighted"
 METHODS = (CC_METHOD, G_I_METHOD, METHOD, UNWEIGHTED_METHOD)
+#: The ensemble-size sweep (Figures 6-8), logged with setting ``M=<total>,M_per_layer=<M'>``.
+SIZE_METHOD = "DeepCluE ensemble size"
 #: Our method -> its row label in the ablation Tables V-VII (the unweighted ensemble has none).
 ABLATION_NAMES = {G_I_METHOD: "Using last layer of g_I", CC_METHOD: "Using last layer of g_C",
                   METHOD: "Using multiple layers"}
@@ -88,11 +101,16 @@ class DeepCluERuns(NamedTuple):
         One row per base clustering of the weighted ensemble: ``dataset, seed, layer, k, nmi``.
     history : DataFrame
         One row per epoch: ``dataset, seed, epoch, loss, instance_loss, cluster_loss, entropy_term``.
+    sizes : DataFrame
+        One row per (dataset, seed, M') of the ensemble-size sweep: ``dataset, seed, M_per_layer, M, nmi, ari,
+        acc, seconds`` (empty without ``ensemble_sizes``).
     """
 
     scores: pd.DataFrame
     base: pd.DataFrame
     history: pd.DataFrame
+    sizes: pd.DataFrame = pd.DataFrame(columns=["dataset", "seed", "M_per_layer", "M", "nmi", "ari", "acc",
+                                                "seconds"])
 
 
 def estimator_kwargs(dataset: str, overrides: dict | None = None) -> dict:
@@ -157,9 +175,22 @@ def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
     calls this)."""
     check_datasets(params["datasets"], params["subsets"])
-    check_baselines(params.get("baselines", []))
+    check_baselines(params.get("baselines", []), params.get("baseline_params"))
+    check_ensemble_sizes(params.get("ensemble_sizes_per_layer", []))
     validate(params["datasets"], params["seeds"], estimator_params=params["estimator_params"],
              subsets=params["subsets"], layers=params["layers"], **{key: params[key] for key in _ENSEMBLE_KEYS})
+
+
+def check_ensemble_sizes(sizes) -> None:
+    """The ensemble-size sweep (Figures 6-8): distinct integers M' >= 1, base clusterings per layer (may be
+    empty: no sweep)."""
+    if not isinstance(sizes, (list, tuple)):
+        raise InvalidParameter(f"ensemble_sizes_per_layer must be a list of integers M-prime >= 1, got {sizes!r}.")
+    for value in sizes:
+        _check_positive_int("every ensemble_sizes_per_layer value", value, 1,
+                            "each is M-prime, the base clusterings per layer (M = 6 M-prime with six layers).")
+    if len(set(sizes)) != len(sizes):
+        raise InvalidParameter(f"ensemble_sizes_per_layer must not repeat a value, got {list(sizes)!r}.")
 
 
 def prepare_inputs(imageset, size: int | None = None) -> np.ndarray:
@@ -187,43 +218,163 @@ def _scores(labels_true, labels) -> dict:
     return metrics.evaluate(labels_true, labels, metrics=("nmi", "ari", "acc"))
 
 
-#: Tables II-IV baselines this project runs on raw pixels: method name -> (paper row, Table 3 clustering of DAC).
+#: Tables II-IV baselines this project runs: method name -> (paper row, how it runs). The first four cluster the
+#: raw pixels with one of DAC's Table 3 clusterings (:func:`clustlib.studies.dac_study.cluster_label_features`);
+#: ``ae_pixels`` and ``dec_pixels`` are :func:`clustlib.deep.run_deep_clustering`'s ``ae_kmeans`` and ``dec``,
+#: ``jule_pixels`` is :class:`clustlib.deep.JULE`, ``dac_pixels`` :class:`clustlib.deep.DAC`.
 BASELINES = {"kmeans_pixels": ("K-means", "kmeans"), "spectral_pixels": ("SC", "sc"),
-             "agglomerative_pixels": ("AC", "ac"), "nmf_pixels": ("NMF", "nmf")}
+             "agglomerative_pixels": ("AC", "ac"), "nmf_pixels": ("NMF", "nmf"),
+             "ae_pixels": ("AE", "ae_kmeans"), "dec_pixels": ("DEC", "dec"),
+             "jule_pixels": ("JULE", "jule"), "dac_pixels": ("DAC", "dac")}
 #: Baselines whose result does not depend on the seed (deterministic initialisation or none): one run each.
 SEEDLESS_BASELINES = frozenset({"agglomerative_pixels", "nmf_pixels"})
+#: The trained baselines and their settings at paper scale, each overridable through ``baseline_params``. AE and
+#: DEC: the ClustPy benchmark's feed-forward autoencoder d-500-500-2000-10 (100 pretraining epochs, 150 of DEC,
+#: batch 256; DEC starts from the AE of the same seed, as DEC does). JULE: clustlib's defaults (its MLP variant,
+#: not JULE's CNN). DAC: the DAC variant with the authors' script of the dataset (network, augmentation,
+#: batch) and the paper's schedule (``epochs`` 0 keeps it); ``network`` None keeps the script's ALL-ConvNet.
+DEEP_BASELINES = {
+    "ae_pixels": {"network": "ff_500_500_2000", "embedding_size": 10, "pretrain_epochs": 100, "batch_size": 256},
+    "dec_pixels": {"network": "ff_500_500_2000", "embedding_size": 10, "pretrain_epochs": 100,
+                   "clustering_epochs": 150, "batch_size": 256},
+    "jule_pixels": {},
+    "dac_pixels": {"network": None, "epochs": 0},
+}
+_DEEP_RESERVED = {"n_clusters", "random_state", "device", "progress", "dataset_key", "checkpoint_path"}
 
 
-def check_baselines(baselines) -> None:
-    """Every name in ``baselines`` is a key of :data:`BASELINES`."""
+def _baseline_params(baseline: str, baseline_params: dict | None) -> dict:
+    return {**DEEP_BASELINES.get(baseline, {}), **dict((baseline_params or {}).get(baseline) or {})}
+
+
+def check_baselines(baselines, baseline_params: dict | None = None) -> None:
+    """Every name in ``baselines`` is a key of :data:`BASELINES`; ``baseline_params`` maps some of them (trained
+    ones only) to arguments their estimator accepts."""
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
         raise InvalidParameter(f"Unknown DeepCluE baseline(s) {bad}; valid: {sorted(BASELINES)}.")
+    baseline_params = {} if baseline_params is None else baseline_params
+    if not isinstance(baseline_params, dict):
+        raise InvalidParameter(f"baseline_params must be a dict baseline -> its arguments, got {baseline_params!r}.")
+    fixed = [b for b in baseline_params if b not in DEEP_BASELINES]
+    if fixed:
+        raise InvalidParameter(f"baseline_params names {fixed}, which take no arguments; only the trained baselines "
+                               f"{sorted(DEEP_BASELINES)} do.")
+    for baseline, given in baseline_params.items():
+        if not isinstance(given, dict):
+            raise InvalidParameter(f"baseline_params[{baseline!r}] must be a dict of arguments, got {given!r}.")
+        try:
+            _check_trained_params(baseline, _baseline_params(baseline, {baseline: given}))
+        except InvalidParameter as error:
+            raise InvalidParameter(f"baseline_params[{baseline!r}]: {error}") from None
 
 
-def baseline_labels(imageset, baseline: str, seed: int) -> np.ndarray:
-    """One Tables II-IV baseline on the raw pixels of ``imageset`` (flattened, / 255): K-means (10 restarts),
-    SC (10-NN graph), AC (Ward; on a 10-NN connectivity graph above 20,000 images, where full Ward needs an
-    N^2/2 distance matrix: 19.6 GB at N = 70,000) or NMF (argmax of the K coefficients); int64 (N,)."""
+def _check_trained_params(baseline: str, params: dict) -> None:
+    """``params`` (defaults and overrides) are arguments the trained baseline's estimator accepts."""
+    from clustlib.deep import DAC, JULE, create_method
+    from clustlib.studies._common import check_estimator_params
+
+    if baseline == "jule_pixels":
+        check_estimator_params(params, JULE(), _DEEP_RESERVED, "n_clusters, random_state and device")
+    elif baseline == "dac_pixels":  # network and epochs go through the script's settings
+        rest = {key: v for key, v in params.items() if key not in ("network", "epochs")}
+        check_estimator_params(rest, DAC(), _DEEP_RESERVED | {"variant"}, "n_clusters, variant, random_state and device")
+    else:
+        check_estimator_params(params, create_method(BASELINES[baseline][1], n_clusters=2), _DEEP_RESERVED,
+                               "n_clusters, random_state, device and the cache key")
+
+
+def baseline_jobs(datasets, baselines, seeds) -> list[tuple[str, str, int]]:
+    """``(dataset, baseline, seed)`` of every baseline run: one seed for :data:`SEEDLESS_BASELINES`, none where
+    :func:`skipped_baselines` gives a reason."""
+    skipped = set(skipped_baselines(datasets, baselines)[["dataset", "baseline"]].itertuples(index=False, name=None))
+    return [(d, b, s) for d in datasets for b in baselines if (d, b) not in skipped
+            for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
+
+
+def skipped_baselines(datasets, baselines) -> pd.DataFrame:
+    """(dataset, baseline, reason) of the pairs that cannot run: DAC on a dataset without an authors' script."""
+    from clustlib.studies.dac_study import DATASET_SCRIPTS
+
+    rows = [{"dataset": d, "baseline": "dac_pixels",
+             "reason": f"no DAC script for {d} (the authors wrote scripts for {', '.join(sorted(DATASET_SCRIPTS))})"}
+            for d in datasets if "dac_pixels" in baselines and d not in DATASET_SCRIPTS]
+    return pd.DataFrame(rows, columns=["dataset", "baseline", "reason"])
+
+
+def baseline_setting(baseline: str, baseline_params: dict | None = None, dataset: str | None = None) -> dict:
+    """The setting a baseline's records carry: its input, and for trained ones the network and epochs."""
+    if baseline not in DEEP_BASELINES:
+        return {"input": "raw pixels"}
+    params = _baseline_params(baseline, baseline_params)
+    if baseline in ("ae_pixels", "dec_pixels"):
+        epochs = str(params["pretrain_epochs"]) + (f"+{params['clustering_epochs']}" if baseline == "dec_pixels" else "")
+        return {"input": "z-scored pixels", "network": params["network"], "epochs": epochs}
+    if baseline == "jule_pixels":
+        return {"input": "pixels / 255", "network": "JULE MLP"}
+    from clustlib.studies.dac_study import script_settings
+
+    script, kwargs = script_settings(dataset or "mnist", "dac", network=params.get("network"),
+                                     epochs=params.get("epochs", 0))
+    return {"input": "centred pixels", "script": script, "network": kwargs["network"]}
+
+
+def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict | None = None,
+                    device: str = "cpu") -> np.ndarray:
+    """One Tables II-IV baseline on ``imageset``; int64 labels (N,).
+
+    Raw pixels (flattened, / 255): K-means (10 restarts), SC (10-NN graph), AC (Ward; on a 10-NN connectivity
+    graph above 20,000 images, where full Ward needs an N^2/2 distance matrix: 19.6 GB at N = 70,000) or NMF
+    (argmax of the K coefficients). Trained (:data:`DEEP_BASELINES`, with ``baseline_params`` over them): AE and
+    DEC on the flattened z-scored pixels as the ClustPy benchmark feeds them
+    (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`; the pretrained autoencoder is cached per seed and
+    shared by both), JULE on the flattened pixels / 255, DAC on the centred images at its network's size.
+    """
     from clustlib.studies.dac_study import cluster_label_features
 
-    check_baselines([baseline])
-    X = imageset.flat_pixels().astype(np.float64) / 255.0
-    return cluster_label_features(X, BASELINES[baseline][1], imageset.n_classes, seed=seed)
+    check_baselines([baseline], {b: v for b, v in (baseline_params or {}).items() if b == baseline})
+    k = imageset.n_classes
+    if baseline not in DEEP_BASELINES:
+        X = imageset.flat_pixels().astype(np.float64) / 255.0
+        return cluster_label_features(X, BASELINES[baseline][1], k, seed=seed)
+    params = _baseline_params(baseline, baseline_params)
+    if baseline in ("ae_pixels", "dec_pixels"):
+        from clustlib.deep import run_deep_clustering
+        from clustlib.studies.clustpy_benchmark import prepare_inputs as clustpy_inputs
+
+        X, key = clustpy_inputs(imageset, params["network"])
+        return np.asarray(run_deep_clustering(BASELINES[baseline][1], X, k, seed=seed, dataset_key=key,
+                                              device=device, **params)["labels"], dtype=np.int64)
+    if baseline == "jule_pixels":
+        from clustlib.deep import JULE
+
+        X = imageset.flat_pixels().astype(np.float32) / np.float32(255)
+        return np.asarray(JULE(k, **params, random_state=seed, device=device).fit(X).labels_, dtype=np.int64)
+    from clustlib.deep import DAC
+    from clustlib.studies.dac_study import prepare_inputs as dac_inputs, script_settings
+
+    rest = {key: v for key, v in params.items() if key not in ("network", "epochs")}
+    script, kwargs = script_settings(imageset.name, "dac", network=params.get("network"),
+                                     epochs=params.get("epochs", 0), overrides=rest)
+    X = dac_inputs(imageset, kwargs["network"], script)
+    model = DAC(k, **kwargs, random_state=seed, device=device, progress=False).fit(X)
+    return np.asarray(model.labels_, dtype=np.int64)
 
 
-def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, progress: bool = True) -> pd.DataFrame:
-    """Every dataset x baseline x seed (one seed for :data:`SEEDLESS_BASELINES`), logged like the CC rows."""
-    check_baselines(baselines)
+def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseline_params: dict | None = None,
+                  device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+    """Every job of :func:`baseline_jobs`, logged like the CC rows with :func:`baseline_setting` as setting;
+    ``seconds``: the whole baseline (the autoencoder's pretraining included unless it came from the cache)."""
+    check_baselines(baselines, baseline_params)
     rows = []
-    jobs = [(d, b, s) for d in imagesets for b in baselines for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
-    for dataset, baseline, seed in tqdm(jobs, desc="baselines", disable=not progress):
+    for dataset, baseline, seed in tqdm(baseline_jobs(list(imagesets), baselines, seeds), desc="baselines",
+                                        disable=not progress):
         t0 = time.perf_counter()
-        labels = baseline_labels(imagesets[dataset], baseline, seed)
+        labels = baseline_labels(imagesets[dataset], baseline, seed, baseline_params=baseline_params, device=device)
         seconds = time.perf_counter() - t0
         scores = _scores(imagesets[dataset].labels, labels)
-        run.log(dataset=dataset, method=baseline, setting={"input": "raw pixels"}, seed=seed, metrics=scores,
-                time_s=seconds)
+        run.log(dataset=dataset, method=baseline, setting=baseline_setting(baseline, baseline_params, dataset),
+                seed=seed, metrics=scores, time_s=seconds)
         rows.append({"dataset": dataset, "method": baseline, "seed": seed, **scores, "seconds": seconds})
     return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "seconds"])
 
@@ -243,19 +394,78 @@ def compare_baselines_with_paper(frame: pd.DataFrame, *, stand_ins: dict | None 
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
+def ensemble_size_curve(layers, labels_true, n_clusters: int, sizes_per_layer, *, pool=None,
+                        clusterings_per_layer: int = 5, pca_dim: int = 1000, n_representatives: int = 1000,
+                        knn: int = 5, random_state: int = 0) -> pd.DataFrame:
+    """Figures 6-8: DeepCluE's weighted consensus of the first M' base clusterings of every layer, for each M' of
+    ``sizes_per_layer`` (M = M' x the number of layers in all).
+
+    Parameters
+    ----------
+    layers : sequence of ndarray, each (N, D_l)
+        The layer features the ensemble clusters (as for :func:`~clustlib.cluster.multilayer_ensemble`).
+    labels_true : ndarray of int, shape (N,)
+    n_clusters : int
+    sizes_per_layer : sequence of int
+        The M' values, each >= 1.
+    pool : EnsembleResult, optional
+        A weighted ensemble already run on ``layers`` (``clusterings_per_layer`` base clusterings per layer): its
+        base clusterings are reused, and only M' beyond it are generated, by one more U-SENC draw per layer with
+        a seed of its own. None: the whole pool of ``max(sizes_per_layer)`` per layer is generated.
+    clusterings_per_layer, pca_dim, n_representatives, knn
+        The ensemble settings of ``pool`` (and of the extra base clusterings).
+    random_state : int
+        Seeds the extra base clusterings (with a stream apart from the pool's) and every consensus.
+
+    Returns
+    -------
+    DataFrame
+        One row per M': ``M_per_layer, M, nmi, ari, acc, seconds`` (seconds: the consensus step).
+    """
+    from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
+
+    check_ensemble_sizes(list(sizes_per_layer))
+    n_layers = len(layers)
+    largest = max(sizes_per_layer)
+    ens = dict(pca_dim=pca_dim, n_representatives=n_representatives, knn=knn)
+    if pool is None:
+        pool = multilayer_ensemble(layers, n_clusters, clusterings_per_layer=largest, **ens,
+                                   random_state=random_state)
+    per_layer = [pool.base_labels[:, pool.layer_of_clustering == j] for j in range(n_layers)]  # (N, M'_pool) each
+    have = min(b.shape[1] for b in per_layer)
+    if largest > have:
+        extra = multilayer_ensemble(layers, n_clusters, clusterings_per_layer=largest - have, **ens,
+                                    random_state=np.random.RandomState([random_state, 6]))
+        per_layer = [np.hstack([b[:, :have], extra.base_labels[:, extra.layer_of_clustering == j]])
+                     for j, b in enumerate(per_layer)]
+    rows = []
+    for m in sorted(sizes_per_layer):
+        t0 = time.perf_counter()
+        labels = weighted_bipartite_consensus(np.hstack([b[:, :m] for b in per_layer]), n_clusters,
+                                              random_state=random_state)
+        rows.append({"M_per_layer": int(m), "M": int(m) * n_layers, **_scores(labels_true, labels),
+                     "seconds": time.perf_counter() - t0})
+    return pd.DataFrame(rows, columns=["M_per_layer", "M", "nmi", "ari", "acc", "seconds"])
+
+
 def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict | None = None, layers=None,
              clusterings_per_layer: int = 5, pca_dim: int = 1000, n_representatives: int = 1000, knn: int = 5,
-             device: str = "cpu", progress: bool = True) -> DeepCluERuns:
-    """Train CC once per dataset x seed and log the four clusterings of :data:`METHODS` (NMI, ARI, ACC).
+             ensemble_sizes=(), device: str = "cpu", progress: bool = True) -> DeepCluERuns:
+    """Train CC once per dataset x seed and log the four clusterings of :data:`METHODS` (NMI, ARI, ACC), and with
+    ``ensemble_sizes`` (M' values) the ensemble-size sweep of :func:`ensemble_size_curve` on the same layer
+    features and base clusterings (:data:`SIZE_METHOD`).
 
-    The ensemble and k-means use the seed as their random state. See :class:`DeepCluERuns`.
+    The unweighted ensemble is the consensus of the weighted one's base clusterings with every cluster weighing
+    1. The ensembles and k-means use the seed as their random state. See :class:`DeepCluERuns`.
     """
-    from clustlib.cluster import multilayer_ensemble
+    from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
     from clustlib.deep.contrastive import DEEPCLUE_LAYERS, ContrastiveClustering
 
     layers = tuple(layers or DEEPCLUE_LAYERS)
     ens = ensemble_kwargs(clusterings_per_layer, pca_dim, n_representatives, knn)
-    rows, base_rows, history = [], [], []
+    if ensemble_sizes:
+        check_ensemble_sizes(list(ensemble_sizes))
+    rows, base_rows, history, size_rows = [], [], [], []
     inputs = {}
     jobs = [(d, seed) for d in imagesets for seed in seeds]
     for dataset, seed in tqdm(jobs, desc="DeepCluE", disable=not progress):
@@ -275,23 +485,32 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
         t0 = time.perf_counter()
         km = KMeans(k, n_init=10, random_state=seed).fit_predict(feats["fc8"])
         outcomes.append((G_I_METHOD, km, time.perf_counter() - t0, f"{desc}; k-means (10 restarts) on fc8"))
-        for method, weighted in ((METHOD, True), (UNWEIGHTED_METHOD, False)):
-            t0 = time.perf_counter()
-            result = multilayer_ensemble([feats[name] for name in layers], k, **ens, weighted=weighted,
-                                         random_state=seed)
-            note = (f"{desc}; layers {','.join(layers)}, M'={clusterings_per_layer}, p={n_representatives}, "
-                    f"Knn={knn}, {'entropy-weighted' if weighted else 'unweighted'} clusters")
-            outcomes.append((method, result.labels, time.perf_counter() - t0, note))
-            if weighted:
-                for m in range(result.base_labels.shape[1]):
-                    base_rows.append({"dataset": dataset, "seed": seed,
-                                      "layer": layers[result.layer_of_clustering[m]], "k": int(result.base_ks[m]),
-                                      "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]})
-        for method, labels, seconds, note in outcomes:
+        note = f"{desc}; layers {','.join(layers)}, M'={clusterings_per_layer}, p={n_representatives}, Knn={knn}"
+        t0 = time.perf_counter()
+        result = multilayer_ensemble([feats[name] for name in layers], k, **ens, random_state=seed)
+        outcomes.append((METHOD, result.labels, time.perf_counter() - t0, f"{note}, entropy-weighted clusters"))
+        t0 = time.perf_counter()
+        unweighted = weighted_bipartite_consensus(result.base_labels, k, weighted=False, random_state=seed)
+        outcomes.append((UNWEIGHTED_METHOD, unweighted, time.perf_counter() - t0,
+                         f"{note}, unweighted clusters (the weighted ensemble's base clusterings; consensus time)"))
+        for m in range(result.base_labels.shape[1]):
+            base_rows.append({"dataset": dataset, "seed": seed, "layer": layers[result.layer_of_clustering[m]],
+                              "k": int(result.base_ks[m]),
+                              "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]})
+        for method, labels, seconds, method_note in outcomes:
             scores = _scores(y, labels)
-            run.log(dataset=dataset, method=method, seed=seed, metrics=scores, time_s=seconds, note=note)
+            run.log(dataset=dataset, method=method, seed=seed, metrics=scores, time_s=seconds, note=method_note)
             rows.append({"dataset": dataset, "method": method, "seed": seed, **scores,
                          "n_clusters_found": int(np.unique(labels).size), "seconds": seconds})
+        if ensemble_sizes:
+            curve = ensemble_size_curve([feats[name] for name in layers], y, k, ensemble_sizes, pool=result,
+                                        clusterings_per_layer=clusterings_per_layer, pca_dim=pca_dim,
+                                        n_representatives=n_representatives, knn=knn, random_state=seed)
+            for row in curve.itertuples(index=False):
+                run.log(dataset=dataset, method=SIZE_METHOD, setting={"M": row.M, "M_per_layer": row.M_per_layer},
+                        seed=seed, metrics={"nmi": row.nmi, "ari": row.ari, "acc": row.acc}, time_s=row.seconds,
+                        note=f"{desc}; the first {row.M_per_layer} base clusterings of each layer, weighted consensus")
+            size_rows.append(curve.assign(dataset=dataset, seed=seed))
         h = model.history_
         history += [{"dataset": dataset, "seed": seed, "epoch": e + 1, "loss": a, "instance_loss": b,
                      "cluster_loss": c, "entropy_term": d}
@@ -299,8 +518,10 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
                                                          h.entropy_terms))]
     history_frame = pd.DataFrame(history, columns=["dataset", "seed", "epoch", "loss", "instance_loss",
                                                    "cluster_loss", "entropy_term"])
+    size_columns = ["dataset", "seed", "M_per_layer", "M", "nmi", "ari", "acc", "seconds"]
+    sizes = pd.concat(size_rows, ignore_index=True)[size_columns] if size_rows else pd.DataFrame(columns=size_columns)
     return DeepCluERuns(pd.DataFrame(rows), pd.DataFrame(base_rows, columns=["dataset", "seed", "layer", "k", "nmi"]),
-                        history_frame)
+                        history_frame, sizes)
 
 
 def summary(scores: pd.DataFrame, by=("dataset", "method")) -> pd.DataFrame:
@@ -415,4 +636,123 @@ def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
     left.legend(frameon=False, fontsize="small")
     for axis in (left, right):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return fig
+
+
+_MAIN_TABLE = {"nmi": "II", "ari": "III", "acc": "IV"}
+_FIGURES_WEIGHTING = {"nmi": 3, "ari": 4, "acc": 5}
+_FIGURES_SIZE = {"nmi": 6, "ari": 7, "acc": 8}
+_WEIGHTING_LABELS = {METHOD: "with weighted clusters", UNWEIGHTED_METHOD: "without weighted clusters"}
+
+
+def _paper_deepclue(metric: str, paper_names) -> dict:
+    """Tables II-IV's DeepCluE value of ``metric`` per paper dataset name (those the table has)."""
+    published = paper.load("deepclue2022", _MAIN_TABLE[metric], dataset=list(paper_names), method=METHOD)
+    return dict(zip(published["dataset"], published["value"]))
+
+
+def weighting_table(scores: pd.DataFrame, *, stand_ins: dict | None = None) -> pd.DataFrame:
+    """Figures 3-5 as numbers: NMI, ARI, ACC of the ensemble with and without weighted clusters per dataset (mean ±
+    SD over seeds), their difference, and the paper's DeepCluE value from Tables II-IV (the weighted bars of
+    Figures 3-5 are DeepCluE; the unweighted bars are drawn only, no number is printed)."""
+    from clustlib.findings import format_mean_sd
+
+    stand_ins = dict(stand_ins or {})
+    rows = []
+    for dataset in dict.fromkeys(scores["dataset"]):
+        part = scores[scores["dataset"] == dataset]
+        wide = part.pivot_table(index="seed", columns="method", values=["nmi", "ari", "acc"])
+        for metric in ("nmi", "ari", "acc"):
+            published = _paper_deepclue(metric, [stand_ins.get(dataset, dataset)])
+            cells = {}
+            for method in (METHOD, UNWEIGHTED_METHOD):
+                values = wide[(metric, method)] if (metric, method) in wide else pd.Series(dtype=float)
+                cells[_WEIGHTING_LABELS[method]] = format_mean_sd(values.mean(), values.std(), len(values),
+                                                                  scale="fraction")
+            gain = (wide[(metric, METHOD)] - wide[(metric, UNWEIGHTED_METHOD)]).dropna() \
+                if {(metric, METHOD), (metric, UNWEIGHTED_METHOD)} <= set(wide.columns) else pd.Series(dtype=float)
+            paper_value = published.get(stand_ins.get(dataset, dataset))
+            rows.append({"dataset": dataset, "figure": f"Fig. {_FIGURES_WEIGHTING[metric]}", "metric": metric.upper(),
+                         **cells, "with - without": format_mean_sd(gain.mean(), gain.std(), len(gain),
+                                                                   scale="fraction", signed=True),
+                         "paper with (Tables II-IV)": "-" if paper_value is None else f"{paper_value:.3f}",
+                         "paper without": "figure only"})
+    return pd.DataFrame(rows)
+
+
+def figure_weighting(scores: pd.DataFrame, *, metric: str = "nmi", stand_ins: dict | None = None, ax=None):
+    """Figures 3 (NMI), 4 (ARI), 5 (ACC): DeepCluE with and without weighted clusters, one pair of bars per dataset
+    (mean ± SD over seeds), in the paper's dataset order; black dashes on the weighted bars: Tables II-IV's
+    DeepCluE values (the paper prints no number for the unweighted bars)."""
+    stand_ins = dict(stand_ins or {})
+    order = list(dict.fromkeys(scores["dataset"]))
+    hue_order = [_WEIGHTING_LABELS[METHOD], _WEIGHTING_LABELS[UNWEIGHTED_METHOD]]
+    frame = scores[scores["method"].isin(list(_WEIGHTING_LABELS))]
+    figure = _FIGURES_WEIGHTING[metric]
+    fig = plots.bar_mean_std(frame.assign(method=frame["method"].map(_WEIGHTING_LABELS)), x="dataset", y=metric,
+                             hue="method", ax=ax, order=order, hue_order=hue_order, ylabel=metric.upper(),
+                             title=f"Fig. {figure}: {metric.upper()}, with or without weighted clusters",
+                             figsize=(6.4, 3.4))
+    ax = fig.axes[0]
+    published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
+    width = 0.8 / len(hue_order)
+    labelled = False
+    for j, dataset in enumerate(order):
+        value = published.get(stand_ins.get(dataset, dataset))
+        if value is None:
+            continue
+        x = j - 0.4 + width / 2
+        ax.hlines(value, x - width / 2, x + width / 2, colors="black", linewidth=2,
+                  label=None if labelled else f"paper, with (Table {_MAIN_TABLE[metric]})")
+        labelled = True
+    if not labelled:
+        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table {_MAIN_TABLE[metric]}")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_ylim(*plots.PAPER_YLIM)
+    ax.tick_params(axis="x", rotation=0)
+    return fig
+
+
+def ensemble_size_table(sizes: pd.DataFrame, *, stand_ins: dict | None = None) -> pd.DataFrame:
+    """Figures 6-8 as numbers: NMI, ARI, ACC per dataset and ensemble size M (mean ± SD over seeds), with Tables
+    II-IV's DeepCluE value beside M = 30, the paper's setting (6 layers x M' = 5); the curves' other points are
+    drawn only in the paper."""
+    stand_ins = dict(stand_ins or {})
+    table = summary_mean_std(sizes.assign(M=sizes["M"].astype(int)), ("dataset", "M"), seconds="seconds",
+                             seconds_label="consensus s", decimals=2)
+    for metric in ("nmi", "ari", "acc"):
+        values = []
+        for row in table.itertuples(index=False):
+            value = _paper_deepclue(metric, [stand_ins.get(row.dataset, row.dataset)]).get(
+                stand_ins.get(row.dataset, row.dataset))
+            values.append(f"{value:.3f}" if value is not None and row.M == 30 else "")
+        table[f"paper {metric.upper()} (M = 30)"] = values
+    return table
+
+
+def figure_ensemble_size(sizes: pd.DataFrame, *, metric: str = "nmi", stand_ins: dict | None = None, ax=None):
+    """Figures 6 (NMI), 7 (ARI), 8 (ACC): DeepCluE against the ensemble size M (base clusterings in all), one line
+    per dataset with a ±1 SD band over seeds; crosses: Tables II-IV's DeepCluE value at the paper's M = 30."""
+    stand_ins = dict(stand_ins or {})
+    stats = (sizes.groupby(["dataset", "M"], sort=False)[metric].agg(["mean", "std"]).reset_index()
+             .assign(std=lambda f: f["std"].fillna(0.0)))
+    figure = _FIGURES_SIZE[metric]
+    fig = plots.line_mean_std(stats, x="M", mean="mean", std="std", hue="dataset", ax=ax, ylabel=metric.upper(),
+                              xlabel="ensemble size M", figsize=(5.6, 3.4),
+                              title=f"Fig. {figure}: {metric.upper()} vs ensemble size")
+    ax = fig.axes[0]
+    order = list(dict.fromkeys(stats["dataset"]))
+    published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
+    labelled = False
+    for line, dataset in zip(ax.get_lines(), order):
+        value = published.get(stand_ins.get(dataset, dataset))
+        if value is not None:
+            ax.plot([30], [value], marker="x", ms=8, mew=2, ls="none", color=line.get_color(),
+                    label=f"paper, M = 30 (Table {_MAIN_TABLE[metric]})" if not labelled else None)
+            labelled = True
+    if not labelled:
+        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table {_MAIN_TABLE[metric]}")
+    ax.set_xticks(sorted(set(stats["M"].astype(int)) | ({30} if labelled else set())))
+    ax.set_ylim(*plots.PAPER_YLIM)
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
