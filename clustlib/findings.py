@@ -573,8 +573,8 @@ def mvnet_tables(records: pd.DataFrame, *, profile: str, params: dict) -> Findin
 
 
 def deepclue(records: pd.DataFrame, *, profile: str, params: dict) -> Findings:
-    """Study 04 (DeepCluE, Tables II, IV, V and Figures 3–5): the multi-layer ensemble against CC's own labels, the
-    last layer of g_I, and the unweighted ensemble."""
+    """Study 04 (DeepCluE, Tables II, IV, V and Figures 3–8): the multi-layer ensemble against CC's own labels, the
+    last layer of g_I and the unweighted ensemble, and the largest ensemble size against the smallest."""
     study = "04_deepclue"
     claims = [("nmi", "DeepCluE", "CC", "NMI of DeepCluE − CC", ("II",), "deepclue2022"),
               ("acc", "DeepCluE", "CC", "ACC of DeepCluE − CC", ("IV",), "deepclue2022"),
@@ -598,6 +598,17 @@ def deepclue(records: pd.DataFrame, *, profile: str, params: dict) -> Findings:
                          _difference(wide, dataset, "DeepCluE", "DeepCluE unweighted"), math.nan,
                          "Figures 3–5, \"consistently outperforms\"; no numbers printed", paper_sign=1,
                          paper_text="> 0"))
+        sizes = records[(records["method"] == "DeepCluE ensemble size") & (records["metric"] == "nmi")]
+        sizes = sizes.assign(M=sizes["setting"].map(lambda s: int(results.parse_setting(s).get("M", 0))))
+        by_m = _per_seed(sizes, "M")
+        ours = pd.Series(dtype=float)
+        if not by_m.empty and by_m.shape[1] > 1 and dataset in by_m.index.get_level_values(0):
+            ours = _difference(by_m, dataset, by_m.columns.max(), by_m.columns.min())
+        span = f" (M = {by_m.columns.min()} to {by_m.columns.max()})" if by_m.shape[1] > 1 else ""
+        rows.append(_row(f"NMI at the largest − the smallest ensemble size{span}", dataset, ours, math.nan,
+                         "Figures 6–8, \"a relative larger ensemble size can often be beneficial\"; no numbers "
+                         "printed", paper_sign=1, paper_text="> 0 (typically)",
+                         note="" if len(ours) else "no ensemble-size sweep in this profile"))
     return _findings(rows, study, profile, params)
 
 
