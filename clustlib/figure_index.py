@@ -32,6 +32,8 @@ PAPER_ITEMS = {
     "table4_augmentation": "Leiber et al. 2023 (ClustPy), Table IV (augmentation), as a chart",
     "dac_table2_": "Chang et al. 2017 (DAC), Table 2 (ACC per method)",
     "deepclue_table5_7_ablation_": "Huang et al. 2022 (DeepCluE), Tables V–VII (layer ablation) as a chart",
+    "deepclue_fig3_5_weighting_": "Huang et al. 2022 (DeepCluE), Figures 3–5 (with or without weighted clusters)",
+    "deepclue_fig6_8_ensemble_size_": "Huang et al. 2022 (DeepCluE), Figures 6–8 (ensemble size M)",
     "deepclue_base_clusterings_": "Huang et al. 2022 (DeepCluE), base clusterings per layer vs. the consensus",
     "deepclue_training_curves_": "Huang et al. 2022 (DeepCluE), CC training losses per epoch",
     "mmdc_table4_3_ablation": "Shiran & Weinshall 2021 (MMDC), Table 4.3 (Sobel x rotation ablation, ACC)",
@@ -48,7 +50,7 @@ STUDY_TABLES = {
     "02_mvec_sweep": "Guérin et al. 2021, Figure 10 data (one row per view combination)",
     "03_mvnet_jule_tables": "Guérin et al. 2021, Tables B.7–B.10",
     "06_clustpy_benchmark": "Leiber et al. 2023 (ClustPy), Tables I–V",
-    "04_deepclue": "Huang et al. 2022 (DeepCluE), Tables II–VII",
+    "04_deepclue": "Huang et al. 2022 (DeepCluE), Tables II–VII and Figures 3–8",
     "05_mmdc": "Shiran & Weinshall 2021 (MMDC), Tables 4.2, 4.3 and 4.5",
     "07_dac": "Chang et al. 2017 (DAC), Tables 2–3",
 }
