@@ -26,8 +26,9 @@ def _cmd_run(args) -> int:
     studies = profiles.list_studies() if args.studies == ["all"] else [profiles.resolve_study(s) for s in args.studies]
     if not studies:
         raise ClustlibError(f"No study notebooks found in {profiles.notebooks_dir()}.")
-    for study in studies:  # validate every study (names, types, its own checks, inputs) before executing any
+    for study in studies:  # validate every study (names, types, its own checks) before executing any
         validate_study_params(study, profiles.resolve_params(study, args.profile, args.set))
+    for study in studies:  # then every dataset and weight file is there
         plan.require_inputs(study, args.profile, args.set)
     failures = []
     for study in studies:

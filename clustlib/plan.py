@@ -102,6 +102,23 @@ def _check_inputs(plan: StudyPlan, params: dict) -> None:
             plan.checks.append(("weights", name, True, str(path)))
         except WeightsUnavailable as exc:
             plan.checks.append(("weights", name, False, str(exc)))
+    if "E" in params.get("experiments", []) and "spectral" in params.get("initial_clusterings", []):
+        _check_spectral_memory(plan, params)
+
+
+def _check_spectral_memory(plan: StudyPlan, params: dict) -> None:
+    """Study 06, experiment E: scikit-learn's default spectral clustering holds dense N x N matrices; say before
+    the run (not after experiments A-D) whether they fit on this machine, and name the fallback."""
+    from clustlib.deep._base import available_memory_bytes, check_spectral_memory, spectral_memory_bytes
+
+    for name in params.get("experiment_datasets", []):
+        n = _n_images(name, params)
+        try:
+            check_spectral_memory(n)
+            plan.checks.append(("memory", f"spectral on {name}", True,
+                                f"{spectral_memory_bytes(n) / 1e9:.1f} GB of {available_memory_bytes() / 1e9:.0f} GB"))
+        except InvalidParameter as exc:
+            plan.checks.append(("memory", f"spectral on {name}", False, str(exc)))
 
 
 def _hours(gflop_total: float, device: str) -> float:

@@ -129,15 +129,23 @@ def test_spectral_that_cannot_fit_says_so_before_building_anything(monkeypatch):
     assert _base.spectral_memory_bytes(70_000) == 3 * 70_000**2 * 8  # MNIST: about 118 GB
 
 
-def test_study_refuses_spectral_on_data_too_large_before_the_kernel_starts(monkeypatch):
+def test_study_refuses_spectral_on_data_too_large_before_the_kernel_starts(monkeypatch, isolated_project):
+    """The preflight (clustlib plan, run by clustlib run before any kernel) says the dense affinity does not fit
+    and names the fallback; validation itself does not depend on the machine's memory."""
+    from clustlib import plan
     from clustlib.deep import _base
+    from clustlib.errors import DatasetUnavailable
     from clustlib.studies import validate_study_params
 
     monkeypatch.setattr(_base, "available_memory_bytes", lambda: 16 * 10**9)
-    params = dict(experiment_datasets=["mnist"], experiments=["E"], initial_clusterings=["kmeans", "spectral"])
-    with pytest.raises(InvalidParameter, match=r"about 117\.6 GB for N = 70,000 .*spectral_knn"):
-        validate_study_params("06_clustpy_benchmark", params)
-    validate_study_params("06_clustpy_benchmark", dict(params, initial_clusterings=["kmeans", "spectral_knn"]))
+    sets = ["experiment_datasets=[digits]", "experiments=[E]", "initial_clusterings=[kmeans, spectral]",
+            "subsets={digits: 0}"]
+    monkeypatch.setattr(_base, "spectral_memory_bytes", lambda n: 117_600_000_000 if n == 1797 else 0)
+    with pytest.raises(DatasetUnavailable, match=r"about 117\.6 GB for N = 1,797 .*spectral_knn"):
+        plan.require_inputs("06_clustpy_benchmark", "ci", sets)
+    plan.require_inputs("06_clustpy_benchmark", "ci", [*sets[:2], "initial_clusterings=[kmeans, spectral_knn]"])
+    validate_study_params("06_clustpy_benchmark", dict(experiment_datasets=["mnist"], experiments=["E"],
+                                                       initial_clusterings=["kmeans", "spectral"]))
 
 
 # --- precision: float32 unless a profile asks --------------------------------------------------------------

@@ -57,6 +57,16 @@ def store_init_args(estimator, args: dict) -> None:
             setattr(estimator, name, args[name])
 
 
+def is_int(v, minimum: int) -> bool:
+    """``v`` is an integer (not a bool) >= ``minimum``: the parameter checks of every estimator."""
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
+
+
+def is_finite_number(v) -> bool:
+    """``v`` is a finite int or float (not a bool)."""
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
 def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
     """``X`` as a C-contiguous float32 array after checking rank (one of ``ndims``), N >= 2, numbers, finiteness.
 

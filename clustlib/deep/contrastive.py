@@ -41,7 +41,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from torch import nn
 from tqdm.auto import tqdm
 
-from clustlib.deep._base import check_inputs, store_init_args
+from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
@@ -410,13 +410,6 @@ class ContrastiveHistory(TrainHistory):
     entropy_terms: list = field(default_factory=list)
 
 
-def _is_int(v, minimum: int) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and bool(np.isfinite(v))
-
 
 class ContrastiveClustering(ClusterMixin, BaseEstimator):
     """Contrastive Clustering: instance- and cluster-level contrastive learning on two augmented views.
@@ -505,28 +498,28 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
             raise InvalidParameter(f"X must have shape (N, 3, H, W), got {X.shape}.")
         n = X.shape[0]
         k = self.n_clusters
-        if not _is_int(k, 2) or k > n:
+        if not is_int(k, 2) or k > n:
             raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
         if self.backbone not in BACKBONES:
             raise InvalidParameter(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
-        if not _is_int(self.image_size, 32):
+        if not is_int(self.image_size, 32):
             raise InvalidParameter(f"image_size must be an integer >= 32 (the ResNet stem divides by 32), got "
                                    f"{self.image_size!r}; CC uses 224.")
-        if not _is_int(self.epochs, 0):
+        if not is_int(self.epochs, 0):
             raise InvalidParameter(f"epochs must be an integer >= 0, got {self.epochs!r}.")
-        if not _is_int(self.batch_size, 2) or self.batch_size > n:
+        if not is_int(self.batch_size, 2) or self.batch_size > n:
             raise InvalidParameter(f"batch_size must be an integer in [2, number of samples = {n}] (the last "
                                    f"incomplete batch is dropped), got {self.batch_size!r}.")
         for name in ("lr", "instance_temperature", "cluster_temperature"):
             v = getattr(self, name)
-            if not _is_number(v) or not v > 0:
+            if not is_finite_number(v) or not v > 0:
                 raise InvalidParameter(f"{name} must be a finite number > 0, got {v!r}.")
-        if not _is_number(self.color_strength) or not 0 <= self.color_strength <= 1.25:
+        if not is_finite_number(self.color_strength) or not 0 <= self.color_strength <= 1.25:
             raise InvalidParameter(f"color_strength must be a number in [0, 1.25], got {self.color_strength!r}.")
         if not isinstance(self.blur, (bool, np.bool_)):
             raise InvalidParameter(f"blur must be True or False, got {self.blur!r}.")
         rs = self.random_state
-        if rs is not None and not _is_int(rs, 0):
+        if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
         resolve_device(self.device)

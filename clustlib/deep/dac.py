@@ -73,7 +73,7 @@ import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
-from clustlib.deep._base import check_inputs, store_init_args
+from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
@@ -512,13 +512,6 @@ def _forward_all(net: DACNetwork, X: torch.Tensor, batch_size: int) -> tuple[tor
     return torch.cat(ys), torch.cat(zs)
 
 
-def _is_int(v, minimum: int) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and bool(np.isfinite(v))
-
 
 def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
                                parts: list[slice], kind: str, distill: tuple | None = None) -> torch.Tensor:
@@ -692,7 +685,7 @@ class DAC(ClusterMixin, BaseEstimator):
         """Validate every parameter against X and return the defaults filled in (before any compute)."""
         n = X.shape[0]
         k = self.n_clusters
-        if not _is_int(k, 2) or not k <= n:
+        if not is_int(k, 2) or not k <= n:
             raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
         if self.variant not in VARIANTS:
             raise InvalidParameter(f"variant must be one of {VARIANTS}, got {self.variant!r}.")
@@ -719,14 +712,14 @@ class DAC(ClusterMixin, BaseEstimator):
         else:
             lower = self.lower if self.lower is not None else (0.75 if self.variant == "dac_star" else 0.80)
         for name, v in (("upper", self.upper), ("lower", lower)):
-            if not _is_number(v):
+            if not is_finite_number(v):
                 raise InvalidParameter(f"{name} must be a number in (0, 1), got {v!r}.")
         if not 0 < lower <= self.upper < 1:
             raise InvalidParameter(f"thresholds must satisfy 0 < lower <= upper < 1, got lower={lower}, "
                                    f"upper={self.upper}.")
-        if not _is_number(self.eta) or not self.eta > 0:
+        if not is_finite_number(self.eta) or not self.eta > 0:
             raise InvalidParameter(f"eta (the learning rate of λ) must be a number > 0, got {self.eta!r}.")
-        if self.epochs is not None and not _is_int(self.epochs, 0):
+        if self.epochs is not None and not is_int(self.epochs, 0):
             raise InvalidParameter(f"epochs must be None or an integer >= 0, got {self.epochs!r}.")
         if paper:
             rule = paper_iterations(float(self.eta), float(self.upper), lower) if self.variant == "dac" else \
@@ -736,7 +729,7 @@ class DAC(ClusterMixin, BaseEstimator):
             iterations = 50 if self.epochs is None else int(self.epochs)
         for name, minimum in (("chunk_size", 2), ("chunk_passes", 1), ("batch_size", 2), ("steps_per_batch", 1)):
             v = getattr(self, name)
-            if not _is_int(v, minimum):
+            if not is_int(v, minimum):
                 raise InvalidParameter(f"{name} must be an integer >= {minimum}, got {v!r}.")
         if self.pairs == "chunk" and self.steps_per_batch != 1:
             raise InvalidParameter(f"steps_per_batch applies to pairs='batch' (the scripts' in-batch steps); with "
@@ -745,12 +738,12 @@ class DAC(ClusterMixin, BaseEstimator):
         if self.batch_size > chunk:
             raise InvalidParameter(f"batch_size ({self.batch_size}) exceeds the chunk of {chunk} images; lower "
                                    "batch_size or raise chunk_size.")
-        if not _is_number(self.lr) or not self.lr > 0:
+        if not is_finite_number(self.lr) or not self.lr > 0:
             raise InvalidParameter(f"lr (learning rate) must be > 0, got {self.lr!r}.")
         if self.pair_loss not in PAIR_LOSSES:
             raise InvalidParameter(f"pair_loss must be one of {PAIR_LOSSES}, got {self.pair_loss!r}.")
         dw = self.distill_weight
-        if not _is_number(dw) or dw < 0:
+        if not is_finite_number(dw) or dw < 0:
             raise InvalidParameter(f"distill_weight must be a finite number >= 0, got {dw!r}.")
         don = self.distill_on or ("label_features" if self.variant == "dac_star" else "softmax")
         if don not in DISTILL_ON:
@@ -759,7 +752,7 @@ class DAC(ClusterMixin, BaseEstimator):
             raise InvalidParameter(f"restart_optimizer must be True or False, got {self.restart_optimizer!r}.")
         aug = self._augmentation_settings(network)
         rs = self.random_state
-        if rs is not None and not _is_int(rs, 0):
+        if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
         return dict(network=network, lower=float(lower), iterations=int(iterations), distill_weight=float(dw),

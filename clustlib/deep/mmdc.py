@@ -76,7 +76,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from tqdm.auto import tqdm
 
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep._base import check_inputs, kmeans, store_init_args
+from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
@@ -392,13 +392,6 @@ def _batches(perm: torch.Tensor, size: int) -> list[torch.Tensor]:
     return parts
 
 
-def _is_int(v, minimum: int) -> bool:
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum
-
-
-def _is_number(v) -> bool:
-    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and np.isfinite(v)
-
 
 class MMDC(ClusterMixin, BaseEstimator):
     """Multi-Modal Deep Clustering: fit images to fixed mixture targets by per-batch linear assignment.
@@ -525,7 +518,7 @@ class MMDC(ClusterMixin, BaseEstimator):
     def _resolved(self, X: np.ndarray) -> dict:
         n, c, h, w = X.shape
         k = self.n_clusters
-        if not _is_int(k, 2) or k > n:
+        if not is_int(k, 2) or k > n:
             raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
         if h != w:
             raise InvalidParameter(f"MMDC takes square images, got {h}x{w}; crop or resize them first.")
@@ -551,34 +544,34 @@ class MMDC(ClusterMixin, BaseEstimator):
         if r["rotation"] and network != "resnet18":
             raise InvalidParameter("the rotation task needs the ResNet18's rotation head; use network='resnet18' or "
                                    "rotation=False.")
-        if not _is_int(r["epochs"], 0):
+        if not is_int(r["epochs"], 0):
             raise InvalidParameter(f"epochs must be an integer >= 0, got {r['epochs']!r}.")
-        if not _is_int(r["refine_epoch"], 0):
+        if not is_int(r["refine_epoch"], 0):
             raise InvalidParameter(f"refine_epoch must be an integer >= 0 (>= epochs: no refinement), got "
                                    f"{r['refine_epoch']!r}.")
         ms = r["lr_milestones"]
-        if not isinstance(ms, (tuple, list)) or not all(_is_int(m, 1) for m in ms) or list(ms) != sorted(set(ms)):
+        if not isinstance(ms, (tuple, list)) or not all(is_int(m, 1) for m in ms) or list(ms) != sorted(set(ms)):
             raise InvalidParameter(f"lr_milestones must be increasing epochs >= 1, e.g. (300,), got {ms!r}.")
         r["lr_milestones"] = tuple(int(m) for m in ms)
-        if not _is_number(r["lr_gamma"]) or not r["lr_gamma"] > 0:
+        if not is_finite_number(r["lr_gamma"]) or not r["lr_gamma"] > 0:
             raise InvalidParameter(f"lr_gamma must be a number > 0, got {r['lr_gamma']!r}.")
-        if not _is_number(self.lr) or not self.lr > 0:
+        if not is_finite_number(self.lr) or not self.lr > 0:
             raise InvalidParameter(f"lr (learning rate) must be > 0, got {self.lr!r}.")
-        if not _is_number(self.momentum) or not 0 <= self.momentum < 1:
+        if not is_finite_number(self.momentum) or not 0 <= self.momentum < 1:
             raise InvalidParameter(f"momentum must be in [0, 1), got {self.momentum!r}.")
-        if not _is_number(self.weight_decay) or self.weight_decay < 0:
+        if not is_finite_number(self.weight_decay) or self.weight_decay < 0:
             raise InvalidParameter(f"weight_decay must be >= 0, got {self.weight_decay!r}.")
-        if not _is_int(self.batch_size, 2):
+        if not is_int(self.batch_size, 2):
             raise InvalidParameter(f"batch_size must be an integer >= 2, got {self.batch_size!r}.")
         input_size = self.input_size if self.input_size is not None else (32 if h <= 32 else 64)
-        if not _is_int(input_size, 16) or input_size % 16:
+        if not is_int(input_size, 16) or input_size % 16:
             raise InvalidParameter(f"input_size must be a multiple of 16 (the networks halve it 4 times), got "
                                    f"{input_size!r}.")
         crops = self.crop_sizes if self.crop_sizes is not None else _default_crops(network, h)
-        if not isinstance(crops, (tuple, list)) or not crops or not all(_is_int(s, 1) and s <= h for s in crops):
+        if not isinstance(crops, (tuple, list)) or not crops or not all(is_int(s, 1) and s <= h for s in crops):
             raise InvalidParameter(f"crop_sizes must be a non-empty tuple of sizes in [1, {h}] (the image size), got "
                                    f"{crops!r}.")
-        if not _is_number(r["rotation_degrees"]) or not 0 <= r["rotation_degrees"] <= 180:
+        if not is_finite_number(r["rotation_degrees"]) or not 0 <= r["rotation_degrees"] <= 180:
             raise InvalidParameter(f"rotation_degrees must be in [0, 180], got {r['rotation_degrees']!r}.")
         if r["color_jitter"]:
             if c != 3:
@@ -588,16 +581,16 @@ class MMDC(ClusterMixin, BaseEstimator):
                 raise InvalidParameter("color_jitter needs pixels in [0, 1] (the code's ToTensor scale); divide by "
                                        "255 or set color_jitter=False.")
         dim = self.target_dim if self.target_dim is not None else k
-        if not _is_int(dim, 1):
+        if not is_int(dim, 1):
             raise InvalidParameter(f"target_dim must be a positive integer, got {dim!r}.")
         if self.target_means not in TARGET_MEANS:
             raise InvalidParameter(f"target_means must be one of {TARGET_MEANS}, got {self.target_means!r}.")
         if self.target_means == "one_hot" and dim < k:
             raise InvalidParameter(f"one-hot target means need target_dim >= n_clusters ({k}), got {dim}.")
-        if not _is_number(self.target_sigma) or self.target_sigma < 0:
+        if not is_finite_number(self.target_sigma) or self.target_sigma < 0:
             raise InvalidParameter(f"target_sigma must be >= 0, got {self.target_sigma!r}.")
         rs = self.random_state
-        if rs is not None and not _is_int(rs, 0):
+        if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
         r.update(input_size=int(input_size), crop_sizes=tuple(int(s) for s in crops), target_dim=int(dim),

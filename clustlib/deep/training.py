@@ -171,9 +171,11 @@ def check_checkpoint_path(path: str | os.PathLike | None) -> None:
 
 
 def read_state_file(path: str | os.PathLike, map_location=None):
-    """``torch.load`` with ``weights_only=True``: tensors and plain values only. A file from a shared cache or a
-    colleague that holds pickled Python objects (which could run code on load) is refused with a
-    :class:`CheckpointMismatch` that says so."""
+    """``torch.load`` with ``weights_only=True``: tensors and plain values only.
+
+    A file holding pickled Python objects (which could run code on load: a checkpoint from a shared cache or a
+    colleague) or one that is no torch file at all raises :class:`CheckpointMismatch` saying which.
+    """
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
@@ -183,20 +185,18 @@ def read_state_file(path: str | os.PathLike, map_location=None):
                 "(unpickling could run code). clustlib writes checkpoints and cached models with tensors and plain "
                 "values only: delete the file to recompute it, or load it yourself if you trust its origin."
             ) from None
-        raise
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file fails in many ways inside torch.load
+        error = exc
+    raise CheckpointMismatch(f"{path} is not a checkpoint clustlib can read ({type(error).__name__}: {error}). "
+                             "Delete the file to start afresh, or point checkpoint_path at another file.")
 
 
 def _read_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
-    try:
-        state = read_state_file(path, map_location=map_location)
-    except CheckpointMismatch:
-        raise
-    except (pickle.UnpicklingError, EOFError, RuntimeError, ValueError, OSError) as exc:
-        state = exc
+    state = read_state_file(path, map_location=map_location)
     if not isinstance(state, dict):
-        detail = f"{type(state).__name__}: {state}" if isinstance(state, Exception) else type(state).__name__
-        raise CheckpointMismatch(f"Checkpoint {path} is not a checkpoint clustlib can read ({detail}). Delete the "
-                                 "file to start afresh, or point checkpoint_path at another file.")
+        raise CheckpointMismatch(f"Checkpoint {path} is not a checkpoint clustlib can read ({type(state).__name__}). "
+                                 "Delete the file to start afresh, or point checkpoint_path at another file.")
     return state
 
 

@@ -23,7 +23,6 @@ from tqdm.auto import tqdm
 from clustlib import data, metrics, paper, plots, results
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
-from clustlib.deep._base import check_spectral_memory
 from clustlib.errors import InvalidParameter
 from clustlib.studies._common import check_datasets, check_seeds, summary_mean_std
 
@@ -99,9 +98,6 @@ def validate_params(params: dict) -> None:
     validate(params["methods"] + params["factor_methods"], params["experiments"], params["seeds"],
              initial_clusterings=params["initial_clusterings"], conv_epochs=params["conv_epochs"], amp=params["amp"],
              method_params=params["method_params"])
-    if "E" in params["experiments"] and "spectral" in params["initial_clusterings"]:
-        for name in params["experiment_datasets"]:  # the dense affinity must fit: say so now, not after A-D
-            check_spectral_memory((params["subsets"] or {}).get(name) or data.dataset_info(name)["splits"]["all"] or 0)
 
 
 def amp_flag(amp: str) -> bool:
