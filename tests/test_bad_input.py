@@ -88,12 +88,23 @@ class Spies(list):
     allowed: tuple = ()
 
 
+def _import_every_clustlib_module() -> None:
+    import importlib
+    import pkgutil
+
+    import clustlib
+
+    for info in pkgutil.walk_packages(clustlib.__path__, "clustlib."):
+        importlib.import_module(info.name)
+
+
 @pytest.fixture
 def spies(monkeypatch):
     """Replace every compute entry point by a recorder that raises :class:`ComputeStarted`; yields the calls."""
     calls = Spies()
-    targets = [(_resolve(owner), owner, attr) for owner, attr in _SPIED]  # import all first: a module imported
-    for target, owner, attr in targets:                                     # later would copy a spy by name
+    _import_every_clustlib_module()  # a module first imported under a spy would keep it (`from x import f`)
+    targets = [(_resolve(owner), owner, attr) for owner, attr in _SPIED]
+    for target, owner, attr in targets:
         label, original = f"{owner}.{attr}", getattr(target, attr)
 
         def spy(*args, _label=label, _original=original, **kwargs):
