@@ -29,7 +29,7 @@
 # | profile | data | views | expected time (2 CPU cores) |
 # |---|---|---|---|
 # | `ci` | 200 digits | 5 (31 combinations) | ~1 min |
-# | `smoke` | digits + 2,000 Fashion-MNIST | 10: EfficientNet-Lite0/1/2 × L1/L2/L3 + pixels (1023 combinations) | ~10 min; features shared with study 1's cache |
+# | `smoke` | digits + 2,000 Fashion-MNIST | 10: EfficientNet-Lite0/1/2 × L1/L2/L3 + pixels (1023 combinations) | ~2.5 min with study 1's cached features (~8 min cold) |
 # | `full` | VOC2007, Archi, Flowers, UMist | the paper's ten CNNs at L3 (1023 combinations) | GPU for extraction |
 #
 # The `smoke` views are not the paper's ten CNNs; its numbers illustrate the method on offline data.

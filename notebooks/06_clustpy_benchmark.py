@@ -37,7 +37,7 @@
 # (experiment I: one seed on 300 images, a few epochs): its numbers are labelled smoke and are not the paper's
 # setting; every comparison table marks such rows in its `ours run on` column (stand-in data, subset, epochs).
 # Everything trains in float32, as the benchmark does, unless `amp` is "on". Expected time on 2 CPU cores: `ci`
-# ~1 min, `smoke` ~20 min; `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
+# ~1 min, `smoke` ~22 min (measured); `full` (ten seeds, 100 + 150 epochs, paper datasets) hours on a GPU.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
