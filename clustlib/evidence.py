@@ -174,8 +174,9 @@ def run_evidence(study: str, params: dict, *, profile: str = "paper_cpu", root=N
     repro.set_threads(int(params.get("n_threads", 1)))
     commit = repro.git_info()
     imagesets = {}
+    finished = 0
     for i, job in enumerate(todo):
-        if limit is not None and i >= limit:
+        if limit is not None and finished >= limit:
             break
         if job.key in {_job_key(r) for _, r in read_evidence(study, profile, root).iterrows()}:
             continue  # another process (e.g. one running other seeds) finished it meanwhile
@@ -203,6 +204,7 @@ def run_evidence(study: str, params: dict, *, profile: str = "paper_cpu", root=N
             frame = pd.concat([read_evidence(study, profile, root), pd.DataFrame(rows)], ignore_index=True)
             atomic_write_text(path, frame.reindex(columns=list(EVIDENCE_COLUMNS)).to_csv(index=False))
         ckpt.unlink(missing_ok=True)
+        finished += 1
         if progress:
             print(f"    done in {seconds / 60:.1f} min: " + ", ".join(f"{k}={v:.3f}" for k, v in scores.items()),
                   flush=True)
