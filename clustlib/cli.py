@@ -1,4 +1,4 @@
-"""Command line: ``clustlib run``, ``plan``, ``evidence``, ``fidelity``, ``list``, ``data``, ``report``.
+"""Command line: ``clustlib run``, ``plan``, ``evidence``, ``fidelity``, ``figures``, ``list``, ``data``, ``report``.
 
 Every :class:`~clustlib.errors.ClustlibError` is printed as one paragraph (no traceback) with exit code 2.
 """
@@ -142,6 +142,25 @@ def _cmd_fidelity(args) -> int:
     return 0
 
 
+def _cmd_figures(args) -> int:
+    import time
+
+    from clustlib import figures, profiles
+
+    if args.studies == ["all"]:
+        studies = figures.redrawable_studies()
+        for study in sorted(set(profiles.list_studies()) - set(studies)):
+            print(f"{study}: cannot redraw from its run folder yet; re-run its notebook", file=sys.stderr)
+    else:
+        studies = [profiles.resolve_study(s) for s in args.studies]
+    for study in studies:
+        start = time.perf_counter()
+        paths = figures.redraw(study, args.profile, style=args.style)
+        print(f"{study}: {len(paths) // 2} figures ({args.style}) in {time.perf_counter() - start:.1f} s -> "
+              f"{paths[0].parent if paths else '(none)'}", flush=True)
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="clustlib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +196,13 @@ def _parser() -> argparse.ArgumentParser:
     fid.add_argument("--items", action="store_true", help="list every table and figure of the five papers")
     fid.add_argument("--write", action="store_true", help="regenerate FIDELITY.md from the committed evidence")
     fid.set_defaults(func=_cmd_fidelity)
+
+    fig = sub.add_parser("figures", help="redraw a study's figures from its latest run folder (no recomputing)")
+    fig.add_argument("studies", nargs="+", help="study names or numbers, or 'all'")
+    fig.add_argument("--profile", default="smoke")
+    fig.add_argument("--style", default="notebook", choices=("notebook", "paper", "slides"),
+                     help="paper: fitted to a 3.5 or 7.0 inch column; slides: larger fonts (default notebook)")
+    fig.set_defaults(func=_cmd_figures)
 
     lst = sub.add_parser("list", help="list studies and their profiles")
     lst.add_argument("--params", action="store_true", help="also list every notebook parameter")

@@ -18,9 +18,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from clustlib.errors import InvalidParameter
 from clustlib.paths import figures_root
 
-__all__ = ["set_style", "save_figure", "show", "PAPER_YLIM", "bar_mean_std", "line_mean_std", "heatmap_table"]
+__all__ = ["STYLES", "set_style", "apply_style", "save_figure", "show", "PAPER_YLIM", "bar_mean_std", "line_mean_std", "heatmap_table"]
 
 _PNG_DPI = 200
 _SHOW_DPI = 110  # a 6.4-inch figure is 700 px wide: readable on a laptop without scrolling
@@ -52,11 +53,48 @@ def set_style(context: str = "paper", font_scale: float = 1.1) -> None:
                       "svg.hashsalt": "clustlib", "figure.dpi": 100, "savefig.dpi": _PNG_DPI})
 
 
-def save_figure(fig, name: str, *, study: str, profile: str, root=None, close: bool = True) -> list[Path]:
+#: Figure styles of ``clustlib figures --style``: seaborn context, font scale, and for ``paper`` the column widths
+#: (inches) a figure is fitted to: 3.5 in for one column of a two-column paper, 7.0 in across both.
+STYLES = {
+    "notebook": {"context": "paper", "font_scale": 1.1, "widths_in": None},
+    "paper": {"context": "paper", "font_scale": 0.8, "widths_in": (3.5, 7.0)},
+    "slides": {"context": "talk", "font_scale": 1.0, "widths_in": None},
+}
+
+
+def apply_style(style: str = "notebook") -> None:
+    """Set one of :data:`STYLES` before drawing (fonts and line widths are fixed when a figure is made)."""
+    if style not in STYLES:
+        raise InvalidParameter(f"Unknown figure style {style!r}; choose one of {', '.join(STYLES)}.")
+    set_style(STYLES[style]["context"], STYLES[style]["font_scale"])
+
+
+def _fit_to_column(fig, widths_in) -> None:
+    """Scale a figure to the narrower paper column that holds its width (height in proportion)."""
+    width, height = fig.get_size_inches()
+    target = widths_in[0] if width <= 1.5 * widths_in[0] else widths_in[1]
+    fig.set_size_inches(target, height * target / width)
+
+
+def _stamp_profile(fig, profile: str) -> None:
+    """Write the profile in the lower right corner of anything not drawn from a ``full`` run."""
+    if profile != "full" and not getattr(fig, "_clustlib_stamped", False):
+        fig.text(0.995, 0.005, f"profile: {profile}", ha="right", va="bottom", fontsize=6, color="0.45")
+        fig._clustlib_stamped = True
+
+
+def save_figure(fig, name: str, *, study: str, profile: str, root=None, close: bool = True,
+                style: str = "notebook") -> list[Path]:
     """Save ``fig`` as ``figures/<profile>/<study>/<name>.png`` and ``.pdf`` (byte-stable metadata).
 
-    Returns the written paths. The figure is closed afterwards unless ``close=False``.
+    A figure of any profile but ``full`` carries its profile in a corner; ``style="paper"`` fits it to a paper
+    column (see :data:`STYLES`). Returns the written paths. The figure is closed afterwards unless ``close=False``.
     """
+    if style not in STYLES:
+        raise InvalidParameter(f"Unknown figure style {style!r}; choose one of {', '.join(STYLES)}.")
+    if STYLES[style]["widths_in"]:
+        _fit_to_column(fig, STYLES[style]["widths_in"])
+    _stamp_profile(fig, profile)
     folder = figures_root(root) / profile / study
     folder.mkdir(parents=True, exist_ok=True)
     paths = []

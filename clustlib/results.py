@@ -38,6 +38,12 @@ __all__ = [
     "best_runs",
     "atomic_write_text",
     "file_lock",
+    "read_params",
+    "save_table",
+    "load_table",
+    "save_arrays",
+    "load_arrays",
+    "latest_run_dir",
 ]
 
 COLUMNS = (
@@ -172,6 +178,68 @@ def read_records(run_dir) -> pd.DataFrame:
             except json.JSONDecodeError:
                 continue
     return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def read_params(run_dir) -> dict:
+    """The parameters a run folder was executed with (its ``params.json``)."""
+    path = Path(run_dir) / "params.json"
+    if not path.exists():
+        raise InvalidParameter(f"{run_dir} holds no params.json: it is not a run folder (runs/<study>/<profile>/<id>/).")
+    return json.loads(path.read_text())
+
+
+def _artifact_path(run_dir, name: str, suffix: str) -> Path:
+    if not name or "/" in name or name.startswith("."):
+        raise InvalidParameter(f"Artifact name {name!r} must be a plain file stem such as 'history_mnist'.")
+    return Path(run_dir) / "artifacts" / f"{name}{suffix}"
+
+
+def save_table(run_dir, name: str, frame: pd.DataFrame) -> Path:
+    """Keep a table a figure is drawn from (training history, a sweep) as ``<run_dir>/artifacts/<name>.csv``.
+
+    Written atomically, so :func:`clustlib.figures.redraw` can redraw the figure without recomputing it.
+    """
+    path = _artifact_path(run_dir, name, ".csv")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(path, frame.to_csv(index=False))
+    return path
+
+
+def load_table(run_dir, name: str) -> pd.DataFrame:
+    """A table saved with :func:`save_table`; a clear error names the run folder when it is missing."""
+    path = _artifact_path(run_dir, name, ".csv")
+    if not path.exists():
+        raise InvalidParameter(f"{run_dir} has no artifact {name!r} ({path.name}); re-run the study to write it.")
+    return pd.read_csv(path, keep_default_na=False, na_values=[""])
+
+
+def save_arrays(run_dir, name: str, **arrays) -> Path:
+    """Keep arrays a figure is drawn from (embeddings, label features) as ``<run_dir>/artifacts/<name>.npz``."""
+    path = _artifact_path(run_dir, name, ".npz")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}.tmp.npz")
+    np.savez_compressed(tmp, **{key: np.asarray(value) for key, value in arrays.items()})
+    tmp.replace(path)
+    return path
+
+
+def load_arrays(run_dir, name: str) -> dict:
+    """Arrays saved with :func:`save_arrays`, as a dict of numpy arrays."""
+    path = _artifact_path(run_dir, name, ".npz")
+    if not path.exists():
+        raise InvalidParameter(f"{run_dir} has no artifact {name!r} ({path.name}); re-run the study to write it.")
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def latest_run_dir(study: str, profile: str, root=None) -> Path:
+    """The newest finished run folder (one with ``done.json``) of a study and profile."""
+    folder = runs_root(root) / study / profile
+    done = sorted((p.parent for p in folder.glob("*/done.json")), key=lambda p: p.name)
+    if not done:
+        raise InvalidParameter(f"No finished {profile!r} run of {study} under {folder}; run "
+                               f"'clustlib run {study} --profile {profile}' first.")
+    return done[-1]
 
 
 @contextmanager
