@@ -11,7 +11,7 @@ import pytest
 import clustlib.data as data
 from clustlib.data import registry
 from clustlib.errors import DatasetUnavailable, InvalidParameter, UnknownName
-from test_data_sources import write_mnist_like
+from official_trees import write_mnist_like
 
 DEBIAN = Path("/usr/share/datasets/fashion-mnist")
 

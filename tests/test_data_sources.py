@@ -5,11 +5,8 @@ Where torchvision can read the same file cheaply, its reader is the reference.
 
 from __future__ import annotations
 
-import bz2
-import gzip
 import pickle
 import types
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import numpy as np
@@ -18,112 +15,8 @@ from PIL import Image
 
 from clustlib import data
 from clustlib.errors import DatasetUnavailable
-
-SEED = 1234
-
-
-def _rng() -> np.random.Generator:
-    return np.random.default_rng(SEED)
-
-
-# --- writers of the official formats -------------------------------------------------------------------------
-
-
-def write_idx(path: Path, array: np.ndarray, *, compress: bool) -> Path:
-    array = np.asarray(array, dtype=np.uint8)
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    payload = header + array.tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if compress:
-        path = path.with_name(path.name + ".gz")
-        path.write_bytes(gzip.compress(payload))
-    else:
-        path.write_bytes(payload)
-    return path
-
-
-def write_mnist_like(folder: Path, n_train: int, n_test: int, *, compress: bool, side: int = 28):
-    rng = _rng()
-    out = {}
-    for prefix, n in (("train", n_train), ("t10k", n_test)):
-        images = rng.integers(0, 256, size=(n, side, side), dtype=np.uint8)
-        labels = np.arange(n, dtype=np.uint8) % 10
-        write_idx(folder / f"{prefix}-images-idx3-ubyte", images, compress=compress)
-        write_idx(folder / f"{prefix}-labels-idx1-ubyte", labels, compress=compress)
-        out[prefix] = (images, labels)
-    return out
-
-
-def write_cifar10(root: Path, per_batch: int = 4):
-    folder = root / "cifar-10-batches-py"
-    folder.mkdir(parents=True)
-    rng = _rng()
-    written = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
-        batch = {"batch_label": name, "data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8),
-                 "labels": [int(v) for v in rng.integers(0, 10, per_batch)], "filenames": ["x.png"] * per_batch}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-        written[name] = batch
-    names = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
-    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": names, "num_vis": 3072}, protocol=2))
-    return written
-
-
-def write_cifar100(root: Path, n_train: int = 6, n_test: int = 3):
-    folder = root / "cifar-100-python"
-    folder.mkdir(parents=True)
-    rng = _rng()
-    written = {}
-    for name, n in (("train", n_train), ("test", n_test)):
-        fine = rng.integers(0, 100, n)
-        batch = {"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8), "fine_labels": [int(v) for v in fine],
-                 "coarse_labels": [int(v) % 20 for v in rng.integers(0, 20, n)]}
-        (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
-        written[name] = batch
-    coarse = [f"super{k}" for k in range(20)]
-    (folder / "meta").write_bytes(pickle.dumps({"fine_label_names": [f"f{k}" for k in range(100)],
-                                               "coarse_label_names": coarse}, protocol=2))
-    return written, coarse
-
-
-def write_stl10(root: Path, n_train: int = 3, n_test: int = 2):
-    folder = root / "stl10_binary"
-    folder.mkdir(parents=True)
-    rng = _rng()
-    written = {}
-    for split, n in (("train", n_train), ("test", n_test)):
-        hwc = rng.integers(0, 256, (n, 96, 96, 3), dtype=np.uint8)
-        labels = rng.integers(1, 11, n).astype(np.uint8)
-        hwc.transpose(0, 3, 2, 1).tofile(folder / f"{split}_X.bin")  # official order: channel, column, row
-        labels.tofile(folder / f"{split}_y.bin")
-        written[split] = (hwc, labels)
-    (folder / "class_names.txt").write_text("\n".join(
-        ["airplane", "bird", "car", "cat", "deer", "dog", "horse", "monkey", "ship", "truck"]) + "\n")
-    return written
-
-
-def write_usps(root: Path, name: str, n: int):
-    rng = _rng()
-    values = rng.uniform(-1, 1, (n, 256)).round(6)
-    values[:, :3] = -1.0
-    labels = np.arange(n) % 10 + 1
-    lines = [f"{label} " + " ".join(f"{i + 1}:{v:.6f}" for i, v in enumerate(row)) for label, row in
-             zip(labels, values)]
-    (root / name).write_bytes(bz2.compress(("\n".join(lines) + "\n").encode()))
-
-
-def write_tree(root: Path, classes: dict[str, int], *, ext: str = ".png") -> dict[str, list[np.ndarray]]:
-    rng = _rng()
-    pixels = {}
-    for name, count in classes.items():
-        (root / name).mkdir(parents=True)
-        pixels[name] = []
-        for i in range(count):
-            array = rng.integers(0, 256, (5 + i, 7 + 2 * i, 3), dtype=np.uint8)  # sizes differ
-            Image.fromarray(array).save(root / name / f"img_{i:03d}{ext}")
-            pixels[name].append(array)
-    return pixels
-
+from official_trees import (write_cifar10, write_cifar100, write_mnist_like, write_stl10, write_tree, write_usps,
+                            write_voc2007)
 
 # --- IDX -----------------------------------------------------------------------------------------------------
 
@@ -386,17 +279,8 @@ def test_imagenet10_from_full_imagenet_train_tree(tmp_path):
 
 
 def test_voc2007_keeps_single_class_test_images(tmp_path):
-    devkit = tmp_path / "VOCdevkit" / "VOC2007"
-    for sub in ("Annotations", "JPEGImages", "ImageSets/Main"):
-        (devkit / sub).mkdir(parents=True)
     objects = {"000001": ["dog", "dog"], "000002": ["dog", "person"], "000004": ["cat"], "000006": ["car"]}
-    for image_id, names in objects.items():
-        root = ET.Element("annotation")
-        for n in names:
-            ET.SubElement(ET.SubElement(root, "object"), "name").text = n
-        ET.ElementTree(root).write(devkit / "Annotations" / f"{image_id}.xml")
-        Image.fromarray(np.zeros((5, 5, 3), np.uint8)).save(devkit / "JPEGImages" / f"{image_id}.jpg")
-    (devkit / "ImageSets" / "Main" / "test.txt").write_text("\n".join(objects) + "\n")
+    write_voc2007(tmp_path, objects)
     ours = data.load("voc2007", root=tmp_path, image_size=8, progress=False)
     assert ours.classes == ("car", "cat", "dog") and ours.labels.tolist() == [2, 1, 0]
 
