@@ -69,7 +69,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 from IPython.display import display
 
-from clustlib import fidelity, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, plots, repro, results
 from clustlib.studies import deepclue_study as deepclue
 
 STUDY = "04_deepclue"
@@ -155,10 +155,7 @@ for which, tables in (("main", ("II", "III", "IV")), ("ablation", ("V", "VI", "V
 findings.show_table(deepclue.weighting_table(runs.scores), findings.caption(
     STUDY, profile, params, "Figures 3-5: with and without weighted clusters (mean ± SD over seeds), the paper's "
     "DeepCluE from Tables II-IV"), empty="No ensemble ran.")
-for metric in ("nmi", "ari", "acc"):
-    fig = deepclue.figure_weighting(runs.scores, metric=metric)
-    plots.save_figure(fig, f"deepclue_fig3_5_weighting_{metric}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, deepclue.draw_figures(run.run_dir, only=["deepclue_fig3_5_weighting_"]))
 
 # %% [markdown]
 # ## Ensemble size (Figures 6-8)
@@ -174,10 +171,7 @@ if len(runs.sizes):
     findings.show_table(deepclue.ensemble_size_table(runs.sizes), findings.caption(
         STUDY, profile, params, "Figures 6-8: DeepCluE per ensemble size M (mean ± SD over seeds), the paper's "
         "Tables II-IV value at M = 30"), empty="No ensemble size ran.")
-    for metric in ("nmi", "ari", "acc"):
-        fig = deepclue.figure_ensemble_size(runs.sizes, metric=metric)
-        plots.save_figure(fig, f"deepclue_fig6_8_ensemble_size_{metric}", study=STUDY, profile=profile)
-        plots.show(fig)
+    figures.publish(run, deepclue.draw_figures(run.run_dir, only=["deepclue_fig6_8_ensemble_size_"]))
 else:
     print("ensemble_sizes_per_layer is empty in this profile: no ensemble-size sweep (Figures 6-8).")
 
@@ -215,24 +209,16 @@ findings.show_comparison(deepclue.compare_baselines_with_paper(base_rows), findi
 
 # %% [markdown]
 # ## Figures
+#
+# Tables V-VII as bars (NMI, ARI, ACC; the paper's values as dashes), the NMI of every base clustering per layer
+# beside the consensus, and CC's training losses. Every figure of this notebook is drawn from the run folder
+# alone (records and the tables kept beside them), so `clustlib figures 04 --profile P --style paper` redraws
+# them without recomputing.
 
 # %%
-for metric in ("nmi", "acc"):
-    fig = deepclue.figure_ablation(runs.scores, metric=metric)
-    plots.save_figure(fig, f"deepclue_table5_7_ablation_{metric}", study=STUDY, profile=profile)
-    plots.show(fig)
-
-# %%
-for name in datasets:
-    fig = deepclue.figure_base_clusterings(runs.base, runs.scores, name)
-    plots.save_figure(fig, f"deepclue_base_clusterings_{name}", study=STUDY, profile=profile)
-    plots.show(fig)
-
-# %%
-for name in datasets:
-    fig = deepclue.figure_training_curves(runs.history, name)
-    plots.save_figure(fig, f"deepclue_training_curves_{name}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, deepclue.draw_figures(run.run_dir, only=["deepclue_table5_7_ablation_",
+                                                              "deepclue_base_clusterings_",
+                                                              "deepclue_training_curves_"]))
 
 # %% tags=["check"]
 logged = run.records
@@ -252,6 +238,8 @@ assert len(runs.base) == len(layers) * clusterings_per_layer * len(datasets) * l
 epochs_run = runs.history.groupby(["dataset", "seed"]).size()
 assert (epochs_run == estimator_params.get("epochs", 1000)).all() and len(epochs_run) == len(datasets) * len(seeds)
 assert (runs.scores.loc[runs.scores["method"] == deepclue.METHOD, "n_clusters_found"] > 1).all()
+redrawn = deepclue.scores_from_records(run.records)  # what draw_figures reads back from the run folder
+assert len(redrawn) == len(runs.scores) and set(redrawn["dataset"]) == set(datasets)
 
 # %% [markdown]
 # ## Fidelity ledger

@@ -66,7 +66,8 @@ __all__ = ["METHOD", "CC_METHOD", "G_I_METHOD", "UNWEIGHTED_METHOD", "METHODS", 
            "figure_training_curves", "SIZE_METHOD", "BASELINES", "SEEDLESS_BASELINES", "DEEP_BASELINES",
            "check_baselines", "baseline_jobs", "skipped_baselines", "baseline_setting", "baseline_labels",
            "run_baselines", "compare_baselines_with_paper", "check_ensemble_sizes", "ensemble_size_curve",
-           "weighting_table", "figure_weighting", "ensemble_size_table", "figure_ensemble_size"]
+           "weighting_table", "figure_weighting", "ensemble_size_table", "figure_ensemble_size", "DATASET_LABELS",
+           "ARTIFACTS", "FIGURES", "decode_size", "scores_from_records", "draw_figures"]
 
 #: Our method names in the records (the first three are the paper's row labels of Tables II-IV / V-VII).
 METHOD = "DeepCluE"
@@ -85,6 +86,10 @@ DATASETS = ("fashion_mnist", "cifar10", "cifar100_20", "imagenet10", "imagenet_d
 #: Datasets with CC's ImageNet augmentation (colour strength 1.0 and Gaussian blur); the others use s = 0.5.
 COLOR_SETTINGS = {"imagenet10": {"color_strength": 1.0, "blur": True},
                   "imagenet_dogs": {"color_strength": 1.0, "blur": True}}
+#: Dataset names as the paper's tables print them (the x axis of every figure).
+DATASET_LABELS = {"fashion_mnist": "Fashion", "cifar10": "CIFAR-10", "cifar100_20": "CIFAR-100",
+                  "imagenet10": "ImageNet-10", "imagenet_dogs": "ImageNet-Dogs", "tiny_imagenet": "Tiny-ImageNet",
+                  "digits": "digits", "mnist": "MNIST"}
 _RESERVED = {"n_clusters", "random_state", "device", "progress", "checkpoint_path"}
 _ENSEMBLE_KEYS = ("clusterings_per_layer", "pca_dim", "n_representatives", "knn")
 
@@ -193,25 +198,58 @@ def check_ensemble_sizes(sizes) -> None:
         raise InvalidParameter(f"ensemble_sizes_per_layer must not repeat a value, got {list(sizes)!r}.")
 
 
-def prepare_inputs(imageset, size: int | None = None) -> np.ndarray:
-    """CC's input for one ImageSet: resized to ``size`` (:func:`clustlib.data.resize_images`; None keeps the
-    images' own size), channels first, pixels / 255 in [0, 1] (CC's ``ToTensor``), grey repeated to 3 channels.
+def prepare_inputs(imageset, size: int | None = None, *, rows: slice | None = None,
+                   chunk: int = 1024) -> np.ndarray:
+    """CC's input for one ImageSet (or its ``rows``): resized to ``size`` (:func:`clustlib.data.resize_images`;
+    None keeps the images' own size), channels first, pixels / 255 in [0, 1] (CC's ``ToTensor``), grey repeated
+    to 3 channels.
+
+    Written ``chunk`` images at a time into the one output array, so the host holds the uint8 images, the
+    float32 result and one chunk's temporaries, never a second float copy of the set.
 
     Returns
     -------
     ndarray of float32, shape (N, 3, S, S)
     """
-    images = imageset.images if size is None else data.resize_images(imageset.images, size)  # (N, S, S, C) uint8
-    x = images.transpose(0, 3, 1, 2) / np.float32(255)
-    if x.shape[1] == 1:
-        x = np.repeat(x, 3, axis=1)
-    return np.ascontiguousarray(x, dtype=np.float32)
+    images = imageset.images if rows is None else imageset.images[rows]  # (N, H, W, C) uint8, a view
+    n, h, w = images.shape[:3]
+    s_h, s_w = (h, w) if size is None else (size, size)
+    out = np.empty((n, 3, s_h, s_w), dtype=np.float32)
+    for start in range(0, n, chunk):
+        part = images[start:start + chunk]
+        if size is not None:
+            part = data.resize_images(part, size)
+        out[start:start + len(part)] = part.transpose(0, 3, 1, 2)  # broadcasts grey (C = 1) to 3 channels
+        out[start:start + len(part)] /= np.float32(255)
+    return out
+
+
+def decode_size(dataset: str, image_size: int = 224) -> int | None:
+    """The pixels an image tree is decoded at: ``image_size``, or the images' own smaller size (Tiny-ImageNet's
+    64) since CC resizes every crop and test image to ``image_size`` itself, as for CIFAR; None for array
+    datasets, which keep their size."""
+    info = data.dataset_info(dataset)
+    if info.get("image_shape") is not None:
+        return None
+    return min(int(image_size), int(info.get("default_image_size") or image_size))
 
 
 def load_inputs(datasets, subsets: dict | None = None, *, image_size: int = 224, seed: int = 0, root=None) -> dict:
-    """``{name: ImageSet}``, each cut to a stratified subset where ``subsets[name]`` > 0; image trees
-    (ImageNet-10, ImageNet-Dogs, Tiny-ImageNet) are decoded at ``image_size``, array datasets keep their size."""
-    return load_image_trees_at({}, datasets, subsets, seed=seed, root=root, default_size=image_size)
+    """``{name: ImageSet}`` of uint8 images, each cut to a stratified subset where ``subsets[name]`` > 0; image
+    trees are decoded at :func:`decode_size` (ImageNet-10, ImageNet-Dogs: ``image_size``; Tiny-ImageNet: its own
+    64 px), array datasets keep their size.
+
+    Host memory of the ``full`` profile (six datasets, ``image_size`` 224, sizes in 10^9 bytes): the uint8 sets
+    take 6.6 GB together (ImageNet-Dogs 2.9, ImageNet-10 2.0, Tiny-ImageNet 1.2 at 64 px, Fashion-MNIST and the
+    CIFARs 0.4). :func:`run_grid` adds one dataset's float32 CC input while CC trains (ImageNet-Dogs 11.7 GB,
+    plus 2.9 GB for CC's finiteness check; Tiny-ImageNet 4.9 GB, where decoding at 224 px took 60 GB and 135 GB
+    with the two float copies of before) and frees it before the layer features, which are computed from the
+    uint8 images in chunks. The features at 224 px then dominate: 76,928 floats per image (conv4_x 50,176,
+    conv5_x 25,088), 31 GB for Tiny-ImageNet's 100,000 images, plus the ensemble's PCA copy of conv4_x (20 GB).
+    Peak: about 58 GB on Tiny-ImageNet, 21 GB on ImageNet-Dogs, 16 GB on ImageNet-10, 8 GB on the array datasets.
+    """
+    sizes = {name: decode_size(name, image_size) for name in datasets if decode_size(name, image_size) is not None}
+    return load_image_trees_at(sizes, datasets, subsets, seed=seed, root=root, default_size=image_size)
 
 
 def _scores(labels_true, labels) -> dict:
@@ -240,6 +278,8 @@ DEEP_BASELINES = {
     "jule_pixels": {},
     "dac_pixels": {"network": None, "epochs": 0},
 }
+#: Trained baselines whose estimator keeps a per-epoch checkpoint (JULE's has none).
+_CHECKPOINTED = frozenset({"ae_pixels", "dec_pixels", "dac_pixels"})
 _DEEP_RESERVED = {"n_clusters", "random_state", "device", "progress", "dataset_key", "checkpoint_path"}
 
 
@@ -320,7 +360,7 @@ def baseline_setting(baseline: str, baseline_params: dict | None = None, dataset
 
 
 def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict | None = None,
-                    device: str = "cpu") -> np.ndarray:
+                    device: str = "cpu", checkpoint_path=None) -> np.ndarray:
     """One Tables II-IV baseline on ``imageset``; int64 labels (N,).
 
     Raw pixels (flattened, / 255): K-means (10 restarts), SC (10-NN graph), AC (Ward; on a 10-NN connectivity
@@ -329,6 +369,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     DEC on the flattened z-scored pixels as the ClustPy benchmark feeds them
     (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`; the pretrained autoencoder is cached per seed and
     shared by both), JULE on the flattened pixels / 255, DAC on the centred images at its network's size.
+    ``checkpoint_path`` goes to the trainers that keep one (AE, DEC, DAC; JULE has none), so an interrupted run
+    resumes there.
     """
     from clustlib.studies.dac_study import cluster_label_features
 
@@ -344,7 +386,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
 
         X, key = clustpy_inputs(imageset, params["network"])
         return np.asarray(run_deep_clustering(BASELINES[baseline][1], X, k, seed=seed, dataset_key=key,
-                                              device=device, **params)["labels"], dtype=np.int64)
+                                              device=device, checkpoint_path=checkpoint_path, **params)["labels"],
+                          dtype=np.int64)
     if baseline == "jule_pixels":
         from clustlib.deep import JULE
 
@@ -357,24 +400,36 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     script, kwargs = script_settings(imageset.name, "dac", network=params.get("network"),
                                      epochs=params.get("epochs", 0), overrides=rest)
     X = dac_inputs(imageset, kwargs["network"], script)
-    model = DAC(k, **kwargs, random_state=seed, device=device, progress=False).fit(X)
+    model = DAC(k, **kwargs, random_state=seed, device=device, progress=False, checkpoint_path=checkpoint_path).fit(X)
     return np.asarray(model.labels_, dtype=np.int64)
 
 
 def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseline_params: dict | None = None,
                   device: str = "cpu", progress: bool = True) -> pd.DataFrame:
     """Every job of :func:`baseline_jobs`, logged like the CC rows with :func:`baseline_setting` as setting;
-    ``seconds``: the whole baseline (the autoencoder's pretraining included unless it came from the cache)."""
+    ``seconds``: the whole baseline (the autoencoder's pretraining included unless it came from the cache).
+
+    Resumable like :func:`run_grid`: a job already logged in ``run``'s folder is read back, not rerun; the trained
+    ones keep a checkpoint under it (``run.checkpoint_path``)."""
     check_baselines(baselines, baseline_params)
     rows = []
     for dataset, baseline, seed in tqdm(baseline_jobs(list(imagesets), baselines, seeds), desc="baselines",
                                         disable=not progress):
+        key = dict(dataset=dataset, method=baseline, setting=baseline_setting(baseline, baseline_params, dataset),
+                   seed=seed)
+        scores = run.logged(**key)
+        if scores is not None:
+            seconds = run.records.query("dataset == @dataset and method == @baseline and seed == @seed")["time_s"]
+            rows.append({"dataset": dataset, "method": baseline, "seed": seed, **{m: scores[m] for m in
+                         ("nmi", "ari", "acc")}, "seconds": seconds.iloc[-1]})
+            continue
         t0 = time.perf_counter()
-        labels = baseline_labels(imagesets[dataset], baseline, seed, baseline_params=baseline_params, device=device)
+        checkpoint = run.checkpoint_path(**key) if baseline in _CHECKPOINTED else None
+        labels = baseline_labels(imagesets[dataset], baseline, seed, baseline_params=baseline_params, device=device,
+                                 checkpoint_path=checkpoint)
         seconds = time.perf_counter() - t0
         scores = _scores(imagesets[dataset].labels, labels)
-        run.log(dataset=dataset, method=baseline, setting=baseline_setting(baseline, baseline_params, dataset),
-                seed=seed, metrics=scores, time_s=seconds)
+        run.log(**key, metrics=scores, time_s=seconds)
         rows.append({"dataset": dataset, "method": baseline, "seed": seed, **scores, "seconds": seconds})
     return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "seconds"])
 
@@ -448,6 +503,57 @@ def ensemble_size_curve(layers, labels_true, n_clusters: int, sizes_per_layer, *
     return pd.DataFrame(rows, columns=["M_per_layer", "M", "nmi", "ari", "acc", "seconds"])
 
 
+_SCORE_COLUMNS = ["dataset", "method", "seed", "nmi", "ari", "acc", "n_clusters_found", "seconds"]
+_BASE_COLUMNS = ["dataset", "seed", "layer", "k", "nmi"]
+_HISTORY_COLUMNS = ["dataset", "seed", "epoch", "loss", "instance_loss", "cluster_loss", "entropy_term"]
+_SIZE_COLUMNS = ["dataset", "seed", "M_per_layer", "M", "nmi", "ari", "acc", "seconds"]
+#: Run-folder artifacts (:func:`clustlib.results.save_table`) that :func:`draw_figures` and a resumed run read.
+ARTIFACTS = {"scores": _SCORE_COLUMNS, "base_clusterings": _BASE_COLUMNS, "history": _HISTORY_COLUMNS}
+#: Images per :meth:`~clustlib.deep.ContrastiveClustering.layer_features` call, in network batches: the float
+#: inputs and activations of one chunk are all that exist at once besides the (N, D) feature matrices.
+_FEATURE_CHUNK_BATCHES = 4
+
+
+def _artifact(run_dir, name: str) -> pd.DataFrame:
+    """An artifact of :data:`ARTIFACTS`, empty with its columns when the run folder has none yet."""
+    try:
+        return results.load_table(run_dir, name)[ARTIFACTS[name]]
+    except InvalidParameter:  # not written yet: a new run folder
+        return pd.DataFrame(columns=ARTIFACTS[name])
+
+
+def _sizes_from_records(records: pd.DataFrame, jobs=None) -> pd.DataFrame:
+    """The ensemble-size rows (:data:`SIZE_METHOD`) of a run's records as :attr:`DeepCluERuns.sizes`: in the order
+    of ``jobs`` ((dataset, seed) pairs; default: as logged), then of M'."""
+    part = records[records["method"] == SIZE_METHOD]
+    rows = {}
+    for r in part.itertuples(index=False):
+        setting = results.parse_setting(r.setting)
+        key = (r.dataset, int(r.seed), int(setting["M_per_layer"]))
+        row = rows.setdefault(key, {"dataset": r.dataset, "seed": int(r.seed), "M_per_layer": key[2],
+                                    "M": int(setting["M"]), "seconds": r.time_s})
+        row[r.metric] = r.value
+    order = {job: i for i, job in enumerate(jobs if jobs is not None else dict.fromkeys(k[:2] for k in rows))}
+    keys = sorted((k for k in rows if k[:2] in order), key=lambda k: (order[k[:2]], k[2]))
+    return pd.DataFrame([rows[k] for k in keys], columns=_SIZE_COLUMNS)
+
+
+def _layer_features(model, imageset, names) -> dict:
+    """``model.layer_features`` of every image, computed :data:`_FEATURE_CHUNK_BATCHES` network batches at a time
+    from the uint8 images, so no float copy of the whole set exists; the same numbers as one call on all of
+    :func:`prepare_inputs` (chunks are whole network batches). dict of name -> float32 (N, D_name)."""
+    n = len(imageset.labels)
+    chunk = _FEATURE_CHUNK_BATCHES * int(model.batch_size)
+    out = {}
+    for start in range(0, n, chunk):
+        part = model.layer_features(prepare_inputs(imageset, rows=slice(start, start + chunk)), names)
+        for name, values in part.items():
+            if name not in out:
+                out[name] = np.empty((n, values.shape[1]), dtype=np.float32)
+            out[name][start:start + len(values)] = values
+    return out
+
+
 def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict | None = None, layers=None,
              clusterings_per_layer: int = 5, pca_dim: int = 1000, n_representatives: int = 1000, knn: int = 5,
              ensemble_sizes=(), device: str = "cpu", progress: bool = True) -> DeepCluERuns:
@@ -457,6 +563,15 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
 
     The unweighted ensemble is the consensus of the weighted one's base clusterings with every cluster weighing
     1. The ensembles and k-means use the seed as their random state. See :class:`DeepCluERuns`.
+
+    Resumable: a (dataset, seed) whose every record is already in ``run``'s folder (``run.logged``) is not
+    recomputed, its rows are read back from the records and the :data:`ARTIFACTS` tables; an unfinished one
+    resumes CC from its per-epoch checkpoint (``run.checkpoint_path``) and logs only what is missing. The
+    artifacts are rewritten after every job, so :func:`draw_figures` redraws the figures from the folder alone.
+
+    Host memory: one dataset's float32 CC input (N, 3, H, W) at a time, built from the uint8 images
+    (:func:`prepare_inputs`) and freed once CC is trained; the layer features are computed from the uint8 images
+    in chunks of network batches (:func:`_layer_features`).
     """
     from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
     from clustlib.deep.contrastive import DEEPCLUE_LAYERS, ContrastiveClustering
@@ -465,21 +580,31 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
     ens = ensemble_kwargs(clusterings_per_layer, pca_dim, n_representatives, knn)
     if ensemble_sizes:
         check_ensemble_sizes(list(ensemble_sizes))
-    rows, base_rows, history, size_rows = [], [], [], []
-    inputs = {}
+    kept = {name: _artifact(run.run_dir, name) for name in ARTIFACTS}
+    tables = {name: [] for name in ARTIFACTS}
     jobs = [(d, seed) for d in imagesets for seed in seeds]
     for dataset, seed in tqdm(jobs, desc="DeepCluE", disable=not progress):
         imageset = imagesets[dataset]
-        if dataset not in inputs:
-            inputs[dataset] = prepare_inputs(imageset)
-        X, y, k = inputs[dataset], imageset.labels, imageset.n_classes
+        y, k = imageset.labels, imageset.n_classes
+        sweep = [{"M": m * len(layers), "M_per_layer": m} for m in sorted(ensemble_sizes)]
+        keys = [dict(method=m) for m in METHODS] + [dict(method=SIZE_METHOD, setting=s) for s in sweep]
+        done = all(run.logged(dataset=dataset, seed=seed, **key) is not None for key in keys)
+        mine = {name: frame[(frame["dataset"] == dataset) & (frame["seed"] == seed)] for name, frame in kept.items()}
+        if done and len(mine["scores"]) == len(METHODS):
+            for name in ARTIFACTS:
+                tables[name].append(mine[name])
+            continue
+        X = prepare_inputs(imageset)  # (N, 3, H, W) float32, the only float copy of the set
         kwargs = estimator_kwargs(dataset, estimator_params)
-        model = ContrastiveClustering(k, **kwargs, random_state=seed, device=device, progress=False)
+        model = ContrastiveClustering(k, **kwargs, random_state=seed, device=device, progress=False,
+                                      checkpoint_path=run.checkpoint_path(dataset=dataset, method=CC_METHOD,
+                                                                          seed=seed))
         resolved = model.check_params(X)
         t0 = time.perf_counter()
         model.fit(X)
         fit_s = time.perf_counter() - t0
-        feats = model.layer_features(X, tuple(dict.fromkeys((*layers, "fc8"))))
+        del X
+        feats = _layer_features(model, imageset, tuple(dict.fromkeys((*layers, "fc8"))))
         desc = f"{resolved['backbone']}, {resolved['image_size']} px, {model.epochs} epochs"
         outcomes = [(CC_METHOD, model.labels_, fit_s, f"{desc}; argmax of g_C")]
         t0 = time.perf_counter()
@@ -493,35 +618,44 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
         unweighted = weighted_bipartite_consensus(result.base_labels, k, weighted=False, random_state=seed)
         outcomes.append((UNWEIGHTED_METHOD, unweighted, time.perf_counter() - t0,
                          f"{note}, unweighted clusters (the weighted ensemble's base clusterings; consensus time)"))
-        for m in range(result.base_labels.shape[1]):
-            base_rows.append({"dataset": dataset, "seed": seed, "layer": layers[result.layer_of_clustering[m]],
-                              "k": int(result.base_ks[m]),
-                              "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]})
+        tables["base_clusterings"].append(pd.DataFrame(
+            [{"dataset": dataset, "seed": seed, "layer": layers[result.layer_of_clustering[m]],
+              "k": int(result.base_ks[m]), "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]}
+             for m in range(result.base_labels.shape[1])], columns=_BASE_COLUMNS))
+        score_rows = []
         for method, labels, seconds, method_note in outcomes:
             scores = _scores(y, labels)
-            run.log(dataset=dataset, method=method, seed=seed, metrics=scores, time_s=seconds, note=method_note)
-            rows.append({"dataset": dataset, "method": method, "seed": seed, **scores,
-                         "n_clusters_found": int(np.unique(labels).size), "seconds": seconds})
+            if run.logged(dataset=dataset, method=method, seed=seed) is None:
+                run.log(dataset=dataset, method=method, seed=seed, metrics=scores, time_s=seconds, note=method_note)
+            score_rows.append({"dataset": dataset, "method": method, "seed": seed, **scores,
+                               "n_clusters_found": int(np.unique(labels).size), "seconds": seconds})
+        tables["scores"].append(pd.DataFrame(score_rows, columns=_SCORE_COLUMNS))
+        h = model.history_
+        tables["history"].append(pd.DataFrame(
+            [{"dataset": dataset, "seed": seed, "epoch": e + 1, "loss": a, "instance_loss": b, "cluster_loss": c,
+              "entropy_term": d} for e, (a, b, c, d) in enumerate(zip(h.losses, h.instance_losses, h.cluster_losses,
+                                                                      h.entropy_terms))], columns=_HISTORY_COLUMNS))
         if ensemble_sizes:
             curve = ensemble_size_curve([feats[name] for name in layers], y, k, ensemble_sizes, pool=result,
                                         clusterings_per_layer=clusterings_per_layer, pca_dim=pca_dim,
                                         n_representatives=n_representatives, knn=knn, random_state=seed)
             for row in curve.itertuples(index=False):
-                run.log(dataset=dataset, method=SIZE_METHOD, setting={"M": row.M, "M_per_layer": row.M_per_layer},
-                        seed=seed, metrics={"nmi": row.nmi, "ari": row.ari, "acc": row.acc}, time_s=row.seconds,
-                        note=f"{desc}; the first {row.M_per_layer} base clusterings of each layer, weighted consensus")
-            size_rows.append(curve.assign(dataset=dataset, seed=seed))
-        h = model.history_
-        history += [{"dataset": dataset, "seed": seed, "epoch": e + 1, "loss": a, "instance_loss": b,
-                     "cluster_loss": c, "entropy_term": d}
-                    for e, (a, b, c, d) in enumerate(zip(h.losses, h.instance_losses, h.cluster_losses,
-                                                         h.entropy_terms))]
-    history_frame = pd.DataFrame(history, columns=["dataset", "seed", "epoch", "loss", "instance_loss",
-                                                   "cluster_loss", "entropy_term"])
-    size_columns = ["dataset", "seed", "M_per_layer", "M", "nmi", "ari", "acc", "seconds"]
-    sizes = pd.concat(size_rows, ignore_index=True)[size_columns] if size_rows else pd.DataFrame(columns=size_columns)
-    return DeepCluERuns(pd.DataFrame(rows), pd.DataFrame(base_rows, columns=["dataset", "seed", "layer", "k", "nmi"]),
-                        history_frame, sizes)
+                setting = {"M": row.M, "M_per_layer": row.M_per_layer}
+                if run.logged(dataset=dataset, method=SIZE_METHOD, setting=setting, seed=seed) is None:
+                    run.log(dataset=dataset, method=SIZE_METHOD, setting=setting, seed=seed,
+                            metrics={"nmi": row.nmi, "ari": row.ari, "acc": row.acc}, time_s=row.seconds,
+                            note=f"{desc}; the first {row.M_per_layer} base clusterings of each layer, weighted "
+                                 "consensus")
+        for name in ARTIFACTS:  # rewritten after every job: what is here is what a rerun skips
+            results.save_table(run.run_dir, name, _concat(tables[name], ARTIFACTS[name]))
+    frames = {name: _concat(tables[name], ARTIFACTS[name]) for name in ARTIFACTS}
+    return DeepCluERuns(frames["scores"], frames["base_clusterings"], frames["history"],
+                        _sizes_from_records(run.records, jobs))
+
+
+def _concat(frames: list, columns: list) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(columns=columns)
 
 
 def summary(scores: pd.DataFrame, by=("dataset", "method")) -> pd.DataFrame:
@@ -563,35 +697,49 @@ def compare_with_paper(scores: pd.DataFrame, tables: str = "main", *, stand_ins:
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
+def _label(dataset: str) -> str:
+    return DATASET_LABELS.get(dataset, dataset)
+
+
+def _paper_marks(ax, values: dict, order, offsets, width: float, label: str) -> bool:
+    """Black dashes at ``values[(dataset, bar)]`` over the bars; ``offsets[bar]`` is the bar's centre offset.
+    Returns whether any was drawn (one legend entry)."""
+    drawn = False
+    for (dataset, bar), value in values.items():
+        for j in (j for j, name in enumerate(order) if name == dataset):
+            x = j + offsets[bar]
+            ax.hlines(value, x - width / 2, x + width / 2, colors="black", linewidth=2,
+                      label=None if drawn else label)
+            drawn = True
+    return drawn
+
+
 def figure_ablation(scores: pd.DataFrame, *, metric: str = "nmi", stand_ins: dict | None = None, ax=None):
-    """Tables V-VII: ``metric`` per dataset for the last layer of g_I, of g_C (CC), the weighted and the
-    unweighted multi-layer ensemble, mean ± std over seeds; black dashes: the paper's values."""
+    """Tables V (NMI), VI (ARI), VII (ACC) as bars: ``metric`` per dataset for the last layer of g_I, of g_C (CC),
+    and the multiple layers (DeepCluE), the paper's three rows in its order, with the unweighted ensemble beside
+    them (mean ± SD over seeds); black dashes: the paper's values."""
     stand_ins = dict(stand_ins or {})
     order = list(dict.fromkeys(scores["dataset"]))
     hue_order = [G_I_METHOD, CC_METHOD, METHOD, UNWEIGHTED_METHOD]
-    labels = {G_I_METHOD: "last layer of g_I (k-means)", CC_METHOD: "last layer of g_C (CC)",
-              METHOD: "multiple layers, weighted", UNWEIGHTED_METHOD: "multiple layers, unweighted"}
+    labels = {G_I_METHOD: r"Using last layer of $g_I(\cdot)$", CC_METHOD: r"Using last layer of $g_C(\cdot)$",
+              METHOD: "Using multiple layers", UNWEIGHTED_METHOD: "multiple layers, unweighted (not in the table)"}
     frame = scores[scores["method"].isin(hue_order)]
-    fig = plots.bar_mean_std(frame.assign(method=frame["method"].map(labels)), x="dataset", y=metric, hue="method",
-                             ax=ax, order=order, hue_order=[labels[m] for m in hue_order], ylabel=metric.upper(),
-                             title=f"Layer ablation (Tables V-VII), {metric.upper()}", figsize=(7.2, 3.6))
+    table = {"nmi": "V", "ari": "VI", "acc": "VII"}[metric]
+    fig = plots.bar_mean_std(frame.assign(method=frame["method"].map(labels), dataset=frame["dataset"].map(_label)),
+                             x="dataset", y=metric, hue="method", ax=ax, order=[_label(d) for d in order],
+                             hue_order=[labels[m] for m in hue_order], ylabel=metric.upper(),
+                             title=f"Table {table}: {metric.upper()} of a single layer vs multiple layers",
+                             figsize=(7.6, 3.6))
     ax = fig.axes[0]
     paper_names = [stand_ins.get(d, d) for d in order]
-    table = {"nmi": "V", "ari": "VI", "acc": "VII"}[metric]
     published = paper.load("deepclue2022", table, dataset=paper_names)
     reverse = {v: k for k, v in ABLATION_NAMES.items()}
     width = 0.8 / len(hue_order)
-    labelled = False
-    for row in published.itertuples(index=False):
-        if row.method not in reverse:
-            continue
-        for j in (j for j, name in enumerate(paper_names) if name == row.dataset):
-            x = j - 0.4 + width * (hue_order.index(reverse[row.method]) + 0.5)
-            label = None if labelled else "paper" + (f" ({row.dataset})" if row.dataset != order[j] else "")
-            ax.hlines(row.value, x - width / 2, x + width / 2, colors="black", linewidth=2, label=label)
-            labelled = True
-    if not labelled:  # an empty handle says why there is no paper line
-        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table {table}")
+    offsets = {m: -0.4 + width * (i + 0.5) for i, m in enumerate(hue_order)}
+    values = {(order[paper_names.index(r.dataset)], reverse[r.method]): r.value
+              for r in published.itertuples(index=False) if r.method in reverse}
+    if not _paper_marks(ax, values, order, offsets, width, f"paper (Table {table})"):
+        ax.plot([], [], " ", label=f"paper: no {', '.join(map(_label, order))} in Table {table}")
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(*plots.PAPER_YLIM)
     ax.tick_params(axis="x", rotation=0)
@@ -617,7 +765,7 @@ def figure_base_clusterings(base: pd.DataFrame, scores: pd.DataFrame, dataset: s
     for method, style in ((METHOD, dict(color="C3", ls="-")), (CC_METHOD, dict(color="black", ls=":"))):
         if method in mine:
             ax.axhline(mine[method], lw=1.5, label=f"{method} {mine[method]:.3f}", **style)
-    ax.set(xlabel="layer", ylabel="NMI", title=f"Base clusterings per layer vs consensus ({dataset})")
+    ax.set(xlabel="layer", ylabel="NMI", title=f"Base clusterings per layer vs consensus ({_label(dataset)})")
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
 
@@ -627,13 +775,14 @@ def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
     entropy term ``2 log K - H(p_i) - H(p_j)`` (right; 0 when the clusters are used uniformly)."""
     dataset = dataset or history["dataset"].iloc[0]
     mean = history[history["dataset"] == dataset].groupby("epoch").mean(numeric_only=True).reset_index()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.5), layout="constrained")
     for column, label in (("loss", "total"), ("instance_loss", "instance"), ("cluster_loss", "cluster")):
         left.plot(mean["epoch"], mean[column], marker="o", ms=3, label=label)
     right.plot(mean["epoch"], mean["entropy_term"], marker="o", ms=3, color="C3")
-    left.set(xlabel="epoch", ylabel="loss", title=f"CC training loss ({dataset})")
-    right.set(xlabel="epoch", ylabel="2 log K - H(p_i) - H(p_j)", title="Cluster-size entropy term")
-    left.legend(frameon=False, fontsize="small")
+    left.set(xlabel="epoch", ylabel="loss (mean over batches)", title=f"CC training loss ({_label(dataset)})")
+    right.set(xlabel="epoch", ylabel=r"$2 \log K - H(p_i) - H(p_j)$ (nats)", title="Cluster-size entropy term")
+    fig.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncol=3, frameon=False,
+               fontsize="small")
     for axis in (left, right):
         axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
@@ -682,31 +831,26 @@ def weighting_table(scores: pd.DataFrame, *, stand_ins: dict | None = None) -> p
 
 def figure_weighting(scores: pd.DataFrame, *, metric: str = "nmi", stand_ins: dict | None = None, ax=None):
     """Figures 3 (NMI), 4 (ARI), 5 (ACC): DeepCluE with and without weighted clusters, one pair of bars per dataset
-    (mean ± SD over seeds), in the paper's dataset order; black dashes on the weighted bars: Tables II-IV's
-    DeepCluE values (the paper prints no number for the unweighted bars)."""
+    (mean ± SD over seeds), the datasets on the x axis in the paper's order and names; black dashes on the
+    weighted bars: Tables II-IV's DeepCluE values (the paper prints no number for the unweighted bars)."""
     stand_ins = dict(stand_ins or {})
     order = list(dict.fromkeys(scores["dataset"]))
     hue_order = [_WEIGHTING_LABELS[METHOD], _WEIGHTING_LABELS[UNWEIGHTED_METHOD]]
     frame = scores[scores["method"].isin(list(_WEIGHTING_LABELS))]
     figure = _FIGURES_WEIGHTING[metric]
-    fig = plots.bar_mean_std(frame.assign(method=frame["method"].map(_WEIGHTING_LABELS)), x="dataset", y=metric,
-                             hue="method", ax=ax, order=order, hue_order=hue_order, ylabel=metric.upper(),
-                             title=f"Fig. {figure}: {metric.upper()}, with or without weighted clusters",
-                             figsize=(6.4, 3.4))
+    fig = plots.bar_mean_std(frame.assign(method=frame["method"].map(_WEIGHTING_LABELS),
+                                          dataset=frame["dataset"].map(_label)),
+                             x="dataset", y=metric, hue="method", ax=ax, order=[_label(d) for d in order],
+                             hue_order=hue_order, ylabel=metric.upper(),
+                             title=f"Fig. {figure}: {metric.upper()} of DeepCluE with or without weighted clusters",
+                             figsize=(max(5.6, 1.1 * len(order) + 3.6), 3.4))
     ax = fig.axes[0]
     published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
     width = 0.8 / len(hue_order)
-    labelled = False
-    for j, dataset in enumerate(order):
-        value = published.get(stand_ins.get(dataset, dataset))
-        if value is None:
-            continue
-        x = j - 0.4 + width / 2
-        ax.hlines(value, x - width / 2, x + width / 2, colors="black", linewidth=2,
-                  label=None if labelled else f"paper, with (Table {_MAIN_TABLE[metric]})")
-        labelled = True
-    if not labelled:
-        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table {_MAIN_TABLE[metric]}")
+    values = {(d, METHOD): published[stand_ins.get(d, d)] for d in order if stand_ins.get(d, d) in published}
+    if not _paper_marks(ax, values, order, {METHOD: -0.4 + width / 2}, width,
+                        f"paper, with (Table {_MAIN_TABLE[metric]})"):
+        ax.plot([], [], " ", label=f"paper: no {', '.join(map(_label, order))} in Table {_MAIN_TABLE[metric]}")
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_ylim(*plots.PAPER_YLIM)
     ax.tick_params(axis="x", rotation=0)
@@ -732,27 +876,91 @@ def ensemble_size_table(sizes: pd.DataFrame, *, stand_ins: dict | None = None) -
 
 def figure_ensemble_size(sizes: pd.DataFrame, *, metric: str = "nmi", stand_ins: dict | None = None, ax=None):
     """Figures 6 (NMI), 7 (ARI), 8 (ACC): DeepCluE against the ensemble size M (base clusterings in all), one line
-    per dataset with a ±1 SD band over seeds; crosses: Tables II-IV's DeepCluE value at the paper's M = 30."""
+    per dataset with a ±1 SD band over seeds; crosses: Tables II-IV's DeepCluE value at the paper's M = 30.
+
+    The y axis spans the curves and the crosses with a margin (in steps of 0.05), not [0, 1]: the figures show
+    how the score moves with M, which a [0, 1] axis flattens."""
     stand_ins = dict(stand_ins or {})
     stats = (sizes.groupby(["dataset", "M"], sort=False)[metric].agg(["mean", "std"]).reset_index()
              .assign(std=lambda f: f["std"].fillna(0.0)))
     figure = _FIGURES_SIZE[metric]
-    fig = plots.line_mean_std(stats, x="M", mean="mean", std="std", hue="dataset", ax=ax, ylabel=metric.upper(),
-                              xlabel="ensemble size M", figsize=(5.6, 3.4),
-                              title=f"Fig. {figure}: {metric.upper()} vs ensemble size")
+    fig = plots.line_mean_std(stats.assign(dataset=stats["dataset"].map(_label)), x="M", mean="mean", std="std",
+                              hue="dataset", ax=ax, ylabel=metric.upper(), xlabel="ensemble size M",
+                              figsize=(5.6, 3.4), title=f"Fig. {figure}: {metric.upper()} of DeepCluE vs ensemble size")
     ax = fig.axes[0]
     order = list(dict.fromkeys(stats["dataset"]))
     published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
     labelled = False
+    marks = []
     for line, dataset in zip(ax.get_lines(), order):
         value = published.get(stand_ins.get(dataset, dataset))
         if value is not None:
             ax.plot([30], [value], marker="x", ms=8, mew=2, ls="none", color=line.get_color(),
                     label=f"paper, M = 30 (Table {_MAIN_TABLE[metric]})" if not labelled else None)
             labelled = True
+            marks.append(value)
     if not labelled:
-        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table {_MAIN_TABLE[metric]}")
+        ax.plot([], [], " ", label=f"paper: no {', '.join(map(_label, order))} in Table {_MAIN_TABLE[metric]}")
     ax.set_xticks(sorted(set(stats["M"].astype(int)) | ({30} if labelled else set())))
-    ax.set_ylim(*plots.PAPER_YLIM)
+    low = min([*(stats["mean"] - stats["std"]), *marks])
+    high = max([*(stats["mean"] + stats["std"]), *marks])
+    ax.set_ylim(max(0.0, np.floor(low / 0.05) * 0.05 - 0.05), min(1.05, np.ceil(high / 0.05) * 0.05 + 0.05))
     ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return fig
+
+
+#: Figure-name prefixes :func:`draw_figures` knows, in the order it draws them.
+FIGURES = ("deepclue_fig3_5_weighting_", "deepclue_fig6_8_ensemble_size_", "deepclue_table5_7_ablation_",
+           "deepclue_base_clusterings_", "deepclue_training_curves_")
+
+
+def scores_from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """The CC network's four clusterings (:data:`METHODS`) of a run's records: one row per (dataset, method, seed)
+    with ``nmi, ari, acc, seconds``, in the order logged."""
+    part = records[records["method"].isin(METHODS)]
+    if part.empty:
+        return pd.DataFrame(columns=["dataset", "method", "seed", "nmi", "ari", "acc", "seconds"])
+    wide = part.pivot_table(index=["dataset", "method", "seed"], columns="metric", values="value", sort=False)
+    seconds = part.groupby(["dataset", "method", "seed"], sort=False)["time_s"].first()
+    return wide.assign(seconds=seconds)[["nmi", "ari", "acc", "seconds"]].reset_index()
+
+
+def draw_figures(run_dir, only=None):
+    """Every figure of study 04 from a run folder alone (records, params and the :data:`ARTIFACTS` tables):
+    Figures 3-5, 6-8 (when the run swept the ensemble size), Tables V-VII as bars, the base clusterings and
+    CC's training curves per dataset. A generator of ``(name, Figure)``.
+
+    ``only``: figure names or prefixes of :data:`FIGURES` (e.g. ``["deepclue_fig3_5_weighting_"]``); None draws
+    all. Unknown entries raise before anything is drawn.
+    """
+    wanted = list(FIGURES if only is None else only)
+    bad = [w for w in wanted if not any(w.startswith(prefix) or prefix.startswith(w) for prefix in FIGURES)]
+    if bad:
+        raise InvalidParameter(f"Unknown DeepCluE figure(s) {bad}; names start with one of {list(FIGURES)}.")
+
+    def keep(name: str) -> bool:
+        return any(name.startswith(w) for w in wanted)
+
+    params = results.read_params(run_dir)
+    records = results.read_records(run_dir)
+    scores = scores_from_records(records)
+    datasets = [d for d in params["datasets"] if d in set(scores["dataset"])]
+    for metric in ("nmi", "ari", "acc"):
+        if keep(name := f"deepclue_fig3_5_weighting_{metric}") and len(scores):
+            yield name, figure_weighting(scores, metric=metric)
+    sizes = _sizes_from_records(records)
+    for metric in ("nmi", "ari", "acc"):
+        if keep(name := f"deepclue_fig6_8_ensemble_size_{metric}") and len(sizes):
+            yield name, figure_ensemble_size(sizes, metric=metric)
+    for metric in ("nmi", "ari", "acc"):
+        if keep(name := f"deepclue_table5_7_ablation_{metric}") and len(scores):
+            yield name, figure_ablation(scores, metric=metric)
+    base = _artifact(run_dir, "base_clusterings") if any(keep(f"deepclue_base_clusterings_{d}") for d in datasets) \
+        else None
+    for dataset in datasets:
+        if keep(name := f"deepclue_base_clusterings_{dataset}") and (base["dataset"] == dataset).any():
+            yield name, figure_base_clusterings(base, scores, dataset)
+    history = _artifact(run_dir, "history") if any(keep(f"deepclue_training_curves_{d}") for d in datasets) else None
+    for dataset in datasets:
+        if keep(name := f"deepclue_training_curves_{dataset}") and (history["dataset"] == dataset).any():
+            yield name, figure_training_curves(history, dataset)
