@@ -9,9 +9,11 @@ never leaves a partial line in ``results/``.
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import math
 import os
+import shutil
 import tempfile
 import time
 from contextlib import contextmanager
@@ -114,7 +116,8 @@ class Run:
         self.run_id = self.run_dir.name
         self.records_path = self.run_dir / "records.jsonl"
         self._t0 = time.perf_counter()
-        self._records: list[dict] = []
+        # A resumed run (``clustlib run`` after an interruption) reuses its folder: what it logged stays logged.
+        self._records: list[dict] = read_records(self.run_dir).to_dict("records") if self.records_path.exists() else []
         atomic_write_text(self.run_dir / "params.json", json.dumps(self.params, indent=2, sort_keys=True, default=str))
         atomic_write_text(self.run_dir / "env.json", json.dumps(
             {**repro.environment_info(), "study": study, "profile": profile, "params_sha": self.params_sha},
@@ -146,6 +149,29 @@ class Run:
         self._records.extend(rows)
         return rows
 
+    def logged(self, *, dataset: str, method: str, setting=None, seed: int = 0) -> dict | None:
+        """The ``metric -> value`` already logged in this run folder for one job, or None if it has not finished.
+
+        A study loop skips a job whose metrics are here: that is how a rerun of an interrupted ``clustlib run``
+        recomputes no finished job.
+        """
+        setting = format_setting(setting)
+        found = {row["metric"]: row["value"] for row in self._records
+                 if (row["dataset"], row["method"], row["setting"] or "", int(row["seed"]))
+                 == (dataset, method, setting, int(seed))}
+        return found or None
+
+    def checkpoint_path(self, *, dataset: str, method: str, setting=None, seed: int = 0) -> Path:
+        """Where one job's trainer keeps its checkpoint: ``<run_dir>/checkpoints/<dataset>-<method>-<hash>-s<seed>.ckpt``.
+
+        Pass it as ``checkpoint_path=`` to a trainer so that a rerun resumes the unfinished job; :meth:`finish`
+        deletes the folder once every job is done.
+        """
+        key = hashlib.sha256(format_setting(setting).encode()).hexdigest()[:10]
+        folder = self.run_dir / "checkpoints"
+        folder.mkdir(exist_ok=True)
+        return folder / f"{dataset}-{method}-{key}-s{int(seed)}.ckpt"
+
     @property
     def records(self) -> pd.DataFrame:
         """Records logged so far, as a tidy DataFrame."""
@@ -157,6 +183,7 @@ class Run:
                 "peak_mem_mb": round(repro.peak_memory_mb(), 1), "params_sha": self.params_sha, "utc": repro.utc_now(),
                 "nondeterministic_ops": repro.nondeterministic_ops()}
         atomic_write_text(self.run_dir / "done.json", json.dumps(done, indent=2))
+        shutil.rmtree(self.run_dir / "checkpoints", ignore_errors=True)  # every job finished: nothing to resume
         if not self.managed:
             append_results(self.records, self.study, self.profile)
         return self.run_dir

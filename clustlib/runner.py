@@ -319,6 +319,24 @@ def _completed_run(study: str, profile: str, params_sha: str) -> Path | None:
     return None
 
 
+def _interrupted_run(study: str, profile: str, params_sha: str) -> Path | None:
+    """The newest run folder of these parameters and this commit that never finished (killed or stopped)."""
+    folder = runs_root() / study / profile
+    commit = repro.git_info()["short"]
+    for run_json in sorted(folder.glob("*/run.json"), reverse=True):
+        try:
+            info = json.loads(run_json.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if info.get("params_sha") != params_sha:
+            continue
+        if info.get("status") == "ok" or (run_json.parent / "done.json").exists():
+            return None  # a newer completed run: nothing to resume
+        if info.get("commit", commit) == commit:
+            return run_json.parent
+    return None
+
+
 @contextlib.contextmanager
 def _environment(**values):
     saved = {k: os.environ.get(k) for k in values}
@@ -393,11 +411,19 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
             return RunOutcome(study, profile, "skipped", done, done / f"{study}.ipynb", results_csv, figures_dir,
                               info.get("n_records", 0), time.perf_counter() - t0)
 
-    run_dir = _new_run_dir(study, profile)
+    resumed = None if force else _interrupted_run(study, profile, params_sha)
+    run_dir = resumed or _new_run_dir(study, profile)
     output = run_dir / f"{study}.ipynb"
     timeout = cell_timeout(profile, timeout_s)
     run_info = {"study": study, "profile": profile, "params": params, "params_sha": params_sha,
-                "cell_timeout_s": timeout, "status": "running", "started_utc": repro.utc_now()}
+                "commit": repro.git_info()["short"], "cell_timeout_s": timeout, "status": "running",
+                "started_utc": repro.utc_now()}
+    if resumed is not None:  # keep its finished jobs (records.jsonl) and checkpoints; say so in run.json
+        previous = json.loads((run_dir / "run.json").read_text())
+        run_info.update(started_utc=previous.get("started_utc"), resumed_utc=[*previous.get("resumed_utc", []),
+                                                                             repro.utc_now()])
+        print(f"    resuming the interrupted run {run_dir.name}: finished jobs are kept, unfinished ones continue "
+              "from their checkpoints (--force starts afresh)", flush=True)
     atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     env = {RUN_DIR_ENV: run_dir, "MPLBACKEND": "Agg", "CLUSTLIB_HOME": project_root(),
            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),

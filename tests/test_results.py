@@ -68,3 +68,42 @@ def test_paper_tables_and_compare():
     with pytest.raises(paper.UnknownName, match="guerin2021"):
         paper.load("nopaper")
     assert set(paper.list_tables()) >= {"guerin2021_table_A_3", "clustpy2023_table_II", "dac2017_table_2"}
+
+
+def test_a_reopened_run_folder_keeps_its_finished_jobs_and_checkpoints(isolated_project):
+    first = results.start_run("01_toy", "ci", {"x": 1})
+    first.log(dataset="d", method="dec", setting={"k": 3}, seed=1, metrics={"nmi": 0.4, "acc": 0.5})
+    assert first.logged(dataset="d", method="dec", setting={"k": 3}, seed=1) == {"nmi": 0.4, "acc": 0.5}
+    assert first.logged(dataset="d", method="dec", setting={"k": 3}, seed=2) is None
+    assert first.logged(dataset="d", method="dec", setting={"k": 4}, seed=1) is None
+    ckpt = first.checkpoint_path(dataset="d", method="dec", setting={"k": 3}, seed=2)
+    assert ckpt.parent == first.run_dir / "checkpoints" and ckpt.name.startswith("d-dec-") and ckpt.suffix == ".ckpt"
+    assert ckpt != first.checkpoint_path(dataset="d", method="dec", setting={"k": 4}, seed=2)
+    ckpt.write_bytes(b"state")
+
+    again = results.start_run("01_toy", "ci", {"x": 1}, run_dir=first.run_dir)  # the rerun after a kill
+    assert again.logged(dataset="d", method="dec", setting={"k": 3}, seed=1) == {"nmi": 0.4, "acc": 0.5}
+    assert again.checkpoint_path(dataset="d", method="dec", setting={"k": 3}, seed=2).read_bytes() == b"state"
+    again.log(dataset="d", method="dec", setting={"k": 3}, seed=2, metrics={"nmi": 0.6})
+    again.finish()
+    assert len(results.read_records(first.run_dir)) == 3 and len(again.records) == 3
+    assert not (first.run_dir / "checkpoints").exists()  # nothing left to resume once done
+
+
+def test_run_folder_artifacts_round_trip_and_name_what_is_missing(isolated_project):
+    run = results.start_run("01_toy", "ci", {})
+    frame = pd.DataFrame({"epoch": [1, 2], "loss": [0.5, 0.25]})
+    results.save_table(run.run_dir, "history_d", frame)
+    pd.testing.assert_frame_equal(results.load_table(run.run_dir, "history_d"), frame)
+    results.save_arrays(run.run_dir, "features_d", z=np.eye(3, dtype=np.float32), y=np.arange(3))
+    arrays = results.load_arrays(run.run_dir, "features_d")
+    assert arrays["z"].dtype == np.float32 and arrays["y"].tolist() == [0, 1, 2]
+    assert results.read_params(run.run_dir) == {}
+    with pytest.raises(results.InvalidParameter, match="no artifact 'history_e'"):
+        results.load_table(run.run_dir, "history_e")
+    with pytest.raises(results.InvalidParameter, match="plain file stem"):
+        results.save_table(run.run_dir, "../escape", frame)
+    with pytest.raises(results.InvalidParameter, match="No finished 'ci' run"):
+        results.latest_run_dir("01_toy", "ci")
+    run.finish()
+    assert results.latest_run_dir("01_toy", "ci") == run.run_dir

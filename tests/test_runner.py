@@ -35,8 +35,12 @@ from clustlib.errors import InvalidParameter
 
 run = results.start_run("01_toy", profile, {"n": n, "sleep_s": sleep_s, "fail": fail})
 for i in tqdm(range(n), desc="toy records", disable=run.managed):  # as the studies: bars only interactively
-    run.log(dataset="toy", method="m", seed=i, metrics={"nmi": i / n})
+    if run.logged(dataset="toy", method="m", seed=i) is not None:  # finished before an interruption
+        continue
+    with open(run.run_dir / "computed.txt", "a") as handle:
+        handle.write(f"{i}\\n")
     time.sleep(sleep_s)
+    run.log(dataset="toy", method="m", seed=i, metrics={"nmi": i / n})
 if fail:
     raise InvalidParameter("toy failure requested: set fail=False")
 run.finish()
@@ -267,3 +271,32 @@ def test_kernel_bars_report_to_the_progress_file_and_print_nothing(tmp_path, cap
     finally:
         tqdm.auto.tqdm, tqdm.autonotebook.tqdm = saved
     assert capsys.readouterr() == ("", "")
+
+
+def test_rerun_of_a_killed_run_resumes_it_and_recomputes_no_finished_job(toy_project):
+    args = ["run", "01_toy", "--profile", "ci", "--set", "n=12", "--set", "sleep_s=0.3", "--quiet"]
+    proc = subprocess.Popen([sys.executable, "-m", "clustlib.cli", *args], env=_env(toy_project),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        found = list((toy_project / "runs").glob("01_toy/ci/*/records.jsonl"))
+        if found and found[0].read_text().count("\n") >= 3:
+            break
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    run_dir = found[0].parent
+    finished = {json.loads(line)["seed"] for line in found[0].read_text().splitlines()}
+    assert 3 <= len(finished) < 12, "the kill should land mid-run"
+
+    out = _clustlib(toy_project, *args)
+    assert out.returncode == 0, out.stderr
+    assert "resuming the interrupted run" in out.stdout
+    assert list((toy_project / "runs" / "01_toy" / "ci").iterdir()) == [run_dir]  # the same folder, finished
+    computed = [int(i) for i in (run_dir / "computed.txt").read_text().split()]
+    assert not finished & set(computed[len(finished) + 1:]), "a job finished before the kill ran again"
+    table = pd.read_csv(toy_project / "results" / "01_toy" / "ci.csv")
+    assert sorted(table["seed"]) == list(range(12))  # every job once, as an uninterrupted run
+    assert table.set_index("seed")["value"].to_dict() == {i: i / 12 for i in range(12)}
+    info = json.loads((run_dir / "run.json").read_text())
+    assert info["status"] == "ok" and len(info["resumed_utc"]) == 1
