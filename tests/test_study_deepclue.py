@@ -10,6 +10,7 @@ import dataclasses
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib import pyplot as plt
 
 from clustlib import data, paper, profiles, results
 from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
@@ -268,3 +269,94 @@ def test_ensemble_size_table_and_figures_6_to_8():
     line, cross = ax.get_lines()[:2]
     assert line.get_xdata().tolist() == [6, 30] and line.get_ydata().tolist() == pytest.approx([0.5, 0.5])
     assert cross.get_xdata().tolist() == [30] and cross.get_ydata().tolist() == pytest.approx([0.689])
+
+
+def _comparable(records: pd.DataFrame) -> pd.DataFrame:
+    """Records without what differs between two executions of the same job (run id, times, memory)."""
+    keep = ["dataset", "method", "setting", "seed", "metric", "value"]
+    return records[keep].sort_values(keep[:5]).reset_index(drop=True)
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+def test_run_grid_resumes_a_killed_run_and_recomputes_no_finished_job(tmp_path, seed, monkeypatch):
+    digits = data.load("digits", subset=120)
+    args = dict(estimator_params={**TINY, "epochs": 2}, progress=False, ensemble_sizes=[1, 2],
+                clusterings_per_layer=2, n_representatives=60, knn=5)
+    whole = results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "whole")
+    expected = deepclue.run_grid(whole, {"digits": digits}, [seed, seed + 1], **args)
+
+    # kill the first run in the second job's second epoch: the first job is logged, the second has a checkpoint
+    real_epoch, calls = ContrastiveClustering._epoch, []
+
+    def dying_epoch(self, *a, **k):
+        calls.append(1)
+        if len(calls) == 4:
+            raise KeyboardInterrupt("killed")
+        return real_epoch(self, *a, **k)
+
+    monkeypatch.setattr(ContrastiveClustering, "_epoch", dying_epoch)
+    killed = results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "killed")
+    with pytest.raises(KeyboardInterrupt):
+        deepclue.run_grid(killed, {"digits": digits}, [seed, seed + 1], **args)
+    assert set(killed.records["seed"]) == {seed}
+    assert list((tmp_path / "killed" / "checkpoints").glob("digits-CC-*")) != []
+
+    # the rerun trains only the second job's missing epoch, and logs what an uninterrupted run logs
+    calls.clear()
+    rerun = results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "killed")
+    resumed = deepclue.run_grid(rerun, {"digits": digits}, [seed, seed + 1], **args)
+    assert len(calls) == 1
+    pd.testing.assert_frame_equal(_comparable(rerun.records), _comparable(whole.records))
+    for got, want in zip(resumed, expected):
+        pd.testing.assert_frame_equal(got.drop(columns=["seconds"], errors="ignore"),
+                                      want.drop(columns=["seconds"], errors="ignore"), check_dtype=False)
+
+    # a third execution finds every job logged: nothing trains, the same frames come back from the folder
+    monkeypatch.setattr(ContrastiveClustering, "fit", lambda *a, **k: pytest.fail("retrained a finished job"))
+    again = deepclue.run_grid(results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "killed"),
+                              {"digits": digits}, [seed, seed + 1], **args)
+    for got, want in zip(again, expected):
+        pd.testing.assert_frame_equal(got.drop(columns=["seconds"], errors="ignore"),
+                                      want.drop(columns=["seconds"], errors="ignore"), check_dtype=False)
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+def test_baselines_resume_from_the_run_folder(tmp_path, seed, monkeypatch):
+    digits = data.load("digits", subset=80)
+    first = results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "run")
+    frame = deepclue.run_baselines(first, {"digits": digits}, ["kmeans_pixels", "nmf_pixels"], [seed],
+                                   progress=False)
+    monkeypatch.setattr(deepclue, "baseline_labels", lambda *a, **k: pytest.fail("reran a logged baseline"))
+    again = deepclue.run_baselines(results.start_run("04_deepclue", "test", {}, run_dir=tmp_path / "run"),
+                                   {"digits": digits}, ["kmeans_pixels", "nmf_pixels"], [seed], progress=False)
+    pd.testing.assert_frame_equal(again, frame, check_dtype=False)
+
+
+def test_prepare_inputs_in_chunks_equals_one_pass_and_tiny_imagenet_keeps_its_size():
+    digits = data.load("digits", subset=50)
+    whole = deepclue.prepare_inputs(digits, 32, chunk=50)
+    assert np.array_equal(deepclue.prepare_inputs(digits, 32, chunk=7), whole)
+    assert np.array_equal(deepclue.prepare_inputs(digits, 32, rows=slice(10, 20)), whole[10:20])
+    assert deepclue.decode_size("tiny_imagenet") == 64  # CC upsamples to 224 itself, as for CIFAR
+    assert deepclue.decode_size("imagenet_dogs") == 224 and deepclue.decode_size("imagenet10", 96) == 96
+    assert deepclue.decode_size("cifar10") is None
+
+
+@pytest.mark.usefixtures("isolated_project", "one_thread")
+def test_draw_figures_redraws_every_figure_from_the_run_folder(tmp_path, seed):
+    digits = data.load("digits", subset=120)
+    run = results.start_run("04_deepclue", "test", {"datasets": ["digits"]}, run_dir=tmp_path / "run")
+    deepclue.run_grid(run, {"digits": digits}, [seed], estimator_params=TINY, progress=False, ensemble_sizes=[1, 2],
+                      clusterings_per_layer=2, n_representatives=60, knn=5)
+    run.finish()
+    drawn = dict(deepclue.draw_figures(run.run_dir))
+    assert list(drawn) == [f"{prefix}{suffix}" for prefix in deepclue.FIGURES[:3] for suffix in ("nmi", "ari", "acc")] \
+        + ["deepclue_base_clusterings_digits", "deepclue_training_curves_digits"]
+    assert drawn["deepclue_fig3_5_weighting_ari"].axes[0].get_title().startswith("Fig. 4: ARI")
+    assert [t.get_text() for t in drawn["deepclue_fig3_5_weighting_nmi"].axes[0].get_xticklabels()] == ["digits"]
+    only = [name for name, _ in deepclue.draw_figures(run.run_dir, only=["deepclue_fig6_8_ensemble_size_acc"])]
+    assert only == ["deepclue_fig6_8_ensemble_size_acc"]
+    with pytest.raises(InvalidParameter, match="Unknown DeepCluE figure"):
+        list(deepclue.draw_figures(run.run_dir, only=["fig3"]))
+    for fig in drawn.values():
+        plt.close(fig)

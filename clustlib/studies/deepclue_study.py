@@ -784,7 +784,10 @@ def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
     fig.legend(*left.get_legend_handles_labels(), loc="outside lower left", ncol=3, frameon=False,
                fontsize="small")
     for axis in (left, right):
-        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(mean) <= 12:  # every epoch a tick; a lone epoch would otherwise get fractional ticks
+            axis.set_xticks(mean["epoch"].astype(int).tolist())
+        else:
+            axis.xaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
@@ -886,7 +889,7 @@ def figure_ensemble_size(sizes: pd.DataFrame, *, metric: str = "nmi", stand_ins:
     figure = _FIGURES_SIZE[metric]
     fig = plots.line_mean_std(stats.assign(dataset=stats["dataset"].map(_label)), x="M", mean="mean", std="std",
                               hue="dataset", ax=ax, ylabel=metric.upper(), xlabel="ensemble size M",
-                              figsize=(5.6, 3.4), title=f"Fig. {figure}: {metric.upper()} of DeepCluE vs ensemble size")
+                              figsize=(5.6, 3.4), title=f"Fig. {figure}: {metric.upper()} vs ensemble size")
     ax = fig.axes[0]
     order = list(dict.fromkeys(stats["dataset"]))
     published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
