@@ -44,7 +44,9 @@ G. Shiran, D. Weinshall, "Multi-Modal Deep Clustering: Unsupervised Partitioning
 
 from __future__ import annotations
 
+import re
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
@@ -59,14 +61,18 @@ from clustlib.studies._common import (check_datasets, check_estimator_params, ch
                                      load_image_trees_at, summary_mean_std)
 
 __all__ = ["METHOD", "PAPER_METHOD", "PRESETS", "DATASET_SETTINGS", "IMAGE_SIZES", "NO_ROTATION_LR",
-           "REFINEMENT_EPOCHS", "MMDCRuns", "validate", "validate_params",
+           "REFINEMENT_EPOCHS", "FEATURE_COLUMNS", "PAPER_NAMES", "MMDCRuns", "validate", "validate_params",
            "setting_name", "ablation_settings", "image_size", "estimator_kwargs", "refinement_kwargs", "settings_table",
-           "prepare_inputs", "load_inputs", "run_grid", "summary", "compare_with_paper", "comparison_table",
-           "show_comparison", "figure_ablation", "figure_training_curves", "figure_refinement"]
+           "prepare_inputs", "load_inputs", "run_grid", "probe_split", "feature_scores", "baseline_kwargs",
+           "run_feature_baselines", "save_features", "feature_summary", "grid_setting", "run_target_grid", "summary",
+           "compare_with_paper", "comparison_table", "show_comparison", "figure_ablation", "figure_training_curves",
+           "figure_refinement", "figure_features", "figure_target_grid", "FIGURES", "FEATURE_MEASURES", "draw_figures"]
 
 #: Our method name in the records, and the paper's row label for its own method.
 METHOD = "MMDC"
 PAPER_METHOD = "Ours"
+#: Our method names -> the row labels of the thesis's tables (Table 4.4 prints "NAT+Rot" and "Ours").
+PAPER_NAMES = {"MMDC": "Ours", "NAT": "NAT", "RotNet": "RotNet", "NAT+Rot": "NAT+Rot"}
 #: The study's presets: the thesis's settings per dataset, or the README commands.
 PRESETS = ("thesis", "readme")
 #: Dataset -> the row (a key of :data:`clustlib.deep.MMDC_SETTINGS` and ``MMDC_README_SETTINGS``) it runs with.
@@ -102,11 +108,15 @@ class MMDCRuns(NamedTuple):
         "after_refinement"}, ``setting`` (the main setting), ``source`` ("main run", or "refinement appended"
         for the second run of a main setting without refinement) and ``nmi, ari, acc``; both stages of a seed
         come from one network. Empty when not run.
+    features : DataFrame
+        Table 4.4's "Ours" rows (:data:`FEATURE_COLUMNS`): the main networks of the feature datasets and seeds,
+        k-means on their penultimate features and the linear probe. Empty when not run.
     """
 
     scores: pd.DataFrame
     history: pd.DataFrame
     refinement: pd.DataFrame
+    features: pd.DataFrame
 
 
 def setting_name(sobel: bool, rotation: bool) -> str:
@@ -185,9 +195,12 @@ def image_size(dataset: str) -> int:
 
 def validate(datasets, sobel, rotation, seeds, *, preset: str = "thesis", estimator_params: dict | None = None,
              subsets: dict | None = None, refinement: bool = True, refinement_epochs: int = REFINEMENT_EPOCHS,
-             ablation_datasets=None) -> None:
+             ablation_datasets=None, feature_datasets=(), baselines=(), feature_seeds=(),
+             baseline_params: dict | None = None, probe_params: dict | None = None, grid_datasets=(), target_dims=(),
+             target_sigmas=(), grid_seeds=(), grid_params: dict | None = None) -> None:
     """Known preset and datasets, boolean ablation values, seeds, and MMDC arguments its own
-    :meth:`~clustlib.deep.MMDC.check_params` accepts for every (dataset, setting), the Table 4.5 run included; all
+    :meth:`~clustlib.deep.MMDC.check_params` accepts for every (dataset, setting), the Table 4.5 run included;
+    Table 4.4's baselines and linear probe and Figure 4.1's grid likewise (:func:`_validate_extras`); all
     checked before any data is loaded."""
     from clustlib.deep import MMDC
 
@@ -230,6 +243,73 @@ def validate(datasets, sobel, rotation, seeds, *, preset: str = "thesis", estima
                 else None
             if extra:
                 model.set_params(**extra).check_params(shape_only)
+    _validate_extras(datasets, seeds, subsets, preset, estimator_params, feature_datasets, baselines, feature_seeds,
+                     baseline_params, probe_params, grid_datasets, target_dims, target_sigmas, grid_seeds, grid_params)
+
+
+def _shape_only(dataset: str, network: str, subsets: dict) -> np.ndarray:
+    info = data.dataset_info(dataset)
+    n = subsets.get(dataset) or info["splits"].get("all") or info.get("paper_n_samples") or 10_000
+    size = image_size(dataset)
+    return np.broadcast_to(np.float32(0), (min(n, _VALIDATE_MAX_ROWS), 3 if network == "resnet18" else 1, size, size))
+
+
+def _subset_of(name: str, values, valid, what: str) -> None:
+    if not isinstance(values, (list, tuple)):
+        raise InvalidParameter(f"{name} must be a list, e.g. [], got {values!r}.")
+    unknown = [v for v in values if v not in valid]
+    if unknown:
+        raise InvalidParameter(f"{name} must list {what} ({list(valid)}), got {unknown!r}.")
+
+
+def _validate_extras(datasets, seeds, subsets, preset, estimator_params, feature_datasets, baselines, feature_seeds,
+                     baseline_params, probe_params, grid_datasets, target_dims, target_sigmas, grid_seeds,
+                     grid_params) -> None:
+    """Table 4.4 (feature datasets and seeds within the main ones, known baselines whose arguments NAT / RotNet
+    accept, linear-probe arguments) and Figure 4.1 (positive target dimensions, sigmas >= 0, MMDC arguments)."""
+    from clustlib.deep import MMDC
+    from clustlib.deep.selfsup_baselines import BASELINES, check_probe_params, create_baseline
+
+    _subset_of("feature_datasets", feature_datasets, datasets, "datasets that are in datasets")
+    _subset_of("grid_datasets", grid_datasets, datasets, "datasets that are in datasets")
+    if feature_datasets:
+        _subset_of("baselines", baselines, BASELINES, "Table 4.4 baselines")
+        check_seeds(feature_seeds)
+        _subset_of("feature_seeds", feature_seeds, seeds, "seeds of the main networks (seeds)")
+        check_probe_params(probe_params)
+        for name, value in (("baseline_params", baseline_params), ("grid_params", grid_params)):
+            if value is not None and not isinstance(value, dict):
+                raise InvalidParameter(f"{name} must be a mapping such as {{\"epochs\": 3}}, got {value!r}.")
+        reserved = sorted(set(baseline_params or {}) & (_RESERVED | {"target_dim"}))
+        if reserved:
+            raise InvalidParameter(f"baseline_params may not set {reserved}: the study sets them (NAT's target "
+                                   "dimension is the dataset's K, as MMDC's).")
+        for dataset in feature_datasets:
+            for method in baselines:
+                kwargs = baseline_kwargs(dataset, method, preset=preset, estimator_params=estimator_params,
+                                         baseline_params=baseline_params)
+                create_baseline(method, data.dataset_info(dataset)["n_classes"], **kwargs).check_params(
+                    _shape_only(dataset, kwargs["network"], subsets))
+    if grid_datasets:
+        if not isinstance(target_dims, (list, tuple)) or not target_dims or not all(
+                isinstance(d, int) and not isinstance(d, bool) and d >= 1 for d in target_dims):
+            raise InvalidParameter(f"target_dims must list integers >= 1, e.g. [10, 32], got {target_dims!r}.")
+        if not isinstance(target_sigmas, (list, tuple)) or not target_sigmas or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v) and v >= 0
+                for v in target_sigmas):
+            raise InvalidParameter(f"target_sigmas must list numbers >= 0, e.g. [0.0, 0.01], got {target_sigmas!r}.")
+        check_seeds(grid_seeds)
+        grid = check_estimator_params(grid_params, MMDC(), _RESERVED | {"target_dim", "target_sigma", "target_means",
+                                                                          "refine_epoch"},
+                                      "n_clusters, sobel, rotation, random_state, device and the target mixture")
+        for dataset in grid_datasets:
+            overrides = {**estimator_params, **grid}
+            rotation = ablation_settings(dataset, [False], [True, False], overrides)[0][1]
+            kwargs = estimator_kwargs(dataset, sobel=False, rotation=rotation, overrides=overrides, preset=preset)
+            for d in target_dims:
+                MMDC(data.dataset_info(dataset)["n_classes"], **kwargs, target_dim=d, target_means="random",
+                     target_sigma=float(np.sqrt(max(target_sigmas)))).check_params(
+                    _shape_only(dataset, kwargs["network"], subsets))
 
 
 def validate_params(params: dict) -> None:
@@ -238,7 +318,13 @@ def validate_params(params: dict) -> None:
     check_datasets(params["datasets"], params["subsets"])
     validate(params["datasets"], params["sobel"], params["rotation"], params["seeds"], preset=params["preset"],
              estimator_params=params["estimator_params"], subsets=params["subsets"], refinement=params["refinement"],
-             refinement_epochs=params["refinement_epochs"], ablation_datasets=params["ablation_datasets"])
+             refinement_epochs=params["refinement_epochs"], ablation_datasets=params["ablation_datasets"],
+             **{k: params[k] for k in _EXTRA_PARAMS})
+
+
+#: The notebook parameters of Table 4.4 and Figure 4.1, passed on to :func:`validate` as they are named.
+_EXTRA_PARAMS = ("feature_datasets", "baselines", "feature_seeds", "baseline_params", "probe_params", "grid_datasets",
+                 "target_dims", "target_sigmas", "grid_seeds", "grid_params")
 
 
 def settings_table(datasets, sobel, rotation, *, preset: str = "thesis", estimator_params: dict | None = None,
@@ -295,9 +381,38 @@ def _evaluate(labels_true, labels) -> dict:
     return metrics.evaluate(labels_true, labels, metrics=("nmi", "ari", "acc"))
 
 
+def _slug(*parts) -> str:
+    """A plain artifact stem for one job (``sobel=0,rotation=1`` -> ``sobel0_rotation1``)."""
+    return "-".join(re.sub(r"[^A-Za-z0-9.+]+", "_", str(p).replace("=", "")).strip("_") for p in parts)
+
+
+def _kept_job(run: results.Run, name: str, tables, *, dataset: str, method: str, setting: str, seed: int):
+    """The tables one finished job kept (``{table: DataFrame}``), or None when it has to run: a job counts as done
+    when ``run.logged`` has its first record and its tables are in the run folder (the resume contract)."""
+    if run.logged(dataset=dataset, method=method, setting=setting, seed=seed) is None:
+        return None
+    out = {}
+    for table in tables:
+        path = run.run_dir / "artifacts" / f"job-{name}-{table}.csv"
+        out[table] = results.load_table(run.run_dir, f"job-{name}-{table}") if path.exists() else pd.DataFrame()
+    return out if len(out[tables[0]]) else None
+
+
+def _keep_job(run: results.Run, name: str, frames: dict, logs: list[dict]) -> dict:
+    """Keep a job's tables in the run folder (non-empty ones), then log its records; returns ``frames``. The
+    tables go first, so a job whose records are logged always has them."""
+    for table, frame in frames.items():
+        if len(frame):
+            results.save_table(run.run_dir, f"job-{name}-{table}", frame)
+    for kwargs in logs:
+        run.log(**kwargs)
+    return frames
+
+
 def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, preset: str = "thesis",
              estimator_params: dict | None = None, ablation_datasets=None, refinement: bool = True,
-             refinement_epochs: int = REFINEMENT_EPOCHS, device: str = "cpu", progress: bool = True) -> MMDCRuns:
+             refinement_epochs: int = REFINEMENT_EPOCHS, feature_datasets=(), feature_seeds=(),
+             probe_params: dict | None = None, device: str = "cpu", progress: bool = True) -> MMDCRuns:
     """Train MMDC for every dataset x ablation setting x seed and log NMI, ARI, ACC (Tables 4.2, 4.3, 4.5).
 
     Records carry ``setting="sobel=0,rotation=1"`` etc. (each network's final state); datasets outside
@@ -305,77 +420,307 @@ def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, prese
     ``refinement``, each dataset's main setting also logs ``"before_refinement"`` and ``"after_refinement"`` per
     seed (Table 4.5), both states of one network: the main run itself where it refines, else a second run with
     ``refinement_epochs`` of refinement appended after the schedule (:func:`refinement_kwargs`), whose
-    "before" is the main run's final state. See :class:`MMDCRuns`.
+    "before" is the main run's final state. The main networks of ``feature_datasets`` x ``feature_seeds`` are
+    also evaluated as Table 4.4's "Ours" (:func:`feature_scores`, records ``setting="kmeans"`` / ``"linear"``).
+    Resumable: a job already logged in ``run``'s folder is read back, an unfinished one resumes from its
+    checkpoint (``run.checkpoint_path``). See :class:`MMDCRuns`; the tables are kept in the run folder for
+    :func:`draw_figures`.
     """
     from clustlib.deep import MMDC
 
     estimator_params = estimator_params or {}
-    rows, history, refined_rows, appended = [], [], [], []
+    rows, history, refined_rows, appended, features = [], [], [], [], []
     settings = {d: ablation_settings(d, sobel, rotation, estimator_params, ablation_datasets) for d in imagesets}
     jobs = [(d, s, r, seed) for d in imagesets for s, r in settings[d] for seed in seeds]
     inputs = {}
 
-    def fit(dataset, s, r, seed, extra=None):
+    def fit(dataset, s, r, seed, extra=None, checkpoint_setting=None):
         imageset = imagesets[dataset]
         kwargs = {**estimator_kwargs(dataset, sobel=s, rotation=r, overrides=estimator_params, preset=preset),
                   **(extra or {})}
         key = (dataset, kwargs["network"])
         if key not in inputs:
             inputs[key] = prepare_inputs(imageset, kwargs["network"], image_size(dataset))
-        model = MMDC(imageset.n_classes, **kwargs, random_state=seed, device=device, progress=False)
+        checkpoint = run.checkpoint_path(dataset=dataset, method=METHOD, setting=checkpoint_setting, seed=seed)
+        model = MMDC(imageset.n_classes, **kwargs, random_state=seed, device=device, progress=False,
+                     checkpoint_path=checkpoint)
         resolved = model.check_params(inputs[key])
         t0 = time.perf_counter()
         model.fit(inputs[key])
-        return model, resolved, time.perf_counter() - t0
+        return model, resolved, time.perf_counter() - t0, inputs[key]
 
-    def log_stages(dataset, setting, seed, before, after, source, note):
+    def stage_logs(dataset, setting, seed, before, after, source, note):
+        logs, frame = [], []
         for stage, scores in (("before_refinement", before), ("after_refinement", after)):
-            run.log(dataset=dataset, method=METHOD, setting=stage, seed=seed, metrics=scores, note=note)
-            refined_rows.append({"dataset": dataset, "stage": stage, "setting": setting, "source": source,
-                                 "seed": seed, **scores})
+            logs.append(dict(dataset=dataset, method=METHOD, setting=stage, seed=seed, metrics=scores, note=note))
+            frame.append({"dataset": dataset, "stage": stage, "setting": setting, "source": source, "seed": seed,
+                          **scores})
+        return logs, pd.DataFrame(frame)
 
     for dataset, s, r, seed in tqdm(jobs, desc="MMDC", disable=not progress):
-        labels_true = imagesets[dataset].labels
-        model, resolved, fit_s = fit(dataset, s, r, seed)
         setting = setting_name(s, r)
-        scores = _evaluate(labels_true, model.labels_)
-        refined = model.labels_before_refinement_ is not None
-        before = _evaluate(labels_true, model.labels_before_refinement_) if refined else {}
-        run.log(dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
-                note=f"network={model.network_name_}, epochs={resolved['epochs']}, "
-                     + (f"refinement from epoch {resolved['refine_epoch']}" if refined else "no refinement")
-                     + "; labels = nearest mixture mean")
-        rows.append({"dataset": dataset, "method": METHOD, "setting": setting, "sobel": s, "rotation": r,
-                     "network": model.network_name_, "epochs": resolved["epochs"],
-                     "refine_epoch": resolved["refine_epoch"], "refined": refined, "seed": seed, **scores,
-                     **{f"{m}_before": before.get(m, np.nan) for m in ("nmi", "ari", "acc")},
-                     "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
-                     "epoch_s": model.epoch_seconds_})
-        history += _history_rows(dataset, setting, seed, model.history_)
-        if refinement and (s, r) == settings[dataset][0]:
-            if refined:
-                log_stages(dataset, setting, seed, before, scores, "main run",
-                           f"{setting}: the network logged as {setting}, when its refinement starts (epoch "
-                           f"{resolved['refine_epoch']}) and at the end")
-            else:
-                appended.append((dataset, s, r, seed, resolved))
+        main = (s, r) == settings[dataset][0]
+        name = _slug(dataset, METHOD, setting, f"s{seed}")
+        kept = _kept_job(run, name, ("score", "history", "refinement", "features"), dataset=dataset, method=METHOD,
+                         setting=setting, seed=seed)
+        if kept is None:
+            labels_true = imagesets[dataset].labels
+            model, resolved, fit_s, X = fit(dataset, s, r, seed, checkpoint_setting=setting)
+            scores = _evaluate(labels_true, model.labels_)
+            refined = model.labels_before_refinement_ is not None
+            before = _evaluate(labels_true, model.labels_before_refinement_) if refined else {}
+            logs = [dict(dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
+                         note=f"network={model.network_name_}, epochs={resolved['epochs']}, "
+                              + (f"refinement from epoch {resolved['refine_epoch']}" if refined else "no refinement")
+                              + "; labels = nearest mixture mean")]
+            score = pd.DataFrame([{"dataset": dataset, "method": METHOD, "setting": setting, "sobel": s, "rotation": r,
+                                   "network": model.network_name_, "epochs": resolved["epochs"],
+                                   "refine_epoch": resolved["refine_epoch"], "refined": refined, "seed": seed,
+                                   **scores, **{f"{m}_before": before.get(m, np.nan) for m in ("nmi", "ari", "acc")},
+                                   "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
+                                   "epoch_s": model.epoch_seconds_}])
+            refinement_rows = pd.DataFrame()
+            if refinement and main and refined:
+                stage, refinement_rows = stage_logs(
+                    dataset, setting, seed, before, scores, "main run",
+                    f"{setting}: the network logged as {setting}, when its refinement starts (epoch "
+                    f"{resolved['refine_epoch']}) and at the end")
+                logs += stage
+            feature_rows = pd.DataFrame()
+            if main and dataset in feature_datasets and seed in feature_seeds:
+                row, feature_logs = feature_scores(imagesets[dataset], dataset, METHOD, model.network_, model.augment_,
+                                                   X, seed, probe_params, fit_s=fit_s, epochs=resolved["epochs"])
+                feature_rows = pd.DataFrame([row])
+                logs += feature_logs
+            kept = _keep_job(run, name, {"score": score, "history": pd.DataFrame(_history_rows(
+                dataset, setting, seed, model.history_)), "refinement": refinement_rows, "features": feature_rows},
+                logs)
+        rows += kept["score"].to_dict("records")
+        history += kept["history"].to_dict("records")
+        refined_rows += kept["refinement"].to_dict("records")
+        features += kept["features"].to_dict("records")
+        score = kept["score"].iloc[0]
+        if refinement and main and not bool(score["refined"]):
+            appended.append((dataset, s, r, seed, {"epochs": int(score["epochs"]),
+                                                   "refine_epoch": int(score["refine_epoch"])}))
     for dataset, s, r, seed, resolved in tqdm(appended, desc="MMDC refinement", disable=not progress):
-        extra = refinement_kwargs(resolved, refinement_epochs)
-        model, _, _ = fit(dataset, s, r, seed, extra)
-        labels_true = imagesets[dataset].labels
         setting = setting_name(s, r)
-        log_stages(dataset, setting, seed, _evaluate(labels_true, model.labels_before_refinement_),
-                   _evaluate(labels_true, model.labels_), "refinement appended",
-                   f"{setting}, same seed, {refinement_epochs} refinement epochs appended after its "
-                   f"{resolved['epochs']}: before = the {setting} network, after = that network refined")
+        name = _slug(dataset, METHOD, setting, "refinement_appended", f"s{seed}")
+        kept = _kept_job(run, name, ("refinement",), dataset=dataset, method=METHOD, setting="before_refinement",
+                         seed=seed)
+        if kept is None:
+            extra = refinement_kwargs(resolved, refinement_epochs)
+            model, _, _, _ = fit(dataset, s, r, seed, extra, checkpoint_setting=f"{setting},refinement appended")
+            labels_true = imagesets[dataset].labels
+            logs, frame = stage_logs(
+                dataset, setting, seed, _evaluate(labels_true, model.labels_before_refinement_),
+                _evaluate(labels_true, model.labels_), "refinement appended",
+                f"{setting}, same seed, {refinement_epochs} refinement epochs appended after its "
+                f"{resolved['epochs']}: before = the {setting} network, after = that network refined")
+            kept = _keep_job(run, name, {"refinement": frame}, logs)
+        refined_rows += kept["refinement"].to_dict("records")
     refinement_frame = pd.DataFrame(refined_rows, columns=["dataset", "stage", "setting", "source", "seed", "nmi",
                                                            "ari", "acc"])
-    return MMDCRuns(pd.DataFrame(rows), pd.DataFrame(history), refinement_frame)
+    out = MMDCRuns(pd.DataFrame(rows), pd.DataFrame(history), refinement_frame,
+                   pd.DataFrame(features, columns=list(FEATURE_COLUMNS)))
+    for table, frame in (("scores", out.scores), ("history", out.history), ("refinement", out.refinement)):
+        results.save_table(run.run_dir, table, frame)
+    return out
+
+
+#: Columns of a Table 4.4 row (:func:`feature_scores`).
+FEATURE_COLUMNS = ("dataset", "method", "seed", "nmi", "ari", "acc", "linear_acc", "train_acc", "n_train", "n_test",
+                   "split", "probe_epochs", "probe_augmented", "feature_dim", "epochs", "fit_s")
+
+
+def probe_split(imageset, dataset: str, seed: int) -> tuple[np.ndarray, np.ndarray, str]:
+    """Train and test rows of the linear probe: the dataset's official split where ``imageset`` is the whole
+    train + test set in that order (CIFAR-10: 50,000 / 10,000), else a stratified split with CIFAR's test share
+    of 1/6 drawn with ``seed``. Returns (train indices, test indices, how)."""
+    from sklearn.model_selection import train_test_split
+
+    splits = data.dataset_info(dataset).get("splits") or {}
+    n = len(imageset)
+    if "train" in splits and "test" in splits and n == splits.get("all"):
+        return np.arange(splits["train"]), np.arange(splits["train"], n), "official train/test split"
+    train, test = train_test_split(np.arange(n), test_size=1 / 6, stratify=imageset.labels, random_state=seed)
+    return np.sort(train), np.sort(test), "stratified 5/6 train, 1/6 test split (CIFAR's test share)"
+
+
+def feature_scores(imageset, dataset: str, method: str, network, augment, X: np.ndarray, seed: int,
+                   probe_params: dict | None = None, *, fit_s: float = np.nan, epochs: int = 0
+                   ) -> tuple[dict, list[dict]]:
+    """Table 4.4 for one trained network: k-means on its penultimate features (all images, as the clustering is
+    scored) and the linear probe (:func:`~clustlib.deep.selfsup_baselines.linear_probe`, thesis protocol
+    overridden by ``probe_params``) trained on the train split and scored on the test split (:func:`probe_split`).
+
+    Returns the row (:data:`FEATURE_COLUMNS`) and the ``run.log`` arguments of its two records: ``setting="kmeans"``
+    (nmi, ari, acc) and ``setting="linear"`` (linear_acc), as the paper table is keyed.
+    """
+    from clustlib.deep.selfsup_baselines import PROBE_DEFAULTS, kmeans_scores, linear_probe, penultimate_features
+
+    probe = {**PROBE_DEFAULTS, **(probe_params or {})}
+    labels = imageset.labels
+    t0 = time.perf_counter()
+    feats = penultimate_features(network, augment, X)  # (N, F)
+    km = kmeans_scores(feats, labels, imageset.n_classes, random_state=seed)
+    train, test, how = probe_split(imageset, dataset, seed)
+    lin = linear_probe(network, augment, X[train], labels[train], X[test], labels[test], n_classes=imageset.n_classes,
+                       random_state=seed, **probe)
+    eval_s = time.perf_counter() - t0
+    row = {"dataset": dataset, "method": method, "seed": seed, **km, **lin, "n_train": len(train), "n_test": len(test),
+           "split": how, "probe_epochs": probe["epochs"], "probe_augmented": bool(probe["augmented"]),
+           "feature_dim": int(feats.shape[1]), "epochs": int(epochs), "fit_s": fit_s}
+    note = (f"penultimate layer ({feats.shape[1]}-d), network trained {epochs} epochs; linear probe "
+            f"{probe['epochs']} epochs on {len(train)} images ({how}), "
+            + ("augmented views" if probe["augmented"] else "centre-crop features, no augmentation")
+            + f", scored on {len(test)}")
+    logs = [dict(dataset=dataset, method=method, setting="kmeans", seed=seed, metrics=km, time_s=eval_s,
+                 note="k-means (10 restarts) on the " + note),
+            dict(dataset=dataset, method=method, setting="linear", seed=seed, metrics={"linear_acc": lin["linear_acc"]},
+                 time_s=eval_s, note="linear probe on the " + note)]
+    return row, logs
+
+
+def baseline_kwargs(dataset: str, method: str, *, preset: str = "thesis", estimator_params: dict | None = None,
+                    baseline_params: dict | None = None) -> dict:
+    """Arguments of one Table 4.4 baseline (``"NAT"``, ``"RotNet"``, ``"NAT+Rot"``): the network, schedule and
+    augmentation of the dataset's MMDC main setting (:func:`estimator_kwargs` with Sobel off; lr 0.01 for NAT on
+    the ResNet18, as MMDC without its rotation task), then ``baseline_params``."""
+    from clustlib.deep.selfsup_baselines import BASELINES
+
+    if method not in BASELINES:
+        raise InvalidParameter(f"Unknown baseline {method!r}; valid: {list(BASELINES)}.")
+    cls, fixed = BASELINES[method]
+    rotates = method != "NAT"
+    network = _network(dataset, estimator_params)
+    kwargs = estimator_kwargs(dataset, sobel=False, rotation=rotates and network == "resnet18",
+                              overrides=estimator_params, preset=preset)
+    for key in ("rotation", "refine_epoch", "target_dim", "target_sigma", "target_means"):
+        kwargs.pop(key, None)
+    kwargs.update({k: tuple(v) if k in _TUPLE_PARAMS and isinstance(v, list) else v
+                   for k, v in (baseline_params or {}).items()})
+    return kwargs
+
+
+def run_feature_baselines(run: results.Run, imagesets: dict, datasets, baselines, seeds, *, preset: str = "thesis",
+                          estimator_params: dict | None = None, baseline_params: dict | None = None,
+                          probe_params: dict | None = None, device: str = "cpu", progress: bool = True
+                          ) -> pd.DataFrame:
+    """Table 4.4's baselines: train NAT, RotNet, NAT+Rot (:mod:`clustlib.deep.selfsup_baselines`) on each dataset
+    with MMDC's network and schedule (:func:`baseline_kwargs`) and evaluate their penultimate features as MMDC's
+    (:func:`feature_scores`). Resumable as :func:`run_grid`. Returns one row per (dataset, method, seed)."""
+    from clustlib.deep.selfsup_baselines import create_baseline
+
+    rows = []
+    jobs = [(d, m, seed) for d in datasets for m in baselines for seed in seeds]
+    for dataset, method, seed in tqdm(jobs, desc="NAT / RotNet", disable=not progress):
+        name = _slug(dataset, method, "features", f"s{seed}")
+        kept = _kept_job(run, name, ("features",), dataset=dataset, method=method, setting="kmeans", seed=seed)
+        if kept is None:
+            imageset = imagesets[dataset]
+            kwargs = baseline_kwargs(dataset, method, preset=preset, estimator_params=estimator_params,
+                                     baseline_params=baseline_params)
+            X = prepare_inputs(imageset, kwargs["network"], image_size(dataset))
+            model = create_baseline(method, imageset.n_classes, **kwargs, random_state=seed, device=device,
+                                    progress=False, checkpoint_path=run.checkpoint_path(
+                                        dataset=dataset, method=method, setting="features", seed=seed))
+            resolved = model.check_params(X)
+            t0 = time.perf_counter()
+            model.fit(X)
+            row, logs = feature_scores(imageset, dataset, method, model.network_, model.augment_, X, seed,
+                                       probe_params, fit_s=time.perf_counter() - t0, epochs=resolved["epochs"])
+            kept = _keep_job(run, name, {"features": pd.DataFrame([row])}, logs)
+        rows += kept["features"].to_dict("records")
+    return pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
+
+
+def save_features(run: results.Run, *frames: pd.DataFrame) -> pd.DataFrame:
+    """Table 4.4's rows of MMDC (:attr:`MMDCRuns.features`) and the baselines together, kept in the run folder."""
+    frame = pd.concat([f for f in frames if len(f)], ignore_index=True) if any(len(f) for f in frames) \
+        else pd.DataFrame(columns=list(FEATURE_COLUMNS))
+    results.save_table(run.run_dir, "table4_4_features", frame)
+    return frame
+
+
+#: Setting string of one Figure 4.1 cell; the thesis's choice (one-hot means, d = K, sigma = 0) is its reference.
+def grid_setting(target_dim, sigma: float, means: str = "random") -> str:
+    """``"means=random,d=32,sigma=0.01"``: one cell of Figure 4.1 (sigma the thesis's covariance coefficient)."""
+    return f"means={means},d={target_dim},sigma={float(sigma):g}"
+
+
+def run_target_grid(run: results.Run, imagesets: dict, datasets, target_dims, target_sigmas, seeds, *,
+                    preset: str = "thesis", estimator_params: dict | None = None, grid_params: dict | None = None,
+                    device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+    """Figure 4.1: MMDC on each dataset for every target dimension d x covariance coefficient sigma, without the
+    refinement stage (as the figure), plus the thesis's choice (one-hot means, d = K, sigma = 0) as reference.
+
+    The thesis's mixture (Sec. 4.2.3): means drawn U(-0.1, 0.1) per entry and projected onto the unit sphere
+    (``target_means="random"``), covariance ``sigma * I``, so MMDC's noise standard deviation is sqrt(sigma).
+    Schedule and augmentation of the dataset's main setting (Sobel off), then ``grid_params``. Resumable.
+    Returns one row per (dataset, cell, seed): ``dataset, means, target_dim, sigma, seed, nmi, ari, acc, fit_s``.
+    """
+    from clustlib.deep import MMDC
+
+    rows = []
+    for dataset in datasets:
+        imageset = imagesets[dataset]
+        k = imageset.n_classes
+        cells = [("random", int(d), float(s)) for d in target_dims for s in target_sigmas] + [("one_hot", k, 0.0)]
+        main_rotation = ablation_settings(dataset, [False], [True, False], estimator_params)[0][1]
+        overrides = {**(estimator_params or {}), **(grid_params or {})}
+        kwargs = estimator_kwargs(dataset, sobel=False, rotation=main_rotation, overrides=overrides, preset=preset)
+        X = None
+        for (means, d, sigma), seed in tqdm([(c, s) for c in cells for s in seeds], desc="Figure 4.1",
+                                            disable=not progress):
+            setting = grid_setting(d, sigma, means)
+            name = _slug(dataset, METHOD, setting, f"s{seed}")
+            kept = _kept_job(run, name, ("grid",), dataset=dataset, method=METHOD, setting=setting, seed=seed)
+            if kept is None:
+                X = prepare_inputs(imageset, kwargs["network"], image_size(dataset)) if X is None else X
+                model = MMDC(k, **{**kwargs, "target_dim": d, "target_sigma": float(np.sqrt(sigma)),
+                                   "target_means": means}, random_state=seed, device=device, progress=False,
+                             checkpoint_path=run.checkpoint_path(dataset=dataset, method=METHOD, setting=setting,
+                                                                 seed=seed))
+                epochs = model.check_params(X)["epochs"]
+                model.set_params(refine_epoch=epochs)  # no refinement stage (the figure's networks)
+                t0 = time.perf_counter()
+                model.fit(X)
+                fit_s = time.perf_counter() - t0
+                scores = _evaluate(imageset.labels, model.labels_)
+                row = {"dataset": dataset, "means": means, "target_dim": d, "sigma": sigma, "seed": seed, **scores,
+                       "epochs": epochs, "fit_s": fit_s}
+                kept = _keep_job(run, name, {"grid": pd.DataFrame([row])}, [dict(
+                    dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
+                    note=f"Figure 4.1 cell: {means} means, d={d}, covariance {sigma:g} I (noise SD "
+                         f"{np.sqrt(sigma):.3g}), {epochs} epochs, no refinement")])
+            rows += kept["grid"].to_dict("records")
+    frame = pd.DataFrame(rows, columns=["dataset", "means", "target_dim", "sigma", "seed", "nmi", "ari", "acc",
+                                        "epochs", "fit_s"])
+    results.save_table(run.run_dir, "figure4_1_target_grid", frame)
+    return frame
 
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
     """NMI, ARI, ACC as mean ± SD over seeds, fractions (as the paper prints), with the seconds per fit when known."""
     return summary_mean_std(frame, by, seconds="fit_s", seconds_label="fit s", decimals=1)
+
+
+def feature_summary(features: pd.DataFrame) -> pd.DataFrame:
+    """Table 4.4 as the thesis lays it out: per dataset and method (its row labels), k-means NMI and ACC (and ARI)
+    on the penultimate layer and the linear-probe test ACC, mean ± SD over seeds, with the probe's protocol."""
+    from clustlib.findings import format_mean_sd
+
+    if not len(features):
+        return features
+    frame = features.assign(method=features["method"].map(lambda m: PAPER_NAMES.get(m, m)))
+    out = summary_mean_std(frame, ["dataset", "method", "epochs", "split", "probe_epochs", "probe_augmented"])
+    out = out.rename(columns={"NMI": "k-means NMI", "ARI": "k-means ARI", "ACC": "k-means ACC"})
+    stats = frame.groupby(["dataset", "method", "epochs", "split", "probe_epochs", "probe_augmented"],
+                          sort=False)["linear_acc"].agg(["mean", "std", "count"])
+    out["linear ACC"] = [format_mean_sd(m, sd, int(n), over=None) for m, sd, n in
+                         zip(stats["mean"], stats["std"], stats["count"])]
+    return out
 
 
 def _as_the_paper_reports(frame: pd.DataFrame, table: str, stand_ins: dict) -> pd.DataFrame:
@@ -407,11 +752,13 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "4.3", *, stand_ins: di
     ``stand_ins`` maps one of our datasets to the paper's dataset it stands in for (``{"digits": "mnist"}``
     in the smoke profile); such rows keep our name in ``ours_dataset`` and are not a reproduction.
     """
-    if table not in ("4.2", "4.3", "4.5"):
-        raise InvalidParameter(f"table must be '4.2', '4.3' or '4.5', got {table!r}.")
+    if table not in ("4.2", "4.3", "4.4", "4.5"):
+        raise InvalidParameter(f"table must be '4.2', '4.3', '4.4' or '4.5', got {table!r}.")
     stand_ins = dict(stand_ins or {})
     frame = frame.copy()
-    if table == "4.5":
+    if table == "4.4":
+        frame = _feature_records(frame)
+    elif table == "4.5":
         main = frame.groupby("dataset", sort=False)["setting"].first()
         frame = frame[frame["setting"] == frame["dataset"].map(main)].assign(setting=frame["stage"])
     else:
@@ -419,9 +766,12 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "4.3", *, stand_ins: di
     if table == "4.2":
         main = frame.groupby("dataset", sort=False)["setting"].first()
         frame = frame[frame["setting"] == frame["dataset"].map(main)].assign(setting="avg")
-    frame["method"] = PAPER_METHOD
-    ours = frame.melt(id_vars=["dataset", "method", "setting", "seed"], value_vars=["nmi", "ari", "acc"],
-                      var_name="metric")
+    if table == "4.4":
+        ours = frame
+    else:
+        frame["method"] = PAPER_METHOD
+        ours = frame.melt(id_vars=["dataset", "method", "setting", "seed"], value_vars=["nmi", "ari", "acc"],
+                          var_name="metric")
     aggregated = results.aggregate(ours)
     aggregated.insert(0, "ours_dataset", aggregated["dataset"])
     aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
@@ -429,6 +779,16 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "4.3", *, stand_ins: di
     side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
     side.insert(side.columns.get_loc("ours_std") + 1, "ours_se", side["ours_std"] / np.sqrt(side["n"]))
     return side[side["paper"].notna()].reset_index(drop=True)
+
+
+def _feature_records(features: pd.DataFrame) -> pd.DataFrame:
+    """Table 4.4 rows (:data:`FEATURE_COLUMNS`) as the paper table is keyed: ``method`` as the thesis prints it,
+    ``setting`` "kmeans" (nmi, ari, acc) or "linear" (linear_acc), one value per row."""
+    frame = features.assign(method=features["method"].map(lambda m: PAPER_NAMES.get(m, m)))
+    keys = ["dataset", "method", "seed"]
+    kmeans = frame.melt(id_vars=keys, value_vars=["nmi", "ari", "acc"], var_name="metric").assign(setting="kmeans")
+    linear = frame.melt(id_vars=keys, value_vars=["linear_acc"], var_name="metric").assign(setting="linear")
+    return pd.concat([kmeans, linear], ignore_index=True)[["dataset", "method", "setting", "seed", "metric", "value"]]
 
 
 def comparison_table(side: pd.DataFrame, *, scale: str = "fraction") -> pd.DataFrame:
@@ -539,3 +899,129 @@ def figure_refinement(refinement: pd.DataFrame, *, metric: str = "acc", stand_in
     ax.set_ylim(*plots.PAPER_YLIM)
     ax.tick_params(axis="x", rotation=0)
     return fig
+
+
+#: Table 4.4's three measures in the order the thesis prints them: (setting, metric) -> label.
+FEATURE_MEASURES = {("kmeans", "nmi"): "k-means NMI", ("kmeans", "acc"): "k-means ACC", ("linear", "linear_acc"):
+                    "linear ACC"}
+
+
+def figure_features(features: pd.DataFrame, *, stand_ins: dict | None = None):
+    """Table 4.4 as bars: per dataset (one panel each, as the table's column groups), the methods in the
+    thesis's row order (NAT, RotNet, NAT+Rot, Ours) with k-means NMI, k-means ACC and linear-probe ACC,
+    mean ± SD over seeds; black dashes: the thesis's values (through ``stand_ins`` for a stand-in dataset)."""
+    stand_ins = dict(stand_ins or {})
+    tidy = _feature_records(features)
+    tidy["measure"] = [FEATURE_MEASURES.get((s, m)) for s, m in zip(tidy["setting"], tidy["metric"])]
+    tidy = tidy[tidy["measure"].notna()]
+    datasets = list(dict.fromkeys(features["dataset"]))
+    methods = [m for m in ("NAT", "RotNet", "NAT+Rot", "Ours") if m in set(tidy["method"])]
+    measures = list(FEATURE_MEASURES.values())
+    fig, axes = plt.subplots(1, len(datasets), figsize=(4.2 * len(datasets) + 1.6, 3.4), layout="constrained",
+                             squeeze=False, sharey=True)
+    width = 0.8 / len(measures)
+    for ax, dataset in zip(axes[0], datasets):
+        part = tidy[tidy["dataset"] == dataset]
+        target = stand_ins.get(dataset, dataset)
+        published = paper.load("mmdc2021", "4.4", dataset=[target])
+        for j, measure in enumerate(measures):
+            stats = part[part["measure"] == measure].groupby("method")["value"].agg(["mean", "std"])
+            xs = np.arange(len(methods)) - 0.4 + width * (j + 0.5)
+            ax.bar(xs, [stats["mean"].get(m, np.nan) for m in methods], width,
+                   yerr=[stats["std"].fillna(0).get(m, 0.0) for m in methods], capsize=2, color=f"C{j}",
+                   label=measure, error_kw={"linewidth": 1})
+            setting, metric = next(k for k, v in FEATURE_MEASURES.items() if v == measure)
+            for x, method in zip(xs, methods):
+                value = published[(published["method"] == method) & (published["setting"] == setting)
+                                  & (published["metric"] == metric)]["value"]
+                if len(value):
+                    ax.hlines(float(value.iloc[0]), x - width / 2, x + width / 2, colors="black", linewidth=2,
+                              label="thesis (Table 4.4)" + (f", {target}" if target != dataset else ""))
+        ax.set_xticks(np.arange(len(methods)), methods)
+        ax.set_title(dataset + (f" (stand-in for {target})" if target != dataset else ""), fontsize="medium")
+        ax.set_ylim(*plots.PAPER_YLIM)
+        seeds = part.groupby("method")["seed"].nunique()
+        ax.set_xlabel(f"method  (bars: ±1 SD over {int(seeds.min()) if len(seeds) else 0}–"
+                      f"{int(seeds.max()) if len(seeds) else 0} seeds)" if len(seeds) and seeds.min() != seeds.max()
+                      else f"method  (bars: ±1 SD over {int(seeds.max()) if len(seeds) else 0} seeds)")
+    axes[0][0].set_ylabel("score (fraction)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    for ax in axes[0][1:]:
+        h, lab = ax.get_legend_handles_labels()
+        handles, labels = handles + h, labels + lab
+    unique = dict(zip(labels, handles))
+    fig.legend(unique.values(), unique.keys(), loc="outside right upper", frameon=False, fontsize="small")
+    fig.suptitle("Penultimate-layer features: k-means and linear probe (Table 4.4)")
+    return fig
+
+
+def figure_target_grid(grid: pd.DataFrame, *, dataset: str | None = None, metric: str = "acc",
+                       stand_ins: dict | None = None):
+    """Figure 4.1: ``metric`` (ACC) of MMDC on one dataset against the covariance coefficient sigma of the
+    target mixture (Sigma = sigma I), one line per target dimension d (random means on the unit sphere), mean ± SD
+    over seeds, no refinement; the dashed line is the thesis's choice, one-hot means in d = K with sigma = 0."""
+    stand_ins = dict(stand_ins or {})
+    dataset = dataset or grid["dataset"].iloc[0]
+    part = grid[grid["dataset"] == dataset]
+    cells = part[part["means"] == "random"]
+    sigmas = sorted(cells["sigma"].unique())
+    fig, ax = plt.subplots(figsize=(5.6, 3.4), layout="constrained")
+    for i, (d, rows) in enumerate(sorted(cells.groupby("target_dim"), key=lambda t: t[0])):
+        stats = rows.groupby("sigma")[metric].agg(["mean", "std"]).reindex(sigmas)
+        ax.errorbar(np.arange(len(sigmas)), stats["mean"], yerr=stats["std"].fillna(0), marker="o", ms=4,
+                    capsize=3, color=f"C{i}", label=f"d = {d}")
+    ref = part[part["means"] == "one_hot"]
+    if len(ref):
+        mean, sd = ref[metric].mean(), ref[metric].std() if len(ref) > 1 else 0.0
+        ax.axhline(mean, color="black", linestyle="--", linewidth=1,
+                   label=f"one-hot means, d = K = {int(ref['target_dim'].iloc[0])}, σ = 0")
+        if sd > 0:
+            ax.axhspan(mean - sd, mean + sd, color="black", alpha=0.08, linewidth=0)
+    ax.set_xticks(np.arange(len(sigmas)), [f"{s:g}" for s in sigmas])
+    n_seeds = part["seed"].nunique()
+    ax.set_xlabel(f"σ (covariance Σ = σ·I)  (bars: ±1 SD over {n_seeds} seed{'s' if n_seeds != 1 else ''})")
+    ax.set_ylabel(metric.upper())
+    ax.set_ylim(*plots.PAPER_YLIM)
+    target = stand_ins.get(dataset, dataset)
+    ax.set_title(f"Target mixture: dimension d × σ, {dataset}" + (f" (stand-in for {target})" if target != dataset
+                                                                  else "") + ", no refinement (Figure 4.1)",
+                 fontsize="medium")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return fig
+
+
+#: The figures of study 05, by file stem (the training curves add the dataset name).
+FIGURES = ("mmdc_table4_3_ablation", "mmdc_training_curves_", "mmdc_table4_5_refinement", "mmdc_table4_4_features",
+           "mmdc_figure4_1_target_grid")
+
+
+def _artifact(run_dir, name: str) -> pd.DataFrame | None:
+    return results.load_table(run_dir, name) if (Path(run_dir) / "artifacts" / f"{name}.csv").exists() else None
+
+
+def draw_figures(run_dir, only=None):
+    """Every figure of study 05 drawn from one run folder alone (the figures contract of :mod:`clustlib.figures`):
+    ``(name, figure)`` pairs for the Table 4.3 ablation, the training curves per dataset, Table 4.5, Table 4.4 and
+    Figure 4.1, each where the run kept its table. ``only``: names or name prefixes (:data:`FIGURES`) to draw."""
+    params = results.read_params(run_dir)
+    stand_ins = dict(params.get("stand_ins") or {})
+    wanted = (lambda name: True) if only is None else (lambda name: any(name.startswith(o) for o in only))
+    scores, history = _artifact(run_dir, "scores"), _artifact(run_dir, "history")
+    if scores is not None and len(scores) and wanted("mmdc_table4_3_ablation"):
+        yield "mmdc_table4_3_ablation", figure_ablation(scores, stand_ins=stand_ins)
+    if history is not None and len(history):
+        for dataset in dict.fromkeys(history["dataset"]):
+            if wanted(f"mmdc_training_curves_{dataset}"):
+                yield f"mmdc_training_curves_{dataset}", figure_training_curves(history, dataset)
+    refinement = _artifact(run_dir, "refinement")
+    if refinement is not None and len(refinement) and wanted("mmdc_table4_5_refinement"):
+        yield "mmdc_table4_5_refinement", figure_refinement(refinement, stand_ins=stand_ins)
+    features = _artifact(run_dir, "table4_4_features")
+    if features is not None and len(features) and wanted("mmdc_table4_4_features"):
+        yield "mmdc_table4_4_features", figure_features(features, stand_ins=stand_ins)
+    grid = _artifact(run_dir, "figure4_1_target_grid")
+    if grid is not None and len(grid):
+        for i, dataset in enumerate(dict.fromkeys(grid["dataset"])):
+            name = "mmdc_figure4_1_target_grid" + (f"_{dataset}" if i else "")
+            if wanted(name):
+                yield name, figure_target_grid(grid, dataset=dataset, stand_ins=stand_ins)
