@@ -25,8 +25,12 @@
 # | paper item | here |
 # |---|---|
 # | Table 2, rows DAC* and DAC | one network per dataset × variant × seed, with the paper's schedule and pair selection |
+# | Table 2, baseline rows | K-means, SC, AC, NMF, AE, DEC, JULE with clustlib's estimators; NMI, ARI, ACC chart |
 # | Table 3 | K-means, SC, AC and NMF on the learned label features |
+# | Figures 1 and 3 | label features on the K-gon (initial and final stage); sample images with their label features |
 # | Figure 4 | share of label-feature elements in [0, 0.1), [0.1, 0.5), [0.5, 0.9), [0.9, 1] before and after training |
+# | Figure 5 | accuracy on imbalanced subsets, minimum retention rate r = 0.1 … 0.9 |
+# | Figures 6 and 7 | scores as the number of clusters K and the number of samples N grow |
 # | (not in the paper) | the thresholds and the shares of positive and selected pairs per iteration; cluster sizes |
 #
 # The default `paper` preset is the method as the paper states it (Sec. 3-5.4): DAC selects pairs above
@@ -62,22 +66,40 @@ epochs: int = 0  # iterations; 0 keeps each schedule (paper 46; scripts 20 to 75
 estimator_params: dict = {}  # DAC arguments per variant over the preset, e.g. {"dac": {"chunk_passes": 2}}
 table3_methods: list = ["kmeans", "sc", "ac", "nmf"]  # Table 3: clusterings of the label features ([] skips)
 stand_ins: dict = {}  # our dataset -> the paper dataset it is compared with, e.g. {"digits": "mnist"}
+baselines: list = ["kmeans", "sc", "ac", "nmf", "ae", "jule", "dec"]  # Table 2 baseline rows ([] skips)
+baseline_params: dict = {}  # arguments per trained baseline (ae, dec, jule) over the paper scale
+imbalance_rates: list = [0.1, 0.3, 0.5, 0.7, 0.9]  # Figure 5 minimum retention rates ([] skips)
+imbalance_dataset: str = "mnist"  # Figure 5 data
+cluster_counts: list = [10, 15, 20, 25, 30, 35, 40, 45, 50]  # Figure 6 numbers of classes ([] skips)
+clusters_dataset: str = "tiny_imagenet"  # Figure 6 data: ILSVRC2012 classes (Tiny-ImageNet holds 200 of them)
+clusters_per_class: int = 0  # images per class in Figure 6 (0 keeps all)
+sample_counts: list = [10000, 20000, 30000, 40000, 50000, 60000]  # Figure 7 numbers of images ([] skips)
+samples_datasets: list = ["mnist", "cifar10"]  # Figure 7 data
+sweep_subsets: dict = {}  # stratified subset of a Figure 5 to 7 dataset before the sweep selects (absent: all)
+sweep_methods: list = ["kmeans", "sc", "ac", "nmf", "ae", "jule", "dec", "dac"]  # methods of Figures 5 to 7
+sweep_seeds: list = [0]  # seeds of Figures 5 to 7 (the paper reports one run)
+sweep_estimator_params: dict = {}  # DAC arguments per variant in Figures 5 to 7, over estimator_params
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
+import matplotlib.pyplot as plt
+import pandas as pd
 from IPython.display import display
 
-from clustlib import fidelity, findings, plots, repro, results
+from clustlib import figures, fidelity, findings, plots, repro, results
 from clustlib.studies import dac_study as dac
 
 STUDY = "07_dac"
 params = dict(datasets=datasets, subsets=subsets, variants=variants, seeds=seeds, preset=preset, networks=networks,
               epochs=epochs, estimator_params=estimator_params, table3_methods=table3_methods, stand_ins=stand_ins,
-              device=device, n_threads=n_threads, data_root=data_root)
-dac.validate(datasets, variants, seeds, preset=preset, networks=networks, epochs=epochs,
-             estimator_params=estimator_params, table3_methods=table3_methods, subsets=subsets)
+              baselines=baselines, baseline_params=baseline_params, imbalance_rates=imbalance_rates,
+              imbalance_dataset=imbalance_dataset, cluster_counts=cluster_counts, clusters_dataset=clusters_dataset,
+              clusters_per_class=clusters_per_class, sample_counts=sample_counts, samples_datasets=samples_datasets,
+              sweep_subsets=sweep_subsets, sweep_methods=sweep_methods, sweep_seeds=sweep_seeds,
+              sweep_estimator_params=sweep_estimator_params, device=device, n_threads=n_threads, data_root=data_root)
+dac.validate_params(params)
 repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
@@ -107,6 +129,7 @@ findings.show_table(dac.settings_table(datasets, variants, preset=preset, networ
 # %%
 runs = dac.run_grid(run, imagesets, variants, seeds, preset=preset, networks=networks, epochs=epochs,
                     estimator_params=estimator_params, device=device, progress=progress)
+dac.keep_label_feature_samples(run, imagesets, runs)  # Figure 3 examples, kept in the run folder
 
 # %% [markdown]
 # ## Evaluate
@@ -132,12 +155,61 @@ findings.show_table(None if table3 is None else dac.summary(table3, ["dataset", 
                     empty="Table 3 skipped: table3_methods is empty in this profile.")
 
 # %% [markdown]
+# ### Table 2: the baseline rows
+#
+# The rows of Table 2 this project can rerun with its own estimators: K-means (10 restarts), SC (10-nearest-
+# neighbour graph), AC (Ward) and NMF on the pixels / 255 (on STL-10, ImageNet-10 and ImageNet-Dogs on HOG
+# features and an 8x8 colour map, as Sec. 5.4 says after DEC); AE (K-means on the embedding of DEC's
+# d-500-500-2000-10 autoencoder) and DEC from the same seed's autoencoder; JULE (clustlib's MLP variant on the
+# pixels, not JULE's CNN). AC and NMF do not depend on the seed and run once. SAE, DAE, DeCNN, SWWAE, AEVB and GAN
+# are not rerun (the paper copies them from JULE's paper); their values show as the paper's dashes alone.
+
+# %%
+table2_baselines = dac.run_baselines(run, imagesets, baselines, seeds, baseline_params=baseline_params,
+                                     device=device, progress=progress) if baselines else None
+findings.show_table(None if table2_baselines is None else dac.summary(table2_baselines, ["dataset", "method"]),
+                    findings.caption(STUDY, profile, params, "Table 2 baselines in this run (mean ± SD over seeds)"),
+                    empty="Table 2 baselines skipped: baselines is empty in this profile.")
+
+# %% [markdown]
+# ## Figures 5 to 7: imbalanced data, number of clusters, number of samples
+#
+# Sec. 5.6. **Figure 5**: subsets of MNIST where class c of K keeps each image with probability r + (1 − r) c /
+# (K − 1) (DEC's protocol), for minimum retention rates r = 0.1 … 0.9. **Figure 6**: K = 10 … 50 classes of
+# ILSVRC2012 in steps of 5 (here the first K of a seeded permutation of Tiny-ImageNet's 200 ImageNet classes,
+# decoded at 96 px for ImageNet-10's network). **Figure 7**: N = 10,000 … 60,000 stratified images of MNIST and
+# CIFAR-10. Each point trains the methods of `sweep_methods` afresh on its subset (DAC with Table 2's settings,
+# `sweep_estimator_params` over them); one seed as the paper. The paper's figures print no values, so no paper
+# line is drawn; smoke profiles run far smaller, labelled sweeps.
+
+# %%
+sweep_data = {"imbalance": [imbalance_dataset] if imbalance_rates else [],
+              "clusters": [clusters_dataset] if cluster_counts else [],
+              "samples": samples_datasets if sample_counts else []}
+sweep_values = {"imbalance": imbalance_rates, "clusters": cluster_counts, "samples": sample_counts}
+overrides = dac.sweep_overrides(estimator_params, sweep_estimator_params)
+sweeps = {}
+for sweep, names in sweep_data.items():
+    for name in names:
+        base = dac.load_inputs([name], sweep_subsets, seed=seeds[0], root=data_root or None)[name]
+        sweeps[(sweep, name)] = dac.run_sweep(
+            run, sweep, name, base, sweep_values[sweep], sweep_methods, sweep_seeds, preset=preset, networks=networks,
+            epochs=epochs, estimator_params=overrides, baseline_params=baseline_params,
+            per_class=clusters_per_class, device=device, progress=progress)
+for (sweep, name), frame in sweeps.items():
+    findings.show_table(dac.summary(frame, ["value", "n", "method"]), findings.caption(
+        STUDY, profile, params, f"Figure {dac.SWEEPS[sweep][0]} on {name}: {sweep} sweep (mean ± SD over seeds)"))
+if not sweeps:
+    print("Figures 5 to 7 skipped: no retention rates, cluster counts or sample counts in this profile.")
+
+# %% [markdown]
 # ## Compare with the paper
 #
 # Rows whose data names a stand-in (smoke: digits for MNIST) are not a reproduction.
 
 # %%
-findings.show_comparison(dac.compare_with_paper(runs.scores, "2", stand_ins=stand_ins), findings.caption(
+table2 = runs.scores if table2_baselines is None else pd.concat([runs.scores, table2_baselines], ignore_index=True)
+findings.show_comparison(dac.compare_with_paper(table2, "2", stand_ins=stand_ins), findings.caption(
     STUDY, profile, params, "Table 2, ours beside the paper"), datasets=datasets, stand_ins=stand_ins,
     paper_name="dac2017", tables=("2",))
 if table3 is not None:
@@ -149,30 +221,31 @@ if table3 is not None:
 
 # %% [markdown]
 # ## Figures
+#
+# Each figure is drawn from this run's folder alone (`dac.draw_figures`), so `clustlib figures 07_dac --profile
+# smoke --style paper` redraws it without recomputing. **Table 2** as a chart: NMI, ARI and ACC of every method
+# that ran, the paper's values as black dashes. The **thresholds** and shares of selected pairs per iteration (not
+# in the paper). **Figure 4**: the share of label-feature elements per interval before and after training. The
+# **cluster sizes** of the final partition (not in the paper).
 
 # %%
-fig = dac.figure_accuracy(runs.scores, stand_ins=stand_ins)
-plots.save_figure(fig, "dac_table2_accuracy", study=STUDY, profile=profile)
-plots.show(fig)
+figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds", "fig4", "cluster_sizes"]))
+
+# %% [markdown]
+# **Figure 1**: every image's label features mapped into the regular K-gon, at the initial stage (the untrained
+# network of the same seed) and the final stage; a one-hot feature lands on its vertex. The paper leaves its
+# mapping to the supplementary material; here a sample sits at the mean of the vertices weighted by its squared
+# label features (`dac.kgon_coordinates`). **Figure 3**: per cluster, the most confident image and its label
+# feature, and the most confident image of another class (a failure mode).
 
 # %%
-for name in datasets:
-    fig = dac.figure_thresholds(runs.history, name)
-    plots.save_figure(fig, f"dac_thresholds_{name}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, dac.draw_figures(run.run_dir, only=["fig1", "fig3"]))
+
+# %% [markdown]
+# **Figures 5 to 7**: scores against the retention rate, the number of clusters and the number of samples.
 
 # %%
-distribution = dac.feature_distribution(runs)
-for name in datasets:
-    fig = dac.figure_feature_distribution(distribution, name)
-    plots.save_figure(fig, f"dac_fig4_label_features_{name}", study=STUDY, profile=profile)
-    plots.show(fig)
-
-# %%
-for name in datasets:
-    fig = dac.figure_cluster_sizes(runs, name)
-    plots.save_figure(fig, f"dac_cluster_sizes_{name}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, dac.draw_figures(run.run_dir, only=["fig5", "fig6", "fig7"]))
 
 # %% tags=["check"]
 logged = run.records
@@ -184,6 +257,18 @@ epochs_run = runs.history.groupby(["dataset", "method", "seed"]).size().sort_ind
 assert epochs_run.to_dict() == runs.scores.set_index(["dataset", "method", "seed"])["epochs"].sort_index().to_dict()
 if table3 is not None:
     assert len(table3) == len(runs.scores) * (len(table3_methods) + 1)
+baseline_rows = logged[logged["setting"].str.startswith("input=")]
+expected = sum(1 if b in dac.SEEDLESS_BASELINES else len(seeds) for b in baselines) * len(datasets)
+assert len(baseline_rows) == 3 * expected and set(baseline_rows["method"]) == {dac.TABLE2_BASELINES[b] for b in baselines}
+for (sweep, name), frame in sweeps.items():
+    kept = dac.sweep_table(logged, sweep)
+    kept = kept[kept["dataset"] == name]
+    assert len(kept) == len(sweep_values[sweep]) * len(sweep_methods) * len(sweep_seeds) == len(frame)
+    assert sorted(set(kept["value"])) == sorted(float(v) for v in sweep_values[sweep])
+drawn = dict(dac.draw_figures(run.run_dir))
+assert {f"dac_fig1_kgon_{d}" for d in datasets} | {f"dac_fig3_label_features_{d}" for d in datasets} <= set(drawn)
+assert all(f"dac_fig{dac.SWEEPS[s][0]}_" in " ".join(drawn) for s, names in sweep_data.items() if names)
+plt.close("all")
 
 # %% [markdown]
 # ## Fidelity ledger

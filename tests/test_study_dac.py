@@ -141,3 +141,126 @@ def test_compare_with_paper_joins_table_2_and_table_3_through_stand_ins():
     assert side.set_index("metric").loc["acc", "paper"] == pytest.approx(0.9761)
     with pytest.raises(InvalidParameter, match="table"):
         dac.compare_with_paper(scores, "4")
+
+
+@pytest.mark.parametrize("extra,match", [
+    (dict(baselines=["kmeans", "dbscan"]), "Unknown baselines"),
+    (dict(baseline_params={"kmeans": {"n_init": 3}}), "take no arguments"),
+    (dict(baseline_params={"dec": {"pretrain_epoch": 3}}), r"baseline_params\['dec'\]"),
+    (dict(sweep_methods=["dac", "sae"]), "Unknown sweep_methods"),
+    (dict(sweep_seeds=[]), "at least one seed"),
+    (dict(imbalance_rates=[0.0, 0.5]), "imbalance_rates"),
+    (dict(imbalance_dataset="coil100"), "Unknown sweep datasets"),
+    (dict(cluster_counts=[4, 11]), r"\[2, 10\]"),  # digits has 10 classes
+    (dict(sample_counts=[100, 2000]), "do not fit digits"),
+    (dict(sweep_subsets={"cifar10": 100}), "sweep_subsets"),
+    (dict(sweep_estimator_params={"dac": {"lowr": 1}}), "unknown or reserved"),
+    (dict(sample_counts=[100]), "batch_size"),  # mnist.py's batch of 128 > the 100 images of Figure 7's first point
+    (dict(cluster_counts=[4], clusters_per_class=50, sweep_subsets={"digits": 300}), "about 120 images"),  # 30 a class
+])
+def test_validate_extras_refuses_bad_parameters_before_loading(extra, match, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
+    params = {**dict(datasets=["digits"], networks={"digits": "small16"}, imbalance_dataset="digits",
+                     clusters_dataset="digits", samples_datasets=["digits"], sweep_methods=["kmeans", "dac"],
+                     imbalance_rates=[0.5], cluster_counts=[10], sample_counts=[200]), **extra}
+    with pytest.raises(InvalidParameter, match=match):
+        dac.validate_extras(params)
+
+
+@pytest.mark.parametrize("profile", profiles.PROFILES)
+def test_validate_params_accepts_every_profile(profile):
+    defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("07_dac").items()}
+    dac.validate_params({**defaults, **profiles.resolve_params("07_dac", profile)})
+
+
+def test_imbalanced_subset_keeps_class_c_with_the_papers_probability():
+    labels = np.repeat(np.arange(10), 20_000)
+    kept = np.bincount(labels[dac.imbalanced_subset(labels, 0.1, seed=3)], minlength=10) / 20_000
+    expected = 0.1 + 0.9 * np.arange(10) / 9  # class 0 with r, class 9 always, linear in between
+    assert np.abs(kept - expected).max() < 0.01 and kept[-1] == 1.0
+    assert np.array_equal(dac.imbalanced_subset(labels, 0.1, seed=3), dac.imbalanced_subset(labels, 0.1, seed=3))
+    for bad in (0, 1.5, True):
+        with pytest.raises(InvalidParameter, match="retention"):
+            dac.imbalanced_subset(labels, bad)
+
+
+def test_cluster_subsets_are_nested_with_per_class_images():
+    labels = np.repeat(np.arange(8), 30)
+    small, large = (dac.cluster_subset(labels, k, seed=1, per_class=10) for k in (3, 5))
+    assert set(small) <= set(large) and len(small) == 30 and len(large) == 50
+    assert (np.bincount(labels[large], minlength=8)[np.unique(labels[large])] == 10).all()
+    with pytest.raises(InvalidParameter, match=r"\[2, 8\]"):
+        dac.cluster_subset(labels, 9)
+    digits = data.load("digits")
+    (k, sub), = dac.sweep_jobs("clusters", digits, [4], seed=0, per_class=20)
+    assert sub.n_classes == 4 and sorted(set(sub.labels)) == [0, 1, 2, 3] and len(sub) == 80  # relabelled 0..3
+    with pytest.raises(InvalidParameter, match="sample counts"):
+        dac.sweep_jobs("samples", digits, [5000])
+
+
+def test_kgon_puts_one_hot_features_on_vertices_and_flat_ones_at_the_centre():
+    xy = dac.kgon_coordinates(np.eye(4))
+    assert np.allclose(xy, [[0, 1], [1, 0], [0, -1], [-1, 0]], atol=1e-12)  # vertex 0 on top, clockwise
+    assert np.allclose(dac.kgon_coordinates(np.full((1, 10), 10 ** -0.5)), 0, atol=1e-12)
+    mixed = dac.kgon_coordinates(np.array([[0.6, 0.8, 0.0, 0.0]]))  # weights 0.36 and 0.64 on vertices 0 and 1
+    assert np.allclose(mixed, [[0.64, 0.36]])
+
+
+def test_label_feature_samples_pick_the_most_confident_typical_and_failure_images():
+    Z = np.array([[0.9, 0.1], [0.99, 0.1], [0.95, 0.2], [0.1, 0.8], [0.2, 0.7]])
+    labels = np.array([0, 0, 1, 1, 1])
+    picks = dac.label_feature_samples(labels, Z).set_index(["cluster", "kind"])["index"]
+    assert picks[(0, "typical")] == 1 and picks[(0, "failure")] == 2  # image 2 is class 1 in class 0's cluster
+    assert picks[(1, "typical")] == 3 and (1, "failure") not in picks.index
+
+
+def test_traditional_inputs_are_pixels_or_hog_with_a_colour_map(rng):
+    from clustlib.data import ImageSet
+
+    images = rng.integers(0, 256, size=(3, 96, 96, 3), dtype=np.uint8)
+    stl = ImageSet(name="stl10", images=images, labels=np.array([0, 1, 0]), classes=("a", "b"), source="test")
+    X = dac.traditional_inputs(stl)
+    assert X.shape == (3, 11 * 11 * 2 * 2 * 9 + 8 * 8 * 3)  # HOG (8x8 cells, 2x2 blocks, 9 bins) + 8x8x3 colour
+    assert np.allclose(X[:, -192:], data.resize_images(images, 8).reshape(3, -1) / 255.0)
+    assert np.allclose(dac.traditional_inputs(stl, "digits"), images.reshape(3, -1) / 255.0, atol=1e-6)
+    assert dac.baseline_setting("kmeans", dataset="stl10") == {"input": "HOG + colour map"}
+    assert dac.baseline_setting("dec", {"dec": {"clustering_epochs": 5}}) == {
+        "input": "z-scored pixels", "network": "ff_500_500_2000", "epochs": "100+5"}
+
+
+def test_run_grid_resumes_and_figures_redraw_from_the_run_folder(tmp_path, monkeypatch):
+    from clustlib import results
+    from clustlib.deep import DAC
+
+    digits = dac.load_inputs(["digits"], {"digits": 150})
+    params = dict(datasets=["digits"], stand_ins={"digits": "mnist"})
+    kw = dict(networks={"digits": "small16"}, estimator_params={"dac": {"eta": 0.3, "chunk_passes": 1}},
+              progress=False)
+    run = results.Run("07_dac", "ci", params, run_dir=tmp_path / "run")
+    first = dac.run_grid(run, digits, ["dac"], [0], **kw)
+    base = dac.run_baselines(run, digits, ["kmeans", "nmf"], [0, 1], progress=False)
+    assert base["method"].tolist() == ["K-means", "K-means", "NMF"]  # NMF is seedless: one run
+    sweep = dac.run_sweep(run, "samples", "digits", digits["digits"], [130, 150], ["kmeans"], [0], progress=False)
+    assert sweep["n"].tolist() == [130, 150]
+    dac.keep_label_feature_samples(run, digits, first)
+    monkeypatch.setattr(DAC, "fit", lambda *a, **k: pytest.fail("a logged network was trained again"))
+    monkeypatch.setattr(dac, "cluster_label_features", lambda *a, **k: pytest.fail("a logged baseline ran again"))
+    again = results.Run("07_dac", "ci", params, run_dir=tmp_path / "run")  # a rerun reuses the folder
+    second = dac.run_grid(again, digits, ["dac"], [0], **kw)
+    pd.testing.assert_frame_equal(first.scores, second.scores)
+    pd.testing.assert_frame_equal(base, dac.run_baselines(again, digits, ["kmeans", "nmf"], [0, 1], progress=False))
+    dac.run_sweep(again, "samples", "digits", digits["digits"], [130, 150], ["kmeans"], [0], progress=False)
+    assert len(again.records) == len(run.records)  # nothing logged twice
+    loaded = dac.load_runs(again.run_dir)
+    pd.testing.assert_frame_equal(loaded.history, first.history, check_dtype=False)
+    assert np.array_equal(loaded.features[("digits", "dac", 0)][1], first.features[("digits", "dac", 0)][1])
+    names = [name for name, fig in dac.draw_figures(again.run_dir)]
+    assert names == ["dac_table2_digits", "dac_thresholds_digits", "dac_fig4_label_features_digits",
+                     "dac_cluster_sizes_digits", "dac_fig1_kgon_digits", "dac_fig3_label_features_digits",
+                     "dac_fig7_samples"]
+    assert [name for name, _ in dac.draw_figures(again.run_dir, only=["fig1", "dac_fig7_samples"])] == [
+        "dac_fig1_kgon_digits", "dac_fig7_samples"]
+    table = dac.sweep_table(again.records, "samples")
+    assert table["value"].tolist() == [130.0, 150.0] and set(table["dataset"]) == {"digits"}
+    import matplotlib.pyplot as plt
+    plt.close("all")

@@ -47,7 +47,14 @@ __all__ = ["PRESETS", "VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS
            "DACRuns", "validate", "validate_params", "script_settings", "settings_table", "prepare_inputs",
            "load_inputs", "run_grid",
            "cluster_label_features", "run_table3", "feature_distribution", "summary", "compare_with_paper",
-           "figure_thresholds", "figure_accuracy", "figure_feature_distribution", "figure_cluster_sizes"]
+           "figure_thresholds", "figure_table2", "figure_feature_distribution", "figure_cluster_sizes",
+           "job_artifact", "TABLE2_BASELINES", "BASELINE_DEFAULTS", "HOG_DATASETS", "SEEDLESS_BASELINES",
+           "check_baselines", "traditional_inputs", "baseline_setting", "baseline_labels", "run_baselines",
+           "PAPER_RETENTION_RATES", "PAPER_CLUSTER_COUNTS", "PAPER_SAMPLE_COUNTS", "SWEEP_METHODS", "SWEEPS",
+           "SWEEP_ONLY_DATASETS", "imbalanced_subset", "cluster_subset", "sweep_jobs", "sweep_dataset_name",
+           "run_sweep", "sweep_table", "kgon_coordinates", "label_feature_samples", "keep_label_feature_samples",
+           "figure_sweep", "figure_kgon", "figure_label_feature_samples", "FIGURES", "load_runs", "table2_scores",
+           "draw_figures", "EXTRA_DEFAULTS", "validate_extras", "sweep_sizes", "sweep_overrides"]
 
 #: The study's presets: the paper's method, or the authors' scripts as they run.
 PRESETS = ("paper", "scripts")
@@ -122,19 +129,7 @@ def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict
         raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; datasets are "
                                f"{list(datasets)}.")
     estimator_params = {} if estimator_params is None else estimator_params
-    if not isinstance(estimator_params, dict) or not all(isinstance(v, dict) for v in estimator_params.values()):
-        raise InvalidParameter("estimator_params must map variant names to dicts of DAC arguments, got "
-                               f"{estimator_params!r}.")
-    unknown = [v for v in estimator_params if v not in VARIANT_NAMES]
-    if unknown:
-        raise InvalidParameter(f"estimator_params names unknown variant(s) {unknown}; valid: {list(VARIANT_NAMES)}.")
-    accepted = set(DAC().get_params()) - {"n_clusters", "variant", "random_state", "device", "progress"}
-    for variant, overrides in estimator_params.items():
-        bad = [k for k in overrides if k not in accepted]
-        if bad:
-            raise InvalidParameter(f"estimator_params[{variant!r}] has unknown or reserved argument(s) {bad}; "
-                                   f"DAC accepts {sorted(accepted)} (n_clusters, variant, random_state and "
-                                   "device come from the study).")
+    _check_variant_params("estimator_params", estimator_params)
     bad = [m for m in table3_methods if m not in TABLE3_METHODS]
     if bad:
         raise InvalidParameter(f"Unknown table3_methods {bad}; valid: {list(TABLE3_METHODS)}.")
@@ -150,13 +145,121 @@ def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict
 
 
 def validate_params(params: dict) -> None:
-    """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
-    calls this)."""
+    """Every parameter of the notebook, checked by :func:`validate` and :func:`validate_extras` before its kernel
+    starts (``clustlib run`` calls this)."""
     check_datasets(params["datasets"], params["subsets"])
     validate(params["datasets"], params["variants"], params["seeds"], preset=params["preset"],
              networks=params["networks"],
              epochs=params["epochs"], estimator_params=params["estimator_params"],
              table3_methods=params["table3_methods"], subsets=params["subsets"])
+    validate_extras(params)
+
+
+#: Notebook parameters of the Table 2 baselines and Figures 5-7 -> their default (the paper's protocol).
+EXTRA_DEFAULTS = {"baselines": [], "baseline_params": {}, "imbalance_rates": [], "imbalance_dataset": "mnist",
+                  "cluster_counts": [], "clusters_dataset": "tiny_imagenet", "clusters_per_class": 0,
+                  "sample_counts": [], "samples_datasets": ["mnist", "cifar10"], "sweep_subsets": {},
+                  "sweep_methods": ["dac"], "sweep_seeds": [0], "sweep_estimator_params": {}}
+
+
+def _check_variant_params(name: str, estimator_params) -> None:
+    from clustlib.deep import DAC
+
+    if not isinstance(estimator_params, dict) or not all(isinstance(v, dict) for v in estimator_params.values()):
+        raise InvalidParameter(f"{name} must map variant names to dicts of DAC arguments, got {estimator_params!r}.")
+    unknown = [v for v in estimator_params if v not in VARIANT_NAMES]
+    if unknown:
+        raise InvalidParameter(f"{name} names unknown variant(s) {unknown}; valid: {list(VARIANT_NAMES)}.")
+    accepted = set(DAC().get_params()) - {"n_clusters", "variant", "random_state", "device", "progress",
+                                          "checkpoint_path"}
+    for variant, overrides in estimator_params.items():
+        bad = [k for k in overrides if k not in accepted]
+        if bad:
+            raise InvalidParameter(f"{name}[{variant!r}] has unknown or reserved argument(s) {bad}; "
+                                   f"DAC accepts {sorted(accepted)} (n_clusters, variant, random_state and "
+                                   "device come from the study).")
+
+
+def _dataset_size(dataset: str, subsets: dict) -> int:
+    info = data.dataset_info(dataset)
+    return int(subsets.get(dataset) or info["splits"].get("all") or info.get("paper_n_samples") or 10_000)
+
+
+def sweep_sizes(params: dict) -> dict:
+    """``(sweep, dataset) -> (K, the fewest images one of its subsets is expected to hold)``, from the parameters
+    alone (no data loaded): what :func:`validate_extras` checks DAC's settings against."""
+    p = {**EXTRA_DEFAULTS, **params}
+    subsets, out = p["sweep_subsets"], {}
+    if p["imbalance_rates"]:
+        d = p["imbalance_dataset"]
+        out[("imbalance", d)] = (data.dataset_info(d)["n_classes"],
+                                 int(0.9 * _dataset_size(d, subsets) * (1 + min(p["imbalance_rates"])) / 2))
+    if p["cluster_counts"]:
+        d, k = p["clusters_dataset"], min(p["cluster_counts"])
+        per_class = _dataset_size(d, subsets) // data.dataset_info(d)["n_classes"]
+        out[("clusters", d)] = (k, int(k * min(p["clusters_per_class"] or per_class, per_class)))
+    if p["sample_counts"]:
+        for d in p["samples_datasets"]:
+            out[("samples", d)] = (data.dataset_info(d)["n_classes"], int(min(p["sample_counts"])))
+    return out
+
+
+def validate_extras(params: dict) -> None:
+    """The Table 2 baseline and Figures 5-7 parameters (:data:`EXTRA_DEFAULTS`): known baselines and methods,
+    retention rates in (0, 1], cluster counts the dataset has, sample counts it holds, and DAC's settings valid
+    on the smallest subset of each sweep; all before any data is loaded."""
+    from clustlib.deep import DAC
+
+    p = {**EXTRA_DEFAULTS, **params}
+    check_baselines(p["baselines"], p["baseline_params"])
+    check_list("sweep_methods", p["sweep_methods"], SWEEP_METHODS)
+    check_seeds(p["sweep_seeds"])
+    _check_variant_params("sweep_estimator_params", p["sweep_estimator_params"])
+    sweep_data = [p["imbalance_dataset"], p["clusters_dataset"], *p["samples_datasets"]]
+    valid = set(DATASET_SCRIPTS) | set(SWEEP_ONLY_DATASETS)
+    check_list("sweep datasets (imbalance_dataset, clusters_dataset, samples_datasets)", sweep_data, valid)
+    if not isinstance(p["sweep_subsets"], dict) or any(d not in sweep_data for d in p["sweep_subsets"]):
+        raise InvalidParameter(f"sweep_subsets must map sweep datasets {sweep_data} to sizes, got {p['sweep_subsets']!r}.")
+    for rate in p["imbalance_rates"]:
+        if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= 1:
+            raise InvalidParameter(f"imbalance_rates must lie in (0, 1] (the paper: 0.1 to 0.9), got {rate!r}.")
+    n_classes = data.dataset_info(p["clusters_dataset"])["n_classes"]
+    for k in p["cluster_counts"]:
+        if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= n_classes:
+            raise InvalidParameter(f"cluster_counts must be integers in [2, {n_classes}] ({p['clusters_dataset']} "
+                                   f"has {n_classes} classes), got {k!r}.")
+    if not isinstance(p["clusters_per_class"], int) or p["clusters_per_class"] < 0:
+        raise InvalidParameter(f"clusters_per_class must be an integer >= 0 (0: all), got {p['clusters_per_class']!r}.")
+    for d in p["samples_datasets"] if p["sample_counts"] else []:
+        size = _dataset_size(d, p["sweep_subsets"])
+        bad = [n for n in p["sample_counts"] if not isinstance(n, int) or isinstance(n, bool) or not 0 < n <= size]
+        if bad:
+            raise InvalidParameter(f"sample_counts {bad} do not fit {d} ({size:,} images loaded); give counts in "
+                                   f"[1, {size}] or a larger sweep_subsets[{d!r}].")
+    overrides = {v: {**params.get("estimator_params", {}).get(v, {}), **p["sweep_estimator_params"].get(v, {})}
+                 for v in VARIANT_NAMES}
+    for (sweep, dataset), (k, n) in sweep_sizes(p).items():
+        for variant in (m for m in p["sweep_methods"] if m in VARIANT_NAMES):
+            _, kwargs = script_settings(SWEEP_ONLY_DATASETS.get(dataset, dataset), variant,
+                                        preset=params.get("preset", "paper"),
+                                        network=params.get("networks", {}).get(dataset),
+                                        epochs=params.get("epochs", 0), overrides=overrides[variant])
+            from clustlib.deep.allconv import ALLCONV_ARCHITECTURES
+
+            size = ALLCONV_ARCHITECTURES[kwargs["network"]].input_size
+            try:
+                DAC(k, **kwargs).check_params(np.broadcast_to(np.float32(0), (max(n, 1), 1, size, size)))
+            except InvalidParameter as error:
+                raise InvalidParameter(f"Figure {SWEEPS[sweep][0]} ({sweep} on {dataset}, about {n} images in its "
+                                       f"smallest subset): {error}") from None
+
+
+def sweep_overrides(estimator_params: dict | None, sweep_estimator_params: dict | None) -> dict:
+    """DAC arguments per variant in Figures 5-7: Table 2's ``estimator_params`` with ``sweep_estimator_params``
+    over them."""
+    estimator_params, sweep_estimator_params = estimator_params or {}, sweep_estimator_params or {}
+    return {v: {**estimator_params.get(v, {}), **sweep_estimator_params.get(v, {})} for v in VARIANT_NAMES
+            if v in estimator_params or v in sweep_estimator_params}
 
 
 def script_settings(dataset: str, variant: str, *, preset: str = "paper", network: str | None = None,
@@ -265,13 +368,42 @@ def _history_rows(dataset: str, method: str, seed: int, history) -> list[dict]:
                                                                  history.losses))]
 
 
+def _job_setting(preset: str, script: str, resolved: dict) -> dict:
+    return {"preset": preset, "script": script, "network": resolved["network"], "epochs": resolved["iterations"]}
+
+
+def job_artifact(dataset: str, variant: str, seed: int) -> str:
+    """Name of the run-folder artifact that keeps one network's label features and history
+    (``dac_<dataset>_<variant>_s<seed>``, see :func:`run_grid`)."""
+    return f"dac_{dataset}_{variant}_s{int(seed)}"
+
+
+def _history_arrays(history) -> dict:
+    return {"thresholds": np.asarray(history.thresholds, dtype=np.float64).reshape(-1, 2),
+            "positive_fraction": np.asarray(history.positive_fraction, dtype=np.float64),
+            "selected_fraction": np.asarray(history.selected_fraction, dtype=np.float64),
+            "candidate_pairs": np.asarray(history.candidate_pairs, dtype=np.float64),
+            "losses": np.asarray(history.losses, dtype=np.float64)}
+
+
+class _History(NamedTuple):
+    thresholds: np.ndarray
+    positive_fraction: np.ndarray
+    selected_fraction: np.ndarray
+    candidate_pairs: np.ndarray
+    losses: np.ndarray
+
+
 def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, preset: str = "paper",
              networks: dict | None = None, epochs: int = 0, estimator_params: dict | None = None, device: str = "cpu",
              progress: bool = True) -> DACRuns:
     """Train DAC for every dataset x variant x seed and log NMI, ARI, ACC of the argmax labels (Table 2).
 
     The setting of each record names the preset, the script, the network and the iterations run
-    (``preset=paper,script=mnist,network=small16,epochs=46``). See :class:`DACRuns` for what comes back.
+    (``preset=paper,script=mnist,network=small16,epochs=46``). Each network's initial and final label features
+    and its history are kept as the artifact :func:`job_artifact` before its record is logged, so a rerun of an
+    interrupted run skips every logged job (reading the artifact back) and resumes the unfinished one from its
+    checkpoint (``run.checkpoint_path``). See :class:`DACRuns` for what comes back.
     """
     from clustlib.deep import DAC
 
@@ -288,20 +420,34 @@ def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, preset: str 
             inputs[key] = prepare_inputs(imageset, kwargs["network"], script)
         X = inputs[key]
         k = imageset.n_classes
-        initial = DAC(k, **{**kwargs, "epochs": 0}, random_state=seed, device=device, progress=False).fit(X)
-        t0 = time.perf_counter()
-        model = DAC(k, **kwargs, random_state=seed, device=device, progress=False).fit(X)
-        fit_s = time.perf_counter() - t0
         method = VARIANT_NAMES[variant]
-        scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
-        setting = {"preset": preset, "script": script, "network": model.network_name_, "epochs": model.n_iterations_}
-        run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
-                note="labels = argmax of the label features")
+        setting = _job_setting(preset, script, DAC(k, **kwargs).check_params(X))
+        name = job_artifact(dataset, variant, seed)
+        done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
+        if done is not None:  # a resumed run: this network is trained and kept
+            kept = results.load_arrays(run.run_dir, name)
+            scores = {m: done[m] for m in ("nmi", "ari", "acc")}
+            initial_z, final_z, fit_s = kept["initial"], kept["final"], float(kept["fit_s"])
+            epoch_s, hist = float(kept["epoch_s"]), _History(*(kept[f] for f in _History._fields))
+        else:
+            initial = DAC(k, **{**kwargs, "epochs": 0}, random_state=seed, device=device, progress=False).fit(X)
+            t0 = time.perf_counter()
+            model = DAC(k, **kwargs, random_state=seed, device=device, progress=False,
+                        checkpoint_path=run.checkpoint_path(dataset=dataset, method=method, setting=setting,
+                                                            seed=seed)).fit(X)
+            fit_s = time.perf_counter() - t0
+            initial_z, final_z, epoch_s = initial.label_features_, model.label_features_, model.epoch_seconds_
+            hist = _History(**_history_arrays(model.history_))
+            scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
+            results.save_arrays(run.run_dir, name, initial=initial_z, final=final_z, labels=imageset.labels,
+                                fit_s=fit_s, epoch_s=epoch_s, **hist._asdict())
+            run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
+                    note="labels = argmax of the label features")
         rows.append({"dataset": dataset, "method": method, "variant": variant, **setting, "seed": seed, **scores,
-                     "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
-                     "epoch_s": model.epoch_seconds_})
-        history += _history_rows(dataset, method, seed, model.history_)
-        features[(dataset, variant, seed)] = (initial.label_features_, model.label_features_)
+                     "n_clusters_found": int(np.unique(final_z.argmax(1)).size), "fit_s": fit_s,
+                     "epoch_s": epoch_s})
+        history += _history_rows(dataset, method, seed, hist)
+        features[(dataset, variant, seed)] = (initial_z, final_z)
     return DACRuns(pd.DataFrame(rows), pd.DataFrame(history), features)
 
 
@@ -376,6 +522,349 @@ def feature_distribution(runs: DACRuns) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# -- Table 2: the baseline rows ------------------------------------------------------------------------------------
+
+#: Table 2's baseline rows this study reruns with clustlib's estimators -> the paper's row label (the paper's order).
+TABLE2_BASELINES = {"kmeans": "K-means", "sc": "SC", "ac": "AC", "nmf": "NMF", "ae": "AE", "jule": "JULE",
+                    "dec": "DEC"}
+#: The trained baselines' arguments at paper scale, each overridable through ``baseline_params``: AE (then
+#: K-means on its embedding) and DEC with DEC's d-500-500-2000-10 autoencoder (100 pretraining epochs, 150 of DEC,
+#: batch 256; both start from the same seed's cached autoencoder, :func:`clustlib.deep.run_deep_clustering`), JULE
+#: with :class:`clustlib.deep.JULE`'s defaults (its MLP variant on pixels / 255, not JULE's CNN).
+BASELINE_DEFAULTS = {"ae": {"network": "ff_500_500_2000", "embedding_size": 10, "pretrain_epochs": 100,
+                            "batch_size": 256},
+                     "dec": {"network": "ff_500_500_2000", "embedding_size": 10, "pretrain_epochs": 100,
+                             "clustering_epochs": 150, "batch_size": 256},
+                     "jule": {}}
+#: Datasets on which Sec. 5.4 feeds the traditional methods HOG features and an 8x8 colour map (after DEC).
+HOG_DATASETS = frozenset({"stl10", "imagenet10", "imagenet_dogs"})
+#: Baselines whose labels do not depend on the seed (Ward, NMF's nndsvda start): run with the first seed only.
+SEEDLESS_BASELINES = frozenset({"ac", "nmf"})
+_DEEP_METHODS = {"ae": "ae_kmeans", "dec": "dec"}
+_RESERVED = {"n_clusters", "random_state", "device", "progress", "dataset_key", "checkpoint_path", "seed"}
+
+
+def check_baselines(baselines, baseline_params: dict | None = None, *, name: str = "baselines") -> None:
+    """Every name of ``baselines`` is a key of :data:`TABLE2_BASELINES`; ``baseline_params`` maps trained ones
+    (``ae``, ``dec``, ``jule``) to arguments their estimator accepts."""
+    from clustlib.deep import JULE, create_method
+    from clustlib.studies._common import check_estimator_params
+
+    if not isinstance(baselines, (list, tuple)):
+        raise InvalidParameter(f"{name} must be a list of Table 2 baselines, got {baselines!r}.")
+    bad = [b for b in baselines if b not in TABLE2_BASELINES]
+    if bad:
+        raise InvalidParameter(f"Unknown {name} {bad}; valid: {list(TABLE2_BASELINES)}.")
+    baseline_params = {} if baseline_params is None else baseline_params
+    if not isinstance(baseline_params, dict) or not all(isinstance(v, dict) for v in baseline_params.values()):
+        raise InvalidParameter(f"baseline_params must map baselines to dicts of arguments, got {baseline_params!r}.")
+    fixed = [b for b in baseline_params if b not in BASELINE_DEFAULTS]
+    if fixed:
+        raise InvalidParameter(f"baseline_params names {fixed}, which take no arguments; only {sorted(BASELINE_DEFAULTS)} "
+                               "do.")
+    for baseline, given in baseline_params.items():
+        params = {**BASELINE_DEFAULTS[baseline], **given}
+        estimator = JULE() if baseline == "jule" else create_method(_DEEP_METHODS[baseline], n_clusters=2)
+        try:
+            check_estimator_params(params, estimator, _RESERVED, "n_clusters, random_state, device and the cache key")
+        except InvalidParameter as error:
+            raise InvalidParameter(f"baseline_params[{baseline!r}]: {error}") from None
+
+
+def traditional_inputs(imageset, dataset: str | None = None) -> np.ndarray:
+    """Input of Table 2's traditional methods (Sec. 5.4), float64 (N, D): the flattened pixels / 255; on STL-10,
+    ImageNet-10 and ImageNet-Dogs (:data:`HOG_DATASETS`) HOG features of the grey image (9 orientations, 8x8-pixel
+    cells, 2x2-cell blocks) followed by an 8x8 colour map (the image resized to 8x8, / 255)."""
+    if (dataset or imageset.name) not in HOG_DATASETS:
+        return imageset.flat_pixels().astype(np.float64)
+    from skimage.feature import hog
+
+    grey = imageset.images.astype(np.float64).mean(-1) / 255.0
+    hogs = np.stack([hog(g, orientations=9, pixels_per_cell=(8, 8), cells_per_block=(2, 2)) for g in grey])
+    colour = data.resize_images(imageset.images, 8).reshape(len(imageset), -1) / 255.0
+    return np.hstack([hogs, colour])
+
+
+def baseline_setting(baseline: str, baseline_params: dict | None = None, dataset: str | None = None) -> dict:
+    """The setting a baseline's records carry: its input, and for trained ones the network and epochs."""
+    if baseline not in BASELINE_DEFAULTS:
+        return {"input": "HOG + colour map" if dataset in HOG_DATASETS else "raw pixels"}
+    params = {**BASELINE_DEFAULTS[baseline], **(baseline_params or {}).get(baseline, {})}
+    if baseline == "jule":
+        return {"input": "pixels / 255", "network": "JULE MLP"}
+    epochs = str(params["pretrain_epochs"]) + (f"+{params['clustering_epochs']}" if baseline == "dec" else "")
+    return {"input": "z-scored pixels", "network": params["network"], "epochs": epochs}
+
+
+def baseline_labels(imageset, baseline: str, seed: int, *, dataset: str | None = None,
+                    baseline_params: dict | None = None, device: str = "cpu", checkpoint_path=None) -> np.ndarray:
+    """One Table 2 baseline on ``imageset``; int64 labels (N,).
+
+    K-means, SC, AC, NMF: :func:`cluster_label_features` on :func:`traditional_inputs`. AE and DEC: on the
+    z-scored flattened pixels (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`), the autoencoder cached
+    per seed and shared by both; ``checkpoint_path`` goes to their trainer. JULE: on the pixels / 255.
+    """
+    k = imageset.n_classes
+    if baseline not in BASELINE_DEFAULTS:
+        return cluster_label_features(traditional_inputs(imageset, dataset), baseline, k, seed=seed)
+    params = {**BASELINE_DEFAULTS[baseline], **(baseline_params or {}).get(baseline, {})}
+    if baseline == "jule":
+        from clustlib.deep import JULE
+
+        X = imageset.flat_pixels().astype(np.float32)
+        return np.asarray(JULE(k, **params, random_state=seed, device=device).fit(X).labels_, dtype=np.int64)
+    from clustlib.deep import run_deep_clustering
+    from clustlib.studies.clustpy_benchmark import prepare_inputs as zscored_inputs
+
+    X, key = zscored_inputs(imageset, params["network"])
+    out = run_deep_clustering(_DEEP_METHODS[baseline], X, k, seed=seed, dataset_key=key, device=device,
+                              checkpoint_path=checkpoint_path, **params)
+    return np.asarray(out["labels"], dtype=np.int64)
+
+
+def _scores_of(run: results.Run, imageset, labels_of, *, dataset: str, method: str, setting: dict, seed: int,
+               trains: bool, note: str = "") -> tuple[dict, float]:
+    """Log one job's NMI, ARI, ACC unless this run folder holds them already (a resumed run); returns them and
+    the seconds it took (read back from the record when skipped). ``labels_of(checkpoint_path)`` computes the
+    labels; ``trains``: whether it gets a checkpoint path."""
+    done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
+    if done is not None:
+        rows = run.records
+        mask = ((rows["dataset"] == dataset) & (rows["method"] == method) & (rows["seed"] == seed)
+                & (rows["setting"] == results.format_setting(setting)))
+        return {m: done[m] for m in ("nmi", "ari", "acc")}, float(rows.loc[mask, "time_s"].iloc[0])
+    path = run.checkpoint_path(dataset=dataset, method=method, setting=setting, seed=seed) if trains else None
+    t0 = time.perf_counter()
+    labels = labels_of(path)
+    seconds = time.perf_counter() - t0
+    scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
+    run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=seconds, note=note)
+    return scores, seconds
+
+
+def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseline_params: dict | None = None,
+                  device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+    """Table 2's baseline rows: every (dataset, baseline, seed), one seed for :data:`SEEDLESS_BASELINES`, logged
+    under the paper's row label with :func:`baseline_setting`; logged jobs of a resumed run are skipped.
+
+    Returns ``dataset, method, seed, nmi, ari, acc, fit_s`` (seconds; AE and DEC include pretraining unless the
+    autoencoder came from the cache).
+    """
+    check_baselines(baselines, baseline_params)
+    jobs = [(d, b, s) for d in imagesets for b in baselines for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
+    rows = []
+    for dataset, baseline, seed in tqdm(jobs, desc="Table 2 baselines", disable=not progress):
+        imageset, name = imagesets[dataset], TABLE2_BASELINES[baseline]
+        scores, seconds = _scores_of(
+            run, imageset, lambda path: baseline_labels(imageset, baseline, seed, dataset=dataset,
+                                                        baseline_params=baseline_params, device=device,
+                                                        checkpoint_path=path),
+            dataset=dataset, method=name, setting=baseline_setting(baseline, baseline_params, dataset), seed=seed,
+            trains=baseline in _DEEP_METHODS)
+        rows.append({"dataset": dataset, "method": name, "seed": seed, **scores, "fit_s": seconds})
+    return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "fit_s"])
+
+
+# -- Figures 5-7: imbalanced subsets, number of clusters, number of samples ------------------------------------------
+
+#: Figure 5's minimum retention rates r (Sec. 5.6).
+PAPER_RETENTION_RATES = (0.1, 0.3, 0.5, 0.7, 0.9)
+#: Figure 6's numbers of clusters K: 10 to 50 in steps of 5 ILSVRC2012 classes.
+PAPER_CLUSTER_COUNTS = tuple(range(10, 55, 5))
+#: Figure 7's numbers of samples N: 10,000 to 60,000 in steps of 10,000 (MNIST and CIFAR-10).
+PAPER_SAMPLE_COUNTS = tuple(range(10_000, 70_000, 10_000))
+#: Methods a sweep can run: Table 2's baselines and the two DAC variants -> the label in the figures.
+SWEEP_METHODS = {**TABLE2_BASELINES, **VARIANT_NAMES}
+#: Sweep -> (paper figure, suffix of its records' dataset name, the swept setting).
+SWEEPS = {"imbalance": ("5", "imbalanced", "retention"), "clusters": ("6", "clusters", "k"),
+          "samples": ("7", "samples", "n")}
+#: Datasets only the sweeps use -> the Table 2 dataset whose script (network, augmentation, batch) they take:
+#: Figure 6's ILSVRC2012 classes come from Tiny-ImageNet's 200 (decoded at 96 px, ImageNet-10's network).
+SWEEP_ONLY_DATASETS = {"tiny_imagenet": "imagenet10"}
+
+
+def imbalanced_subset(labels: np.ndarray, rate: float, *, seed: int = 0) -> np.ndarray:
+    """Figure 5's subset (the protocol of DEC, Xie et al. 2016): each image of class c of K is kept with probability
+    r + (1 - r) c / (K - 1), class 0 with probability ``rate`` and class K - 1 always. Sorted indices (M,)."""
+    if not isinstance(rate, (int, float)) or isinstance(rate, bool) or not 0 < rate <= 1:
+        raise InvalidParameter(f"retention rates must lie in (0, 1], got {rate!r}.")
+    labels = np.asarray(labels)
+    k = int(labels.max()) + 1
+    keep = rate + (1 - rate) * labels / max(k - 1, 1)
+    return np.flatnonzero(np.random.default_rng(seed).random(len(labels)) < keep)
+
+
+def cluster_subset(labels: np.ndarray, k: int, *, seed: int = 0, per_class: int = 0) -> np.ndarray:
+    """Figure 6's subset: the images of K classes, the first K of one seeded permutation of the classes (so the
+    subsets are nested as K grows), ``per_class`` > 0 images of each (the first of a seeded shuffle). Sorted (M,)."""
+    labels = np.asarray(labels)
+    classes = np.random.default_rng(seed).permutation(int(labels.max()) + 1)
+    if not isinstance(k, int) or isinstance(k, bool) or not 2 <= k <= len(classes):
+        raise InvalidParameter(f"cluster counts must be integers in [2, {len(classes)}], got {k!r}.")
+    rng = np.random.default_rng(seed + 1)
+    chosen = []
+    for c in classes[:k]:
+        members = rng.permutation(np.flatnonzero(labels == c))
+        chosen.append(members[:per_class] if per_class else members)
+    return np.sort(np.concatenate(chosen))
+
+
+def _relabel(imageset, indices: np.ndarray, name: str):
+    """The images ``indices`` with labels renumbered 0..K'-1 over the classes present (Figure 6 keeps K of them)."""
+    sub = imageset.take(indices, name=name)
+    present = np.unique(sub.labels)
+    if len(present) == imageset.n_classes:
+        return sub
+    from clustlib.data import ImageSet
+
+    return ImageSet(name=name, images=sub.images, labels=np.searchsorted(present, sub.labels),
+                    classes=tuple(imageset.classes[c] for c in present), source=sub.source, split=sub.split)
+
+
+def sweep_jobs(sweep: str, imageset, values, *, seed: int = 0, per_class: int = 0) -> list[tuple]:
+    """``(value, ImageSet)`` of one sweep: one imbalanced subset per retention rate, the images of K classes per
+    K, or a stratified subset of N images per N (N larger than the data is refused)."""
+    from clustlib.data.subset import stratified_subset
+
+    if sweep not in SWEEPS:
+        raise InvalidParameter(f"Unknown sweep {sweep!r}; valid: {list(SWEEPS)}.")
+    out = []
+    for value in values:
+        if sweep == "imbalance":
+            indices = imbalanced_subset(imageset.labels, value, seed=seed)
+        elif sweep == "clusters":
+            indices = cluster_subset(imageset.labels, value, seed=seed, per_class=per_class)
+        else:
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 < value <= len(imageset):
+                raise InvalidParameter(f"sample counts must be integers in [1, {len(imageset)}] for "
+                                       f"{imageset.name}, got {value!r}.")
+            indices = stratified_subset(imageset.labels, value, seed=seed)
+        out.append((value, _relabel(imageset, indices, imageset.name)))
+    return out
+
+
+def _dac_labels(imageset, dataset: str, variant: str, seed: int, *, preset: str, network, epochs: int,
+                overrides: dict | None, device: str, checkpoint_path=None) -> np.ndarray:
+    from clustlib.deep import DAC
+
+    script, kwargs = script_settings(SWEEP_ONLY_DATASETS.get(dataset, dataset), variant, preset=preset,
+                                     network=network, epochs=epochs, overrides=overrides)
+    X = prepare_inputs(imageset, kwargs["network"], script)
+    model = DAC(imageset.n_classes, **kwargs, random_state=seed, device=device, progress=False,
+                checkpoint_path=checkpoint_path).fit(X)
+    return np.asarray(model.labels_, dtype=np.int64)
+
+
+def sweep_dataset_name(dataset: str, sweep: str) -> str:
+    """The dataset name a sweep's records carry (``mnist_imbalanced``, ``tiny_imagenet_clusters``,
+    ``cifar10_samples``), apart from Table 2's."""
+    return f"{dataset}_{SWEEPS[sweep][1]}"
+
+
+def run_sweep(run: results.Run, sweep: str, dataset: str, imageset, values, methods, seeds, *, preset: str = "paper",
+              networks: dict | None = None, epochs: int = 0, estimator_params: dict | None = None,
+              baseline_params: dict | None = None, per_class: int = 0, device: str = "cpu",
+              progress: bool = True) -> pd.DataFrame:
+    """One of Figures 5-7: every method of ``methods`` (keys of :data:`SWEEP_METHODS`) on each subset of
+    :func:`sweep_jobs`, per seed, logged as ``<dataset>_<sweep>`` with the setting ``figure=..,<swept>=..,n=..``;
+    DAC's arguments as in Table 2 (``estimator_params`` per variant). Logged jobs of a resumed run are skipped.
+
+    Returns ``dataset, sweep, value, n, method, seed, nmi, ari, acc, fit_s``.
+    """
+    figure, _, key = SWEEPS[sweep]
+    name = sweep_dataset_name(dataset, sweep)
+    rows = []
+    jobs = [(value, sub, method, seed) for seed in seeds
+            for value, sub in sweep_jobs(sweep, imageset, values, seed=seed, per_class=per_class) for method in methods]
+    for value, sub, method, seed in tqdm(jobs, desc=f"Figure {figure}", disable=not progress):
+        label = SWEEP_METHODS[method]
+        setting = {"figure": figure, key: value, "n": len(sub)} if key != "n" else {"figure": figure, "n": value}
+        if method in VARIANT_NAMES:
+            def labels_of(path, sub=sub, method=method, seed=seed):
+                return _dac_labels(sub, dataset, method, seed, preset=preset, network=(networks or {}).get(dataset),
+                                   epochs=epochs, overrides=(estimator_params or {}).get(method), device=device,
+                                   checkpoint_path=path)
+        else:
+            def labels_of(path, sub=sub, method=method, seed=seed):
+                return baseline_labels(sub, method, seed, dataset=dataset, baseline_params=baseline_params,
+                                       device=device, checkpoint_path=path)
+        scores, seconds = _scores_of(run, sub, labels_of, dataset=name, method=label, setting=setting, seed=seed,
+                                     trains=method in VARIANT_NAMES or method in _DEEP_METHODS,
+                                     note=f"Figure {figure}: {sub.n_classes} classes, {len(sub)} images")
+        rows.append({"dataset": dataset, "sweep": sweep, "value": value, "n": len(sub), "method": label, "seed": seed,
+                     **scores, "fit_s": seconds})
+    return pd.DataFrame(rows, columns=["dataset", "sweep", "value", "n", "method", "seed", "nmi", "ari", "acc",
+                                       "fit_s"])
+
+
+def sweep_table(records: pd.DataFrame, sweep: str) -> pd.DataFrame:
+    """A sweep's scores read back from a run's records: ``dataset, value, n, method, seed, nmi, ari, acc``."""
+    figure, suffix, key = SWEEPS[sweep]
+    part = records[records["dataset"].str.endswith(f"_{suffix}")
+                   & records["setting"].str.startswith(f"figure={figure},")]
+    cols = ["dataset", "value", "n", "method", "seed", "nmi", "ari", "acc"]
+    if part.empty:
+        return pd.DataFrame(columns=cols)
+    wide = part.pivot_table(index=["dataset", "setting", "method", "seed"], columns="metric", values="value",
+                            aggfunc="mean").reset_index()
+    parsed = wide["setting"].map(results.parse_setting)
+    wide["value"] = parsed.map(lambda s: float(s[key]))
+    wide["n"] = parsed.map(lambda s: int(float(s["n"])))
+    wide["dataset"] = wide["dataset"].str[: -len(suffix) - 1]
+    return wide[cols].sort_values(["dataset", "method", "value", "seed"]).reset_index(drop=True)
+
+
+# -- Figures 1 and 3: label features on the K-gon, sample images -------------------------------------------------------
+
+def kgon_coordinates(Z: np.ndarray) -> np.ndarray:
+    """Label features (N, K) mapped into the regular K-gon (Figure 1): vertex k at angle 90° - 360° k / K on the unit
+    circle, each sample at the mean of the vertices weighted by its squared label features (they sum to 1 for
+    L2-normalised features), so a one-hot vector lands on its vertex and a flat one at the centre. (N, 2)."""
+    Z = np.clip(np.asarray(Z, dtype=np.float64), 0, None)
+    k = Z.shape[1]
+    angles = np.pi / 2 - 2 * np.pi * np.arange(k) / k
+    vertices = np.stack([np.cos(angles), np.sin(angles)], 1)
+    weights = Z ** 2
+    return weights @ vertices / np.maximum(weights.sum(1, keepdims=True), 1e-12)
+
+
+def label_feature_samples(labels: np.ndarray, Z: np.ndarray, max_clusters: int = 10) -> pd.DataFrame:
+    """Figure 3's examples: per cluster (argmax of ``Z``; the first ``max_clusters`` by size), its most confident
+    image (``kind`` "typical") and the most confident image whose class is not the cluster's majority class
+    ("failure", where one exists). Columns ``index, cluster, kind, label``."""
+    assigned = Z.argmax(1)
+    confidence = Z.max(1)
+    rows = []
+    for cluster in np.argsort(-np.bincount(assigned, minlength=Z.shape[1]), kind="stable")[:max_clusters]:
+        members = np.flatnonzero(assigned == cluster)
+        if not len(members):
+            continue
+        majority = np.bincount(labels[members]).argmax()
+        for kind, pool in (("typical", members), ("failure", members[labels[members] != majority])):
+            if len(pool):
+                best = int(pool[np.argmax(confidence[pool])])
+                rows.append({"index": best, "cluster": int(cluster), "kind": kind, "label": int(labels[best])})
+    return pd.DataFrame(rows, columns=["index", "cluster", "kind", "label"])
+
+
+def keep_label_feature_samples(run: results.Run, imagesets: dict, runs: DACRuns) -> None:
+    """Save Figure 3's example images and label features (DAC where it ran, else DAC*; the first seed) as the
+    artifact ``samples_<dataset>``: ``images`` (M, H, W, C) uint8, ``features`` (M, K), ``cluster``, ``label``,
+    ``typical`` (bool)."""
+    for dataset, imageset in imagesets.items():
+        keys = [key for key in runs.features if key[0] == dataset]
+        if not keys:
+            continue
+        chosen = min(keys, key=lambda key: (key[1] != "dac", key[2]))
+        Z = runs.features[chosen][1]
+        picks = label_feature_samples(imageset.labels, Z)
+        index = picks["index"].to_numpy(dtype=np.int64)
+        results.save_arrays(run.run_dir, f"samples_{dataset}", images=imageset.images[index], features=Z[index],
+                            cluster=picks["cluster"].to_numpy(), label=picks["label"].to_numpy(),
+                            typical=(picks["kind"] == "typical").to_numpy(), variant=np.array(chosen[1]),
+                            seed=np.array(chosen[2]), classes=np.array(imageset.classes, dtype=str))
+
+
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
     """NMI, ARI, ACC as mean ± SD over seeds, fractions (as the paper prints), with the seconds per fit when known."""
     return summary_mean_std(frame, by, seconds="fit_s", seconds_label="fit s", decimals=1)
@@ -427,28 +916,37 @@ def figure_thresholds(history: pd.DataFrame, dataset: str | None = None):
     return fig
 
 
-def figure_accuracy(scores: pd.DataFrame, *, stand_ins: dict | None = None, ax=None):
-    """ACC per dataset and method, mean ± std over seeds, with the paper's Table 2 value as a black dash
-    where it has the dataset (or the one a dataset stands in for, see :func:`compare_with_paper`)."""
+def figure_table2(scores: pd.DataFrame, dataset: str | None = None, *, stand_ins: dict | None = None):
+    """Table 2 as a chart for one dataset: NMI, ARI and ACC (one panel each) of every method that ran, in the
+    paper's row order, mean ± SD over seeds, with the paper's value as a black dash (of the dataset this one stands
+    in for, see :func:`compare_with_paper`) and the rows only the paper has as dashes alone."""
+    dataset = dataset or scores["dataset"].iloc[0]
     stand_ins = dict(stand_ins or {})
-    order = list(dict.fromkeys(scores["dataset"]))
-    hue_order = [m for m in VARIANT_NAMES.values() if m in set(scores["method"])]
-    fig = plots.bar_mean_std(scores, x="dataset", y="acc", hue="method", ax=ax, order=order, hue_order=hue_order,
-                             ylabel="ACC", title="Clustering accuracy (Table 2)")
-    ax = fig.axes[0]
-    paper_names = [stand_ins.get(d, d) for d in order]
-    published = paper.load("dac2017", "2", metric="acc", method=hue_order, dataset=paper_names)
-    width = 0.8 / len(hue_order)
-    for i, row in enumerate(published.itertuples(index=False)):
-        for j in (j for j, name in enumerate(paper_names) if name == row.dataset):
-            x = j - 0.4 + width * (hue_order.index(row.method) + 0.5)
-            label = None if i else "paper" + (f" ({row.dataset})" if row.dataset != order[j] else "")
-            ax.hlines(row.value, x - width / 2, x + width / 2, colors="black", linewidth=2, label=label)
-    if not len(published):  # an empty handle says why there is no paper line
-        ax.plot([], [], " ", label=f"paper: no {', '.join(order)} in Table 2")
-    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
-    ax.set_ylim(*plots.PAPER_YLIM)
+    target = stand_ins.get(dataset, dataset)
+    part = scores[scores["dataset"] == dataset]
+    published = paper.load("dac2017", "2", dataset=[target])
+    paper_order = list(dict.fromkeys(published["method"]))
+    ours = list(dict.fromkeys(part["method"]))
+    order = [m for m in paper_order if m in ours or m in published["method"].values] + \
+        [m for m in ours if m not in paper_order]
+    fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.6), layout="constrained", sharey=True)
+    for ax, metric in zip(axes, ("nmi", "ari", "acc")):
+        stats = part.groupby("method")[metric].agg(["mean", "std"]).reindex(order)
+        x = np.arange(len(order))
+        ax.bar(x, stats["mean"].fillna(0), yerr=stats["std"].fillna(0), color="C0", capsize=2,
+               error_kw={"linewidth": 1}, label="ours (mean ± SD)" if metric == "nmi" else None)
+        values = published[published["metric"] == metric].set_index("method")["value"].reindex(order)
+        ax.hlines(values, x - 0.4, x + 0.4, colors="black", linewidth=2,
+                  label=(f"paper ({target})" if target != dataset else "paper") if metric == "nmi" else None)
+        ax.set_xticks(x, order, rotation=60, ha="right", fontsize="small")
+        ax.set_title(metric.upper())
+        ax.set_ylim(*plots.PAPER_YLIM)
+    axes[0].set_ylabel("score")
+    label = f"{dataset} (as {target})" if target != dataset else dataset
+    fig.suptitle(f"Table 2 on {label}: ours beside the paper; methods without a bar were not rerun")
+    fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize="small")
     return fig
+
 
 
 def figure_feature_distribution(distribution: pd.DataFrame, dataset: str | None = None):
@@ -486,3 +984,195 @@ def figure_cluster_sizes(runs: DACRuns, dataset: str | None = None, ax=None):
     ax.set_xlabel("cluster rank")
     ax.tick_params(axis="x", rotation=0)
     return fig
+
+
+_SWEEP_TITLES = {"imbalance": ("minimum retention rate r", "Figure 5: imbalanced subsets of {}"),
+                 "clusters": ("number of clusters K", "Figure 6: number of clusters ({})"),
+                 "samples": ("number of samples N", "Figure 7: number of samples ({})")}
+
+
+def figure_sweep(table: pd.DataFrame, sweep: str, *, stand_ins: dict | None = None, metrics_shown=None):
+    """Figures 5-7 as the paper draws them: a score against the swept value, one line per method (mean over
+    seeds; a band of ±1 SD where there are several), one row of panels per dataset. Figure 5 shows ACC (the
+    paper's y axis); Figures 6 and 7 NMI, ARI and ACC."""
+    stand_ins = dict(stand_ins or {})
+    metrics_shown = list(metrics_shown or (("acc",) if sweep == "imbalance" else ("nmi", "ari", "acc")))
+    datasets = list(dict.fromkeys(table["dataset"]))
+    xlabel, title = _SWEEP_TITLES[sweep]
+    fig, axes = plt.subplots(len(datasets), len(metrics_shown), squeeze=False, layout="constrained",
+                             figsize=(3.6 * len(metrics_shown) + 1.6, 3.0 * len(datasets)))
+    methods = [m for m in SWEEP_METHODS.values() if m in set(table["method"])]
+    for row, dataset in zip(axes, datasets):
+        part = table[table["dataset"] == dataset]
+        label = f"{dataset} (as {stand_ins[dataset]})" if stand_ins.get(dataset) else dataset
+        for ax, metric in zip(row, metrics_shown):
+            for i, method in enumerate(methods):
+                stats = part[part["method"] == method].groupby("value")[metric].agg(["mean", "std"]).reset_index()
+                style = {"color": "black", "linewidth": 2} if method == VARIANT_NAMES["dac"] else {"color": f"C{i}"}
+                ax.plot(stats["value"], stats["mean"], marker="o", ms=4, label=method, **style)
+                if stats["std"].fillna(0).gt(0).any():
+                    ax.fill_between(stats["value"], stats["mean"] - stats["std"], stats["mean"] + stats["std"],
+                                    alpha=0.15, color=style["color"], linewidth=0)
+            values = sorted(part["value"].unique())
+            ax.set_xticks(values, [f"{v:g}" for v in values], fontsize="small")
+            ax.set(xlabel=xlabel, ylabel="clustering accuracy" if metric == "acc" else metric.upper(),
+                   ylim=(0, 1.02))
+            ax.set_title(title.format(label) if len(metrics_shown) == 1 else f"{metric.upper()}, {label}",
+                         fontsize="medium")
+    if len(metrics_shown) > 1:
+        fig.suptitle(title.format(", ".join(datasets)))
+    axes[0, -1].legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
+    return fig
+
+
+def figure_kgon(initial: np.ndarray, final: np.ndarray, labels: np.ndarray, *, dataset: str, method: str = "DAC",
+                max_points: int = 10_000, seed: int = 0):
+    """Figure 1: label features mapped into the regular K-gon (:func:`kgon_coordinates`), initial stage (untrained
+    network) and final stage, each point coloured by its ground-truth class; at most ``max_points`` samples (a
+    seeded random choice; the paper draws MNIST's 10,000 test images)."""
+    k = final.shape[1]
+    keep = np.arange(len(labels))
+    if len(keep) > max_points:
+        keep = np.sort(np.random.default_rng(seed).choice(len(labels), max_points, replace=False))
+    angles = np.pi / 2 - 2 * np.pi * np.arange(k + 1) / k
+    colours = plt.get_cmap("tab10" if k <= 10 else "tab20")
+    fig, axes = plt.subplots(1, 2, figsize=(8.6, 4.3), layout="constrained")
+    for ax, Z, stage in zip(axes, (initial, final), ("Initial stage", "Final stage")):
+        xy = kgon_coordinates(Z[keep])
+        ax.plot(np.cos(angles), np.sin(angles), color="grey", linewidth=0.8)
+        ax.scatter(xy[:, 0], xy[:, 1], c=[colours(c % colours.N) for c in labels[keep]], s=3, alpha=0.5,
+                   linewidths=0, rasterized=True)
+        for v in range(k):
+            ax.annotate(str(v), (1.1 * np.cos(angles[v]), 1.1 * np.sin(angles[v])), ha="center", va="center",
+                        fontsize="small", color="grey")
+        ax.set(xlim=(-1.25, 1.25), ylim=(-1.25, 1.25), aspect="equal", title=stage, xticks=[], yticks=[])
+    handles = [plt.Line2D([], [], marker="o", ls="", color=colours(c % colours.N), label=str(c))
+               for c in np.unique(labels)[:20]]
+    axes[1].legend(handles=handles, title="class", frameon=False, fontsize="x-small", loc="upper left",
+                   bbox_to_anchor=(1.0, 1.0))
+    fig.suptitle(f"{method} label features of {len(keep):,} {dataset} images on the {k}-gon "
+                 "(vertex = one-hot cluster; colour = true class)")
+    return fig
+
+
+def figure_label_feature_samples(samples: dict, *, dataset: str):
+    """Figure 3: for each cluster (columns, largest first) its most confident image and label feature (top two
+    rows) and its most confident image of another class, a failure mode (bottom two rows), as :func:`keep_label_feature_samples`
+    kept them; the bar of the cluster's own neuron in black."""
+    clusters = list(dict.fromkeys(samples["cluster"].tolist()))
+    k = samples["features"].shape[1]
+    classes = [str(c) for c in samples["classes"]]
+    fig, axes = plt.subplots(4, len(clusters), figsize=(1.25 * len(clusters) + 1.0, 5.6), layout="constrained",
+                             squeeze=False, gridspec_kw={"height_ratios": [1.2, 0.8, 1.2, 0.8]})
+    for col, cluster in enumerate(clusters):
+        for block, typical in ((0, True), (2, False)):
+            image_ax, bar_ax = axes[block, col], axes[block + 1, col]
+            where = np.flatnonzero((samples["cluster"] == cluster) & (samples["typical"] == typical))
+            image_ax.set_axis_off()
+            if not len(where):
+                bar_ax.set_axis_off()
+                image_ax.set_title("none", fontsize="x-small")
+                continue
+            i = int(where[0])
+            image = samples["images"][i]
+            image_ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1
+                            else None)
+            image_ax.set_title(f"class {classes[int(samples['label'][i])]}"[:18], fontsize="x-small")
+            bar_ax.bar(np.arange(k), samples["features"][i],
+                       color=["black" if j == cluster else "C0" for j in range(k)], width=0.8)
+            bar_ax.set(ylim=(0, 1.0), xticks=[], yticks=[0, 1] if col == 0 else [])
+            bar_ax.tick_params(labelsize="x-small")
+        axes[0, col].text(0.5, 1.35, f"cluster {cluster}", transform=axes[0, col].transAxes, ha="center",
+                          fontsize="small")
+    axes[1, 0].set_ylabel("label\nfeature", fontsize="x-small")
+    axes[3, 0].set_ylabel("label\nfeature", fontsize="x-small")
+    method = VARIANT_NAMES.get(str(samples["variant"]), str(samples["variant"]))
+    fig.suptitle(f"{method} label features on {dataset}: the most confident image per cluster (top) and a failure "
+                 "mode, the most confident image of another class (bottom)", fontsize="small")
+    return fig
+
+
+# -- Redrawing from the run folder -------------------------------------------------------------------------------------
+
+#: Figure families :func:`draw_figures` draws, in order (``only`` takes these or full figure names).
+FIGURES = ("table2", "thresholds", "fig4", "cluster_sizes", "fig1", "fig3", "fig5", "fig6", "fig7")
+
+
+def load_runs(run_dir) -> DACRuns:
+    """The :class:`DACRuns` of a finished (or interrupted) run folder, from its records and the artifacts
+    :func:`run_grid` kept (``history`` and ``features`` for every logged network)."""
+    records = results.read_records(run_dir)
+    own = records[records["setting"].str.startswith("preset=") & records["method"].isin(VARIANT_NAMES.values())]
+    variants = {name: variant for variant, name in VARIANT_NAMES.items()}
+    rows, history, features = [], [], {}
+    if own.empty:
+        return DACRuns(pd.DataFrame(), pd.DataFrame(), {})
+    wide = own.pivot_table(index=["dataset", "method", "setting", "seed"], columns="metric", values="value",
+                           aggfunc="mean").reset_index()
+    times = own.groupby(["dataset", "method", "setting", "seed"])["time_s"].first()
+    for row in wide.itertuples(index=False):
+        variant = variants[row.method]
+        kept = results.load_arrays(run_dir, job_artifact(row.dataset, variant, row.seed))
+        setting = results.parse_setting(row.setting)
+        rows.append({"dataset": row.dataset, "method": row.method, "variant": variant, **setting, "seed": row.seed,
+                     "nmi": row.nmi, "ari": row.ari, "acc": row.acc,
+                     "n_clusters_found": int(np.unique(kept["final"].argmax(1)).size),
+                     "fit_s": float(times[(row.dataset, row.method, row.setting, row.seed)]),
+                     "epoch_s": float(kept["epoch_s"])})
+        history += _history_rows(row.dataset, row.method, row.seed, _History(*(kept[f] for f in _History._fields)))
+        features[(row.dataset, variant, row.seed)] = (kept["initial"], kept["final"])
+    return DACRuns(pd.DataFrame(rows), pd.DataFrame(history), features)
+
+
+def table2_scores(records: pd.DataFrame) -> pd.DataFrame:
+    """Table 2's rows of a run's records (DAC, DAC* and the baselines, not Table 3's or the sweeps'), wide:
+    ``dataset, method, seed, nmi, ari, acc``."""
+    part = records[records["setting"].str.startswith("preset=") | records["setting"].str.startswith("input=")]
+    if part.empty:
+        return pd.DataFrame(columns=["dataset", "method", "seed", "nmi", "ari", "acc"])
+    wide = part.pivot_table(index=["dataset", "method", "seed"], columns="metric", values="value",
+                            aggfunc="mean").reset_index()
+    return wide[["dataset", "method", "seed", "nmi", "ari", "acc"]]
+
+
+def _wanted(only, family: str, name: str) -> bool:
+    return only is None or family in only or name in only
+
+
+def draw_figures(run_dir, only=None):
+    """Every figure of study 07 from a run folder alone (records, params and the artifacts the run kept), as
+    ``(name, figure)`` pairs; ``only``: families of :data:`FIGURES` or figure names to draw."""
+    params = results.read_params(run_dir)
+    records = results.read_records(run_dir)
+    stand_ins = dict(params.get("stand_ins") or {})
+    datasets = list(params["datasets"])
+    runs = load_runs(run_dir)
+    scores = table2_scores(records)
+    for dataset in datasets:
+        if _wanted(only, "table2", f"dac_table2_{dataset}") and (scores["dataset"] == dataset).any():
+            yield f"dac_table2_{dataset}", figure_table2(scores, dataset, stand_ins=stand_ins)
+    trained = [d for d in datasets if any(key[0] == d for key in runs.features)]
+    distribution = feature_distribution(runs) if trained else None
+    for dataset in trained:
+        if _wanted(only, "thresholds", f"dac_thresholds_{dataset}"):
+            yield f"dac_thresholds_{dataset}", figure_thresholds(runs.history, dataset)
+        if _wanted(only, "fig4", f"dac_fig4_label_features_{dataset}"):
+            yield f"dac_fig4_label_features_{dataset}", figure_feature_distribution(distribution, dataset)
+        if _wanted(only, "cluster_sizes", f"dac_cluster_sizes_{dataset}"):
+            yield f"dac_cluster_sizes_{dataset}", figure_cluster_sizes(runs, dataset)
+    for dataset in trained:
+        name = f"dac_fig1_kgon_{dataset}"
+        if _wanted(only, "fig1", name):
+            key = min((key for key in runs.features if key[0] == dataset), key=lambda key: (key[1] != "dac", key[2]))
+            initial, final = runs.features[key]
+            labels = results.load_arrays(run_dir, job_artifact(*key))["labels"]
+            yield name, figure_kgon(initial, final, labels, dataset=dataset, method=VARIANT_NAMES[key[1]])
+        name = f"dac_fig3_label_features_{dataset}"
+        if _wanted(only, "fig3", name):
+            yield name, figure_label_feature_samples(results.load_arrays(run_dir, f"samples_{dataset}"),
+                                                     dataset=dataset)
+    for family, sweep, name in (("fig5", "imbalance", "dac_fig5_imbalanced"), ("fig6", "clusters", "dac_fig6_clusters"),
+                                ("fig7", "samples", "dac_fig7_samples")):
+        table = sweep_table(records, sweep)
+        if _wanted(only, family, name) and not table.empty:
+            yield name, figure_sweep(table, sweep, stand_ins=stand_ins)
