@@ -74,17 +74,22 @@ def _extractors(params: dict) -> list[str]:
     return [n for n in dict.fromkeys(names) if n != "pixels"]
 
 
-def _n_images(name: str, params: dict) -> int:
+def _n_images(name: str, params: dict, *, exact: bool = False) -> int:
+    """Images a study draws from ``name``: its ``subsets`` size, else the registered size; an image tree present
+    under the data root is counted (its listing, nothing decoded), else the published size. ``exact``: count the
+    files present whatever the dataset (reads an array dataset's files), as a memory check needs."""
     from clustlib import data
 
     size = (params.get("subsets") or {}).get(name)
-    if size:
-        return int(size)
     try:
         known = data.dataset_info(name)["splits"].get("all")
     except Exception:  # noqa: BLE001 - a folder: tree has no registered size
         known = None
-    return int(known or _TREE_SIZES.get(name, 0))
+    if exact or not known:
+        present = data.count_images(name, root=params.get("data_root") or None)
+        known = present or known
+    n = int(known or _TREE_SIZES.get(name, 0))
+    return min(int(size), n) if size and n else int(size or n)
 
 
 def _check_inputs(plan: StudyPlan, params: dict) -> None:
@@ -112,7 +117,7 @@ def _check_spectral_memory(plan: StudyPlan, params: dict) -> None:
     from clustlib.deep._base import available_memory_bytes, check_spectral_memory, spectral_memory_bytes
 
     for name in params.get("experiment_datasets", []):
-        n = _n_images(name, params)
+        n = _n_images(name, params, exact=True)
         try:
             check_spectral_memory(n)
             plan.checks.append(("memory", f"spectral on {name}", True,

@@ -66,15 +66,15 @@ def write_mnist_like(folder: Path, n_train: int, n_test: int, *, compress: bool,
 
 
 def write_cifar10(root: Path, per_batch: int = 4, *, balanced: bool = False):
-    """``root/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}``; labels random (``balanced``: each
-    batch cycles through the 10 classes). Returns ``{batch name: batch dict}``."""
+    """``root/cifar-10-batches-py/{data_batch_1..5,test_batch,batches.meta}``; labels random (``balanced``: they
+    cycle through the 10 classes across the six batches). Returns ``{batch name: batch dict}``."""
     folder = root / "cifar-10-batches-py"
     folder.mkdir(parents=True)
     rng = _rng()
     written = {}
-    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+    for b, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
         pixels = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
-        labels = np.arange(per_batch) % 10 if balanced else rng.integers(0, 10, per_batch)
+        labels = (b * per_batch + np.arange(per_batch)) % 10 if balanced else rng.integers(0, 10, per_batch)
         batch = {"batch_label": name, "data": pixels, "labels": [int(v) for v in labels],
                  "filenames": ["x.png"] * per_batch}
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))

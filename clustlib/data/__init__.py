@@ -11,8 +11,8 @@ raises :class:`~clustlib.errors.DatasetUnavailable` naming where it looked and h
 """
 
 from clustlib.data.imageset import ImageSet
-from clustlib.data.registry import (FOLDER_PREFIX, LoadRequest, RawDataset, dataset_info, download, is_available,
-                                    list_datasets, load, register_dataset)
+from clustlib.data.registry import (FOLDER_PREFIX, LoadRequest, RawDataset, count_images, dataset_info, download,
+                                    is_available, list_datasets, load, register_dataset)
 from clustlib.data import catalog  # registers the built-in datasets
 from clustlib.data.subset import stratified_counts, stratified_subset
 from clustlib.data.transforms import RESAMPLE, resize_images, to_rgb
@@ -24,6 +24,7 @@ __all__ = [
     "RESAMPLE",
     "RawDataset",
     "catalog",
+    "count_images",
     "dataset_info",
     "download",
     "is_available",

@@ -30,6 +30,7 @@ __all__ = [
     "list_datasets",
     "dataset_info",
     "is_available",
+    "count_images",
     "load",
     "download",
     "FOLDER_PREFIX",
@@ -189,6 +190,25 @@ def is_available(name: str, *, split: str = "all", root: str | os.PathLike | Non
     except DatasetUnavailable:
         return False
     return True
+
+
+def count_images(name: str, *, split: str = "all", root: str | os.PathLike | None = None) -> int | None:
+    """Number of images of ``name`` (one of its ``split``) as the files under the data root hold them, or None when
+    they are not there. Image trees are counted from their listing (nothing decoded); array datasets are read by
+    their loader (seconds for the largest, CIFAR or STL-10). Never downloads."""
+    from clustlib.data import catalog
+
+    folder_root = data_root(root)
+    try:
+        if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
+            return len(catalog.folder_locate(name, folder_root).labels)
+        entry = _entry(name)
+        _check_split(name, split, entry.metadata["splits"])
+        located = entry.locate(folder_root, split)
+        request = LoadRequest(name, folder_root, split, None, "bilinear", 1, False)
+        return int(len(entry.loader(request, located).labels))
+    except DatasetUnavailable:
+        return None
 
 
 def _check_split(name: str, split, splits) -> str:
