@@ -14,6 +14,9 @@ ICDMW 2023. Code: https://github.com/collinleiber/BenchmarkingDeepClustering
 
 from __future__ import annotations
 
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
@@ -26,12 +29,13 @@ from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods,
 from clustlib.errors import InvalidParameter
 from clustlib.studies._common import check_datasets, check_seeds, summary_mean_std
 
-__all__ = ["amp_flag", "PAPER_METHOD_NAMES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate", "validate_params",
-           "prepare_inputs", "run_grid",
+__all__ = ["amp_flag", "precision", "native_bf16_cpu", "AMP_MODES", "PAPER_METHOD_NAMES", "DATASET_NAMES",
+           "experiment_datasets_for", "experiment_methods_for", "all_datasets", "CLUSTPY_DOG", "CLUSTPY_DOG_WNIDS", "FACTOR_EXPERIMENTS", "draw_figures", "FIGURES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate",
+           "validate_params", "prepare_inputs", "run_grid",
            "stratified_subsets", "log_side_by_side", "split_train_test", "generalisation_splits", "zscore_train_test",
            "run_generalisation", "augmentation_params", "summary", "compare_with_paper",
            "figure_runtime", "figure_by_value", "figure_initialisation", "figure_augmentation",
-           "figure_generalisation"]
+           "figure_generalisation", "records_frame"]
 
 PAPER_METHOD_NAMES = {"ae_kmeans": "AE+KMeans", "dec": "DEC", "idec": "IDEC", "dcn": "DCN",
                       "dipencoder": "DipEncoder", "acedec": "ACe/DeC"}
@@ -43,6 +47,58 @@ INIT_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
 INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans": "SubKmeans",
               "spectral_knn": "Spectral (kNN graph)"}
 _GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
+
+
+#: ClustPy's "ImageNetDog": 15 Stanford Dogs breeds, 2,574 images (Table II; ClustPy's loader). Its list is DAC's
+#: ImageNet-Dogs list (``clustlib.data.catalog.IMAGENET_DOGS_WNIDS``) with n02097209 (standard schnauzer) in place
+#: of n02097130 (giant schnauzer); DAC's 19,500-image ``imagenet_dogs`` is another selection.
+CLUSTPY_DOG_WNIDS = ("n02085936", "n02086646", "n02088238", "n02091467", "n02097209", "n02099601", "n02101388",
+                     "n02101556", "n02102177", "n02105056", "n02105412", "n02105855", "n02107142", "n02110958",
+                     "n02112137")
+CLUSTPY_DOG = "imagenet_dog_clustpy"
+_DOG_FOLDERS = ("stanford_dogs/Images", "StanfordDogs/Images", "Images")
+
+
+def _locate_clustpy_dogs(root: Path, split: str):
+    """Stanford Dogs as its archive extracts (``<root>/stanford_dogs/Images/<wnid>-<breed>/*.jpg``): the 15 breeds
+    of :data:`CLUSTPY_DOG_WNIDS`, labelled in that order."""
+    from clustlib.data._files import missing_error
+    from clustlib.data.sources.folder import scan_selected_folders
+
+    looked = [Path(root) / f for f in _DOG_FOLDERS]
+    for folder in looked:
+        if folder.is_dir():
+            names = {d.name.split("-", 1)[0]: d.name for d in folder.iterdir() if d.is_dir()}
+            if all(w in names for w in CLUSTPY_DOG_WNIDS):
+                return scan_selected_folders(folder, [names[w] for w in CLUSTPY_DOG_WNIDS], dataset=CLUSTPY_DOG)
+    raise missing_error(CLUSTPY_DOG, looked, _DOG_HOW, what="the Stanford Dogs image folders")
+
+
+_DOG_HOW = ("download images.tar from http://vision.stanford.edu/aditya86/ImageNetDogs/ and extract it to "
+            "<data root>/stanford_dogs/ (giving stanford_dogs/Images/n02085936-Maltese_dog/...); there is no "
+            "automatic download.")
+
+
+def _register_clustpy_dogs() -> None:
+    from clustlib.data.catalog import load_folder
+    from clustlib.data.registry import register_dataset
+
+    if CLUSTPY_DOG in data.list_datasets():
+        return
+    register_dataset(
+        CLUSTPY_DOG, locate=_locate_clustpy_dogs, n_classes=15, splits={"all": None}, default_image_size=224,
+        source_url="http://vision.stanford.edu/aditya86/ImageNetDogs/", how_to_get=_DOG_HOW,
+        layout="<data root>/stanford_dogs/Images/<wnid>-<breed>/<image>.jpg", paper_n_samples=2574,
+        offline="no (needs the Stanford Dogs image tree under the data root)", task="fine-grained",
+        description="ImageNetDog of the ClustPy benchmark: 15 Stanford Dogs breeds, 2,574 images at 224 px",
+        license="Stanford Dogs terms (ImageNet images, non-commercial research)",
+        citation="A. Khosla, N. Jayadevaprakash, B. Yao, F.-F. Li, Novel dataset for fine-grained image "
+                 "categorization: Stanford Dogs, CVPR FGVC workshop 2011.",
+        notes="Not DAC's 19,500-image imagenet_dogs: one breed differs (n02097209 for n02097130).",
+    )(load_folder)
+
+
+_register_clustpy_dogs()
 
 
 def _normalisation(imageset) -> str:
@@ -84,33 +140,90 @@ def validate(methods, experiments, seeds, *, initial_clusterings=("kmeans",), co
     amp_flag(amp)
 
 
+#: Experiments whose datasets ``datasets_per_experiment`` may set (the single-factor ones).
+FACTOR_EXPERIMENTS = ("C", "D", "E", "F", "G", "I")
+
+
 def validate_params(params: dict) -> None:
-    """Every parameter of the notebook (the three dataset lists, subsets, seeds, and what :func:`validate`
-    checks), before its kernel starts (``clustlib run`` calls this)."""
+    """Every parameter of the notebook (the dataset lists, subsets, seeds, the side-by-side, and what
+    :func:`validate` checks), before its kernel starts (``clustlib run`` calls this)."""
+    from clustlib.deep.clustpy_reference import SIDE_BY_SIDE_METHODS
+
     check_datasets(params["datasets"])
+    per = params.get("datasets_per_experiment") or {}
+    if not isinstance(per, dict) or not all(isinstance(v, list) for v in per.values()):
+        raise InvalidParameter(f"datasets_per_experiment must map experiment letters to dataset lists, got {per!r}.")
+    bad = sorted(set(per) - set(FACTOR_EXPERIMENTS))
+    if bad:
+        raise InvalidParameter(f"datasets_per_experiment names {bad}; only {list(FACTOR_EXPERIMENTS)} take their "
+                               "own datasets (A, B, H use datasets and augmentation_datasets).")
+    for letter, names in per.items():
+        if names:
+            check_datasets(names, name=f"datasets_per_experiment[{letter}]")
+    per_methods = params.get("methods_per_experiment") or {}
+    if not isinstance(per_methods, dict) or not all(isinstance(v, list) for v in per_methods.values()):
+        raise InvalidParameter(f"methods_per_experiment must map experiment letters to method lists, got "
+                               f"{per_methods!r}.")
+    bad = sorted(set(per_methods) - set(FACTOR_EXPERIMENTS))
+    if bad:
+        raise InvalidParameter(f"methods_per_experiment names {bad}; only {list(FACTOR_EXPERIMENTS)} take their "
+                               "own methods (A, B, H use methods).")
     for name in ("experiment_datasets", "augmentation_datasets"):  # may be empty: their experiments are skipped
         if params[name]:
             check_datasets(params[name], name=name)
-    loaded = sorted({*params["datasets"], *params["experiment_datasets"], *params["augmentation_datasets"]})
+    loaded = sorted({*params["datasets"], *params["experiment_datasets"], *params["augmentation_datasets"],
+                     *(d for names in per.values() for d in names)})
     check_datasets(params["datasets"], params["subsets"], loaded=loaded)
     check_seeds(params["seeds"])
     check_seeds(params["conv_seeds"])
-    validate(params["methods"] + params["factor_methods"], params["experiments"], params["seeds"],
+    for name in ("factor_seeds", "compare_clustpy_seeds"):  # empty: the seeds list
+        if params.get(name):
+            check_seeds(params[name])
+    bad = [m for m in params.get("compare_clustpy_methods", []) if m not in SIDE_BY_SIDE_METHODS]
+    if bad:
+        raise InvalidParameter(f"compare_clustpy_methods {bad} are not in the side-by-side; "
+                               f"it compares {list(SIDE_BY_SIDE_METHODS)}.")
+    validate(params["methods"] + params["factor_methods"] + [m for v in per_methods.values() for m in v],
+             params["experiments"], params["seeds"],
              initial_clusterings=params["initial_clusterings"], conv_epochs=params["conv_epochs"], amp=params["amp"],
              method_params=params["method_params"])
 
 
-def amp_flag(amp: str) -> bool:
-    """The notebook's ``amp`` parameter as the estimators' ``amp``: ``"off"`` (the default, float32 as the
-    benchmark) -> False, ``"on"`` (bfloat16 autocast; on the CPU fast only with AMX/AVX512-BF16) -> True.
+#: ``amp`` values: float32 (the benchmark), bfloat16 autocast everywhere, bfloat16 only on a CPU that has it natively.
+AMP_MODES = ("off", "on", "cpu_bf16")
+_BF16_CPU_FLAGS = {"avx512_bf16", "amx_bf16"}
 
-    ``"auto"`` used to mean "on for CUDA"; it is refused now, so that no profile turns mixed precision on without
+
+def native_bf16_cpu(cpuinfo: str | Path = "/proc/cpuinfo") -> bool:
+    """True when the CPU lists a native bfloat16 unit (the ``avx512_bf16`` or ``amx_bf16`` flag of ``cpuinfo``);
+    False where the file is missing (macOS, Windows) or lists neither, so such machines stay in float32."""
+    try:
+        text = Path(cpuinfo).read_text()
+    except OSError:
+        return False
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return bool(_BF16_CPU_FLAGS & set(flags))
+
+
+def amp_flag(amp: str, device: str | None = "cpu") -> bool:
+    """The notebook's ``amp`` parameter as the estimators' ``amp``: ``"off"`` (float32, as the benchmark) -> False,
+    ``"on"`` (bfloat16 autocast on any device) -> True, ``"cpu_bf16"`` -> True only on a CPU device whose CPU has
+    native bfloat16 (:func:`native_bf16_cpu`; 2.2-2.9x faster DEC/IDEC/DCN epochs measured on an AMD EPYC with
+    AVX512-BF16), float32 elsewhere (CUDA included).
+
+    ``"auto"`` used to mean "on for CUDA"; it is refused, so that no profile turns mixed precision on without
     saying so."""
-    flags = {"on": True, "off": False}
-    if amp not in flags:
+    if amp not in AMP_MODES:
         hint = " ('auto' is gone: write 'on' for bfloat16 autocast, 'off' for float32)" if amp == "auto" else ""
-        raise InvalidParameter(f"amp must be one of {list(flags)}, got {amp!r}{hint}.")
-    return flags[amp]
+        raise InvalidParameter(f"amp must be one of {list(AMP_MODES)}, got {amp!r}{hint}.")
+    if amp == "cpu_bf16":
+        return str(device or "cpu").startswith("cpu") and native_bf16_cpu()
+    return amp == "on"
+
+
+def precision(amp: str, device: str | None = "cpu") -> str:
+    """``"bfloat16"`` where :func:`amp_flag` turns autocast on, else ``"float32"`` (the label of tables and notes)."""
+    return "bfloat16" if amp_flag(amp, device) else "float32"
 
 
 def prepare_inputs(imageset, network: str) -> tuple[np.ndarray, str]:
@@ -131,45 +244,141 @@ def augmentation_params(imageset) -> dict:
             "augmentation_fill": tuple(round(float(f), 6) for f in fill)}
 
 
-def _log(run, imageset, method, setting: dict, seed, labels, out, note="") -> dict:
-    scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
+_SCORES = ("nmi", "ari", "acc")
+
+
+def _row(imageset, method, setting: dict, seed, scores: dict, out: dict | None, *, precision_: str) -> dict:
+    """One tidy row of an experiment's frame (timings NaN for a job read back from the run folder)."""
+    out = out or {}
+    return {"dataset": imageset.name, "method": method, **setting, "seed": seed,
+            **{k: float(scores[k]) for k in _SCORES},
+            "clustering_s": out.get("clustering_seconds", np.nan), "epoch_s": out.get("epoch_seconds", np.nan),
+            "pretrain_s": out.get("pretrain_seconds", np.nan), "pretrain_cached": out.get("pretrain_from_cache"),
+            "precision": precision_}
+
+
+def _note(precision_: str, *extra: str) -> str:
+    return "; ".join([e for e in extra if e] + (["bfloat16 autocast"] if precision_ == "bfloat16" else []))
+
+
+def _log(run, imageset, method, setting: dict, seed, labels, out, note="", *, precision_: str = "float32") -> dict:
+    scores = metrics.evaluate(imageset.labels, labels, metrics=_SCORES)
     run.log(dataset=imageset.name, method=method, setting=setting, seed=seed, metrics=scores,
-            time_s=out["clustering_seconds"], note=note)
-    return {"dataset": imageset.name, "method": method, **setting, "seed": seed, **scores,
-            "clustering_s": out["clustering_seconds"], "epoch_s": out["epoch_seconds"],
-            "pretrain_s": out["pretrain_seconds"], "pretrain_cached": out["pretrain_from_cache"]}
+            time_s=out["clustering_seconds"], note=_note(precision_, note))
+    return _row(imageset, method, setting, seed, scores, out, precision_=precision_)
+
+
+def _logged_time(run, imageset, method, setting: dict, seed) -> float:
+    """``time_s`` of a job already in the run folder (its clustering seconds)."""
+    recs = run.records
+    hit = recs[(recs["dataset"] == imageset.name) & (recs["method"] == method)
+               & (recs["setting"] == results.format_setting(setting)) & (recs["seed"] == int(seed))]
+    return float(hit["time_s"].iloc[0]) if len(hit) and hit["time_s"].notna().any() else np.nan
+
+
+@lru_cache(maxsize=None)
+def _accepts_checkpoint(method: str) -> bool:
+    from clustlib.deep import create_method
+
+    return "checkpoint_path" in create_method(method).get_params()
+
+
+def _checkpoint(run, method, **job) -> dict:
+    """``checkpoint_path=`` for the trainer of one job when it takes one (resume contract)."""
+    return {"checkpoint_path": run.checkpoint_path(method=method, **job)} if _accepts_checkpoint(method) else {}
+
+
+@lru_cache(maxsize=None)
+def _method_defaults(method: str) -> tuple:
+    from clustlib.deep import create_method
+
+    return tuple(sorted((k, repr(v)) for k, v in create_method(method).get_params().items()))
+
+
+def _job_key(data_key: str, network: str, method: str, seed: int, kwargs: dict) -> tuple:
+    """What makes two jobs the same computation: data, network, method, seed and the arguments that differ from
+    the method's defaults (``initial_clustering="kmeans"`` or the default ``lr`` name experiment A's job)."""
+    defaults = dict(_method_defaults(method))
+    return (data_key, network, method, int(seed), tuple(sorted(
+        (k, repr(v)) for k, v in kwargs.items() if k != "progress" and defaults.get(k) != repr(v))))
 
 
 def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds, *, network="ff_500_500_2000",
              vary: str | None = None, values=(None,), augment: bool = False, method_params: dict | None = None,
-             progress: bool = True, **train) -> pd.DataFrame:
+             progress: bool = True, shared: dict | None = None, **train) -> pd.DataFrame:
     """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``,
     ``initial_clustering``).
 
-    ``train`` holds ``pretrain_epochs, clustering_epochs, batch_size, device, n_threads``. The autoencoder is
-    pretrained once per (data, network, m, augmentation, seed) and reused by every method, as in the paper.
-    ``augment=True`` runs experiment H: pretraining on augmented images and clustering with them.
+    ``train`` holds ``pretrain_epochs, clustering_epochs, batch_size, device, n_threads, amp``. The autoencoder is
+    pretrained once per (data, network, m, augmentation, seed, precision) and reused by every method, as in the
+    paper. ``augment=True`` runs experiment H: pretraining on augmented images and clustering with them.
     ``method_params`` maps a method name to estimator arguments that override its defaults.
+
+    ``shared`` (one dict per notebook run) holds the jobs already computed by earlier experiments: a job with the
+    same data, network, method, seed and arguments (experiment D at m = 10, E with k-means, F at the default
+    learning rate are experiment A's own runs when the datasets match) is logged again under this experiment's
+    setting, noted ``same job as experiment A``, and not recomputed. A job already logged in the run folder
+    (an interrupted ``clustlib run`` rerun) is read back; every trainer gets ``checkpoint_path`` from the run.
     """
     rows = []
+    shared = {} if shared is None else shared
+    label = "bfloat16" if train.get("amp") else "float32"
     jobs = [(d, v, m, s) for d in imagesets for v in values for m in methods for s in seeds]
     inputs = {d: prepare_inputs(imagesets[d], network) for d in imagesets}
     for dataset, value, method, seed in tqdm(jobs, desc=f"experiment {experiment}", disable=not progress):
         X, key = inputs[dataset]
+        imageset = imagesets[dataset]
         kwargs = dict(train, **(method_params or {}).get(method, {}))
         if vary is not None:
             kwargs[vary] = value
         if augment:
-            kwargs.update(augmentation_params(imagesets[dataset]))
-        out = run_deep_clustering(method, X, imagesets[dataset].n_classes, seed=seed, network=network,
-                                  dataset_key=key, **kwargs)
+            kwargs.update(augmentation_params(imageset))
         setting = {"experiment": experiment, "ae": NETWORK_SETTINGS.get(network, network).split("=", 1)[1]}
         if vary is not None:
             setting[vary] = value
         if augment:
             setting["augmentation"] = "affine"
-        rows.append(_log(run, imagesets[dataset], method, setting, seed, out["labels"], out))
+        job = _job_key(key, network, method, seed, kwargs)
+        done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
+        if done is not None:
+            row = _row(imageset, method, setting, seed, done, {"clustering_seconds": _logged_time(
+                run, imageset, method, setting, seed)}, precision_=label)
+        elif job in shared:
+            first, source = shared[job]
+            scores = {k: first[k] for k in _SCORES}
+            run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores,
+                    time_s=first["clustering_s"], note=_note(label, f"same job as experiment {source}"))
+            row = {**first, **setting}
+        else:
+            out = run_deep_clustering(method, X, imageset.n_classes, seed=seed, network=network, dataset_key=key,
+                                      **kwargs, **_checkpoint(run, method, dataset=dataset, setting=setting,
+                                                              seed=seed))
+            row = _log(run, imageset, method, setting, seed, out["labels"], out, precision_=label)
+        shared.setdefault(job, (row, experiment))
+        rows.append(row)
     return pd.DataFrame(rows)
+
+
+def all_datasets(params: dict) -> list:
+    """Every dataset some experiment of ``params`` loads, sorted."""
+    per = params.get("datasets_per_experiment") or {}
+    return sorted({*params["datasets"], *params["experiment_datasets"], *params["augmentation_datasets"],
+                   *(d for names in per.values() for d in names)})
+
+
+def experiment_methods_for(experiment: str, params: dict) -> list:
+    """The methods of one single-factor experiment: ``methods_per_experiment[experiment]`` where the profile names
+    them (the paper runs all six in Tables III and V, DipEncoder in no figure), else ``factor_methods``."""
+    per = params.get("methods_per_experiment") or {}
+    return list(per.get(experiment, params["factor_methods"]))
+
+
+def experiment_datasets_for(experiment: str, params: dict) -> list:
+    """The datasets of one single-factor experiment: ``datasets_per_experiment[experiment]`` where the profile
+    names them (the paper: C and I on all eight datasets, D and F on USPS, MNIST and ImageNet10), else
+    ``experiment_datasets``."""
+    per = params.get("datasets_per_experiment") or {}
+    return list(per.get(experiment, params["experiment_datasets"]))
 
 
 def stratified_subsets(imagesets: dict, size: int, *, seed: int = 0) -> dict:
@@ -248,8 +457,10 @@ def run_generalisation(run: results.Run, splits: dict, methods, seeds, *, method
 
     ``splits`` is :func:`generalisation_splits`' ``{name: (train, test, how)}``; a plain ``{name: ImageSet}`` is
     split as a dataset without an official split (stratified 70/30). Each record's note says which split it is.
+    A (method, seed) whose train and test records are both in the run folder is read back, not refitted.
     """
     rows = []
+    label = "bfloat16" if train.get("amp") else "float32"
     for name, parts in splits.items():
         train_set, test_set, how = parts if isinstance(parts, tuple) else (*split_train_test(parts, seed=0),
                                                                             STRATIFIED_SPLIT)
@@ -257,17 +468,32 @@ def run_generalisation(run: results.Run, splits: dict, methods, seeds, *, method
         key = f"{train_set.fingerprint}:train-global:ff_500_500_2000"
         for method in methods:
             for seed in tqdm(seeds, desc=f"G {name} {method}", disable=not progress):
+                parts_ = (("train", train_set), ("test", test_set))
+                done = {split: run.logged(dataset=part.name, method=method, setting={"experiment": "G", "split": split},
+                                          seed=seed) for split, part in parts_}
+                if all(v is not None for v in done.values()):
+                    for split, part in parts_:
+                        setting = {"experiment": "G", "split": split}
+                        row = _row(part, method, setting, seed, done[split], {"clustering_seconds": _logged_time(
+                            run, part, method, setting, seed)}, precision_=label)
+                        rows.append({**row, "partition": how})
+                    continue
                 out = run_deep_clustering(method, X_train, train_set.n_classes, seed=seed, dataset_key=key, **train,
-                                          **(method_params or {}).get(method, {}))
+                                          **(method_params or {}).get(method, {}),
+                                          **_checkpoint(run, method, dataset=train_set.name,
+                                                        setting={"experiment": "G", "split": "train"}, seed=seed))
                 for split, part, labels in (("train", train_set, out["labels"]),
                                             ("test", test_set, out["estimator"].predict(X_test))):
-                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out, note=how)
+                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out, note=how,
+                               precision_=label)
                     rows.append({**row, "split": split, "partition": how})
     return pd.DataFrame(rows)
 
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
-    """NMI, ARI, ACC as mean ± SD over seeds in % (as the paper prints), and seconds per epoch."""
+    """NMI, ARI, ACC as mean ± SD over seeds in % (as the paper prints), and seconds per epoch; a ``precision``
+    column (float32 / bfloat16) when the frame has one."""
+    by = list(by) + (["precision"] if "precision" in frame and "precision" not in by else [])
     return summary_mean_std(frame, by, seconds="epoch_s", seconds_label="s/epoch", scale="percent")
 
 
@@ -290,54 +516,217 @@ def compare_with_paper(frame: pd.DataFrame, table: str, setting: str, *,
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
-def figure_runtime(frame: pd.DataFrame, ax=None):
-    """Figure 1: clustering time per method (pretraining excluded), spread over seeds."""
-    fig, ax = (plt.subplots(figsize=(5.6, 3.4), layout="constrained") if ax is None else (ax.figure, ax))
-    sns.violinplot(data=frame, x="method", y="clustering_s", hue="dataset", ax=ax, cut=0, density_norm="width")
-    ax.set_xlabel("method  (violins: spread over seeds)")
+# --- figures, drawn from the run folder alone (figures contract) --------------------------------------------------
+
+#: Datasets in the paper's order, with the names its tables and figures print.
+DATASET_NAMES = {"optdigits": "Optdigits", "digits": "Optdigits (test part)", "usps": "USPS", "mnist": "MNIST",
+                 "fashion_mnist": "FMNIST", "kmnist": "KMNIST", "cifar10": "CIFAR10", "imagenet10": "ImageNet10",
+                 "imagenet_dog_clustpy": "ImageNetDog"}
+_METHOD_ORDER = list(PAPER_METHOD_NAMES.values())
+#: Every figure :func:`draw_figures` can draw, with the experiment whose records it needs.
+FIGURES = {"fig1_runtime": "A", "fig2_embedding_size": "D", "fig3_initial_clustering": "E",
+           "fig4_learning_rate": "F", "fig5_generalisation": "G", "table4_augmentation": "H"}
+
+
+def _method_colours() -> dict:
+    return dict(zip(_METHOD_ORDER, sns.color_palette("colorblind", len(_METHOD_ORDER))))
+
+
+def _dataset_order(names) -> list:
+    known = [d for d in DATASET_NAMES if d in set(names)]
+    return known + sorted(set(names) - set(known))
+
+
+def records_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per (dataset, method, setting, seed) with ``nmi``, ``ari``, ``acc``, ``time_s``, the setting's keys
+    as columns (numbers as floats), ``method_name`` (the paper's) and ``precision`` (from the records' notes)."""
+    if records.empty:
+        return pd.DataFrame(columns=["dataset", "method", "setting", "seed", "experiment", *_SCORES])
+    keys = ["dataset", "method", "setting", "seed"]
+    wide = records.pivot_table(index=keys, columns="metric", values="value", aggfunc="first").reset_index()
+    extra = records.groupby(keys, as_index=False).agg(time_s=("time_s", "first"), note=("note", "first"))
+    wide = wide.merge(extra, on=keys, how="left")
+    settings = pd.DataFrame([results.parse_setting(s) for s in wide["setting"]], index=wide.index)
+    for column in settings:
+        present = settings[column].notna()
+        numeric = pd.to_numeric(settings[column], errors="coerce")
+        if numeric[present].notna().all():
+            settings[column] = numeric
+    wide = pd.concat([wide, settings], axis=1)
+    wide["method_name"] = wide["method"].map(PAPER_METHOD_NAMES).fillna(wide["method"])
+    wide["precision"] = np.where(wide["note"].fillna("").str.contains("bfloat16"), "bfloat16", "float32")
+    return wide
+
+
+def _precision_note(frame: pd.DataFrame) -> str:
+    return "  [bfloat16 autocast]" if (frame.get("precision") == "bfloat16").any() else ""
+
+
+def _panels(datasets, *, width=3.0, height=2.6):
+    """One row of panels sharing the y axis; a lone panel is made wide enough for the suptitle and legend."""
+    width = max(width, 4.6 / len(datasets))
+    fig, axes = plt.subplots(1, len(datasets), figsize=(0.4 + width * len(datasets), height), sharey=True,
+                             layout="constrained", squeeze=False)
+    return fig, list(axes[0])
+
+
+def _legend_below(fig, axes, ncol: int | None = None) -> None:
+    handles, labels = {}, {}
+    for ax in axes:
+        for h, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, h)
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", frameon=False,
+                   ncol=ncol or min(len(handles), 6), fontsize="small")
+
+
+def figure_runtime(frame: pd.DataFrame):
+    """Figure 1: clustering time per method (pretraining excluded), spread over seeds, one box per dataset."""
+    frame = frame.assign(dataset_name=frame["dataset"].map(DATASET_NAMES).fillna(frame["dataset"]))
+    order = [m for m in _METHOD_ORDER if m in set(frame["method_name"])]
+    hue_order = [DATASET_NAMES.get(d, d) for d in _dataset_order(frame["dataset"])]
+    fig, ax = plt.subplots(figsize=(5.6, 3.4), layout="constrained")
+    sns.boxplot(data=frame, x="method_name", y="time_s", hue="dataset_name", order=order, hue_order=hue_order,
+                ax=ax, palette="colorblind", linewidth=0.8, fliersize=2)
+    ax.set_xlabel("method  (boxes: spread over seeds)")
     ax.set_ylabel("clustering time (s)")
-    ax.set_title("Runtime per method (Fig. 1)")
+    ax.tick_params(axis="x", rotation=30)
+    ax.set_title("Runtime per method, pretraining excluded (Fig. 1)" + _precision_note(frame))
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize="small", title=None)
     return fig
 
 
-def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, log_x: bool = False, ax=None):
-    """Figures 2 and 4: ACC (%) mean ± std over seeds against a swept value, one line per method."""
-    agg = frame.assign(acc=100 * frame["acc"]).groupby(["method", value], as_index=False)["acc"].agg(
-        acc="mean", std="std").fillna(0.0)
-    fig = plots.line_mean_std(agg, x=value, mean="acc", std="std", hue="method", ax=ax, ylabel="ACC (%)",
-                              title=title)
-    if log_x:
-        from matplotlib.ticker import NullFormatter
+def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, xlabel: str):
+    """Figures 2 and 4: ACC (%) mean ± SD over seeds against a swept value on a log axis, one panel per dataset
+    (as the paper draws them), one line per method."""
+    colours = _method_colours()
+    datasets = _dataset_order(frame["dataset"])
+    fig, axes = _panels(datasets)
+    ticks = sorted(frame[value].astype(float).unique())
+    from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
-        ax = fig.axes[0]
+    for ax, dataset in zip(axes, datasets):
+        part = frame[frame["dataset"] == dataset]
+        agg = part.groupby(["method_name", value])["acc"].agg(["mean", "std", "count"]).reset_index()
+        for method in [m for m in _METHOD_ORDER if m in set(agg["method_name"])]:
+            line = agg[agg["method_name"] == method].sort_values(value)
+            ax.errorbar(line[value], 100 * line["mean"], yerr=100 * line["std"].fillna(0.0), marker="o", ms=3.5,
+                        capsize=2.5, lw=1.2, color=colours[method], label=method)
         ax.set_xscale("log")
-        ticks = sorted(agg[value].unique())
-        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.tick_params(axis="x", labelsize="small", rotation=45 if len(ticks) > 4 or max(ticks) < 0.01 else 0)
+        ax.set_title(DATASET_NAMES.get(dataset, dataset))
+        ax.set_xlabel(xlabel)
+    axes[0].set_ylabel("ACC (%)")
+    n = int(frame.groupby(["dataset", "method", value]).size().max())
+    fig.suptitle(f"{title}: mean ± SD over {n} seed{'s' if n > 1 else ''}{_precision_note(frame)}",
+                 fontsize="medium")
+    _legend_below(fig, axes, ncol=3 if len(datasets) == 1 else None)
     return fig
 
 
-def figure_initialisation(frame: pd.DataFrame, ax=None):
-    """Figure 3: ACC per method and initial clustering (AE+<init> is the initial clustering itself)."""
+def _bar_panels(frame: pd.DataFrame, *, x: str, hue: str, order, hue_order, title: str, palette=None,
+                markers: pd.DataFrame | None = None):
+    """Grouped bars of ACC (%) mean ± SD over seeds, one panel per dataset; ``markers`` (dataset, x, hue,
+    acc in %) draws the paper's values as black diamonds on their bars."""
+    datasets = _dataset_order(frame["dataset"])
+    fig, axes = _panels(datasets, width=max(2.6, 0.55 * len(order) * max(1, len(hue_order)) ** 0.5 + 1.2),
+                        height=2.9)
+    for ax, dataset in zip(axes, datasets):
+        part = frame[frame["dataset"] == dataset].assign(acc_pct=lambda f: 100 * f["acc"])
+        sns.barplot(data=part, x=x, y="acc_pct", hue=hue, order=order, hue_order=hue_order, errorbar="sd", ax=ax,
+                    capsize=0.1, err_kws={"linewidth": 0.8}, palette=palette or "colorblind")
+        if markers is not None and len(markers):
+            width = 0.8 / len(hue_order)
+            for row in markers[markers["dataset"] == dataset].itertuples(index=False):
+                if getattr(row, x) in order and getattr(row, hue) in hue_order:
+                    pos = order.index(getattr(row, x)) - 0.4 + width * (hue_order.index(getattr(row, hue)) + 0.5)
+                    ax.plot(pos, row.acc, marker="D", color="black", ms=3.5, ls="none", label="paper")
+        ax.set_title(DATASET_NAMES.get(dataset, dataset))
+        ax.set_xlabel("")
+        ax.set_ylabel("")
+        ax.tick_params(axis="x", rotation=35, labelsize="small")
+    axes[0].set_ylabel("ACC (%)")
+    n = int(frame.groupby(["dataset", x, hue]).size().max())
+    fig.suptitle(f"{title}: mean ± SD over {n} seed{'s' if n > 1 else ''}{_precision_note(frame)}",
+                 fontsize="medium")
+    _legend_below(fig, axes)
+    return fig
+
+
+def figure_initialisation(frame: pd.DataFrame):
+    """Figure 3: ACC per method and initial clustering, one panel per dataset (AE+init is the initial clustering
+    on the pretrained embedding itself)."""
     frame = frame.assign(init=frame["initial_clustering"].map(INIT_NAMES).fillna(frame["initial_clustering"]),
-                         method=frame["method"].map(PAPER_METHOD_NAMES).str.replace("+KMeans", "+init"),
-                         acc=100 * frame["acc"])
-    return plots.bar_mean_std(frame, x="method", y="acc", hue="init", ax=ax, ylabel="ACC (%)",
-                              title="Initial clustering (Fig. 3)")
+                         method_name=frame["method_name"].str.replace("AE+KMeans", "AE+init", regex=False))
+    order = [m for m in ["AE+init", *_METHOD_ORDER[1:]] if m in set(frame["method_name"])]
+    hue_order = [INIT_NAMES[i] for i in INIT_NAMES if INIT_NAMES[i] in set(frame["init"])]
+    return _bar_panels(frame, x="method_name", hue="init", order=order, hue_order=hue_order,
+                       title="Initial clustering (Fig. 3)")
 
 
-def figure_augmentation(plain: pd.DataFrame, augmented: pd.DataFrame, ax=None):
-    """Table IV as a chart: ACC per method without and with augmentation, on the data sets both ran."""
+def figure_generalisation(frame: pd.DataFrame):
+    """Figure 5: ACC on the train part and the unseen test part per method, one panel per dataset."""
+    order = [m for m in _METHOD_ORDER if m in set(frame["method_name"])]
+    return _bar_panels(frame, x="method_name", hue="split", order=order,
+                       hue_order=[s for s in ("train", "test") if s in set(frame["split"])],
+                       title="Generalisation: train vs. unseen test (Fig. 5)")
+
+
+def _paper_acc(table: str, datasets, column: str) -> pd.DataFrame:
+    """The paper's ACC (%) of Table ``table`` for our datasets (stand-ins mapped), as bar markers."""
+    from clustlib.findings import CLUSTPY_STAND_INS
+
+    published = paper.load("clustpy2023", table, metric="acc")
+    rows = []
+    for ours in datasets:
+        hit = published[published["dataset"] == CLUSTPY_STAND_INS.get(ours, ours)]
+        rows += [{"dataset": ours, "method_name": r.method, "augmentation": column, "acc": 100 * r.value}
+                 for r in hit.itertuples(index=False)]
+    return pd.DataFrame(rows, columns=["dataset", "method_name", "augmentation", "acc"])
+
+
+def figure_augmentation(plain: pd.DataFrame, augmented: pd.DataFrame):
+    """Table IV as a chart: ACC per method without (Table II's setting) and with augmentation, one panel per data
+    set both ran; black diamonds: the paper's values (Table II without, Table IV with)."""
     both = pd.concat([plain.assign(augmentation="none"), augmented.assign(augmentation="affine")])
     both = both[both["dataset"].isin(set(augmented["dataset"]))]
-    names = both["method"].map(PAPER_METHOD_NAMES)
-    both = both.assign(method=names if both["dataset"].nunique() == 1 else both["dataset"] + ": " + names,
-                       acc=100 * both["acc"])
-    return plots.bar_mean_std(both, x="method", y="acc", hue="augmentation", ax=ax, ylabel="ACC (%)",
-                              title="Augmentation (Table IV)")
+    order = [m for m in _METHOD_ORDER if m in set(both["method_name"])]
+    datasets = sorted(set(both["dataset"]))
+    markers = pd.concat([_paper_acc("II", datasets, "none"), _paper_acc("IV", datasets, "affine")])
+    return _bar_panels(both, x="method_name", hue="augmentation", order=order, hue_order=["none", "affine"],
+                       title="Augmentation (Table IV)", markers=markers)
 
 
-def figure_generalisation(frame: pd.DataFrame, ax=None):
-    """Figure 5: ACC on the train and the unseen test part per method."""
-    return plots.bar_mean_std(frame.assign(acc=100 * frame["acc"]), x="method", y="acc", hue="split", ax=ax,
-                              ylabel="ACC (%)", title="Generalisation: train vs. test (Fig. 5)")
+def draw_figures(run_dir, only=None):
+    """Yield ``(name, figure)`` for every figure of :data:`FIGURES` (or those in ``only``) whose experiment has
+    records in ``run_dir``; drawn from ``records.jsonl`` alone, nothing is recomputed."""
+    unknown = sorted(set(only or ()) - set(FIGURES))
+    if unknown:
+        raise InvalidParameter(f"Unknown figure(s) {unknown}; study 06 draws {list(FIGURES)}.")
+    frame = records_frame(results.read_records(run_dir))
+    by = {e: frame[frame["experiment"] == e] for e in EXPERIMENTS} if "experiment" in frame else {}
+    empty = pd.DataFrame()
+    for name in only or FIGURES:
+        part = by.get(FIGURES[name], empty)
+        if part.empty:
+            continue
+        if name == "fig1_runtime":
+            yield name, figure_runtime(part)
+        elif name == "fig2_embedding_size":
+            yield name, figure_by_value(part, "embedding_size", title="ACC vs. embedding size (Fig. 2)",
+                                        xlabel="embedding size m")
+        elif name == "fig3_initial_clustering":
+            yield name, figure_initialisation(part)
+        elif name == "fig4_learning_rate":
+            yield name, figure_by_value(part, "lr", title="ACC vs. clustering learning rate (Fig. 4)",
+                                        xlabel="learning rate")
+        elif name == "fig5_generalisation":
+            yield name, figure_generalisation(part)
+        elif name == "table4_augmentation" and not by.get("A", empty).empty:
+            yield name, figure_augmentation(by["A"], part)
