@@ -174,7 +174,7 @@ def test_compare_with_paper_joins_tables_4_2_4_3_4_5():
     assert side.loc[("before_refinement", "acc"), "paper"] == pytest.approx(0.981)
     assert side.loc[("after_refinement", "acc"), "delta"] == pytest.approx(0.97 - 0.990)
     with pytest.raises(InvalidParameter, match="table"):
-        mmdc.compare_with_paper(scores, "4.4")
+        mmdc.compare_with_paper(scores, "4.6")
 
 
 def test_joins_take_each_network_in_the_state_the_table_reports():
@@ -199,3 +199,123 @@ def test_joins_take_each_network_in_the_state_the_table_reports():
     table = mmdc.comparison_table(side.reset_index())
     assert {"ours mean ± SD (n seeds)", "ours mean ± SE (n seeds)", "paper (± SE)"} <= set(table.columns)
     assert table["ours mean ± SE (n seeds)"].str.startswith("0.920 ± 0.020").any()
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    (dict(feature_datasets=["cifar10"]), "feature_datasets"),
+    (dict(feature_datasets=["digits"], baselines=["SimCLR"], feature_seeds=[0]), "baselines"),
+    (dict(feature_datasets=["digits"], baselines=["NAT"], feature_seeds=[7]), "feature_seeds"),
+    (dict(feature_datasets=["digits"], baselines=["NAT"], feature_seeds=[0], probe_params={"epoch": 3}), "Unknown"),
+    (dict(feature_datasets=["digits"], baselines=["NAT"], feature_seeds=[0], baseline_params={"target_dim": 3}),
+     "may not set"),
+    (dict(feature_datasets=["digits"], baselines=["NAT"], feature_seeds=[0], baseline_params={"batch_size": 1}),
+     "batch_size"),
+    (dict(grid_datasets=["mnist"]), "grid_datasets"),
+    (dict(grid_datasets=["digits"], target_dims=[0], target_sigmas=[0.0], grid_seeds=[0]), "target_dims"),
+    (dict(grid_datasets=["digits"], target_dims=[10], target_sigmas=[-1.0], grid_seeds=[0]), "target_sigmas"),
+    (dict(grid_datasets=["digits"], target_dims=[10], target_sigmas=[0.0], grid_seeds=[]), "at least one seed"),
+    (dict(grid_datasets=["digits"], target_dims=[10], target_sigmas=[0.0], grid_seeds=[0],
+          grid_params={"target_sigma": 1.0}), "unknown or reserved"),
+])
+def test_validate_refuses_bad_table_4_4_and_figure_4_1_parameters(kwargs, match, monkeypatch):
+    monkeypatch.setattr(data, "load", lambda *a, **k: pytest.fail("loaded data before validating"))
+    with pytest.raises(InvalidParameter, match=match):
+        mmdc.validate(["digits"], [False], [False], [0], **kwargs)
+
+
+def test_baseline_kwargs_take_the_main_setting_network_and_schedule():
+    nat = mmdc.baseline_kwargs("cifar10", "NAT")
+    rot = mmdc.baseline_kwargs("cifar10", "NAT+Rot")
+    assert nat["network"] == rot["network"] == "resnet18" and nat["epochs"] == 400 and nat["crop_sizes"] == (20,)
+    assert nat["lr"] == mmdc.NO_ROTATION_LR and rot["lr"] == 0.05  # NAT has no rotation task: MMDC's 0.01
+    assert not {"rotation", "refine_epoch", "target_dim"} & set(nat)
+    small = mmdc.baseline_kwargs("digits", "RotNet", estimator_params={"epochs": 10},
+                                 baseline_params={"epochs": 3, "lr_milestones": [3]})
+    assert small["network"] == "vgg" and small["epochs"] == 3 and small["lr_milestones"] == (3,)
+
+
+def test_probe_split_is_official_where_the_whole_set_is_loaded(monkeypatch):
+    digits = data.load("digits", subset=120)
+    train, test, how = mmdc.probe_split(digits, "digits", 0)
+    assert len(test) == 20 and len(train) == 100 and not set(train) & set(test) and "stratified" in how
+    assert np.bincount(digits.labels[test], minlength=10).min() >= 1
+    # a dataset with an official split (train rows first, as data.load concatenates them), loaded whole
+    monkeypatch.setattr(data, "dataset_info", lambda name: {"splits": {"train": 90, "test": 30, "all": 120}})
+    train, test, how = mmdc.probe_split(digits, "cifar10", 0)
+    assert list(train) == list(range(90)) and list(test) == list(range(90, 120)) and how.startswith("official")
+    monkeypatch.setattr(data, "dataset_info", lambda name: {"splits": {"train": 900, "test": 300, "all": 1200}})
+    assert mmdc.probe_split(digits, "cifar10", 0)[2].startswith("stratified")  # a subset: no official split
+
+
+def test_compare_with_paper_joins_table_4_4():
+    features = pd.DataFrame({"dataset": "cifar10", "method": ["MMDC", "MMDC", "NAT+Rot"], "seed": [0, 1, 0],
+                             "nmi": [0.40, 0.44, 0.3], "ari": 0.2, "acc": [0.38, 0.42, 0.5],
+                             "linear_acc": [0.86, 0.88, 0.7]})
+    side = mmdc.compare_with_paper(features, "4.4").set_index(["method", "setting", "metric"])
+    assert side.loc[("Ours", "kmeans", "nmi"), "ours_mean"] == pytest.approx(0.42)
+    assert side.loc[("Ours", "kmeans", "nmi"), "paper"] == pytest.approx(0.428)
+    assert side.loc[("Ours", "linear", "linear_acc"), "delta"] == pytest.approx(0.87 - 0.869)
+    assert side.loc[("NAT+Rot", "kmeans", "acc"), "paper"] == pytest.approx(0.511)
+    assert ("Ours", "kmeans", "ari") not in side.index  # the thesis prints no ARI
+    assert mmdc.compare_with_paper(features.assign(dataset="digits"), "4.4", stand_ins={"digits": "mnist"}).empty
+
+
+@pytest.fixture
+def tiny_run(tmp_path, monkeypatch):
+    """A finished study 05 run on 60 digits: main grid, Table 4.4 and Figure 4.1, one epoch each."""
+    for var, sub in (("CLUSTLIB_RUNS", "runs"), ("CLUSTLIB_RESULTS", "results"), ("CLUSTLIB_FIGURES", "figures")):
+        monkeypatch.setenv(var, str(tmp_path / sub))
+    digits = data.load("digits", subset=60)
+    params = {"stand_ins": {"digits": "mnist"}, "datasets": ["digits"]}
+    one = {"epochs": 1, "lr_milestones": [1], "batch_size": 30}
+
+    def execute(run_dir=None):
+        run = results.start_run("05_mmdc", "test", params, run_dir=run_dir)
+        runs = mmdc.run_grid(run, {"digits": digits}, [False], [False], [0], estimator_params={**one, "refine_epoch": 0},
+                             feature_datasets=["digits"], feature_seeds=[0], probe_params={"epochs": 1},
+                             progress=False)
+        baselines = mmdc.run_feature_baselines(run, {"digits": digits}, ["digits"], ["NAT", "RotNet"], [0],
+                                               estimator_params=one, probe_params={"epochs": 1, "augmented": False},
+                                               progress=False)
+        features = mmdc.save_features(run, baselines, runs.features)
+        grid = mmdc.run_target_grid(run, {"digits": digits}, ["digits"], [10], [0.0, 0.01], [0],
+                                    estimator_params=one, progress=False)
+        return run, runs, features, grid
+
+    return execute
+
+
+@pytest.mark.usefixtures("one_thread")
+def test_study_loops_resume_without_recomputing_and_figures_redraw(tiny_run, monkeypatch):
+    from clustlib.deep import selfsup_baselines
+
+    run, runs, features, grid = tiny_run()
+    assert set(features["method"]) == {"MMDC", "NAT", "RotNet"} and features["linear_acc"].between(0, 1).all()
+    assert len(grid) == 3 and set(grid["means"]) == {"random", "one_hot"}  # 1 x 2 cells and the reference
+    assert len(runs.refinement) == 2  # refined from epoch 0: the main network gives both stages
+    logged = run.records
+    assert set(logged.loc[logged["method"] == "NAT", "setting"]) == {"kmeans", "linear"}
+    # a rerun in the same folder (an interrupted `clustlib run` resumed) trains nothing and reads back the same
+    monkeypatch.setattr(MMDC, "fit", lambda *a, **k: pytest.fail("refitted a logged MMDC job"))
+    monkeypatch.setattr(selfsup_baselines.NAT, "fit", lambda *a, **k: pytest.fail("refitted a logged NAT job"))
+    monkeypatch.setattr(selfsup_baselines.RotNet, "fit", lambda *a, **k: pytest.fail("refitted a logged job"))
+    again, runs2, features2, grid2 = tiny_run(run.run_dir)
+    pd.testing.assert_frame_equal(runs2.scores, runs.scores, check_dtype=False)
+    pd.testing.assert_frame_equal(runs2.history, runs.history, check_dtype=False)
+    pd.testing.assert_frame_equal(features2, features, check_dtype=False)
+    pd.testing.assert_frame_equal(grid2, grid, check_dtype=False)
+    assert len(again.records) == len(logged)  # nothing logged twice
+    run_dir = again.finish()
+    from matplotlib import pyplot as plt
+
+    def names(**kwargs):
+        out = []
+        for name, fig in mmdc.draw_figures(run_dir, **kwargs):
+            out.append(name)
+            plt.close(fig)
+        return out
+
+    assert names() == ["mmdc_table4_3_ablation", "mmdc_training_curves_digits", "mmdc_table4_5_refinement",
+                       "mmdc_table4_4_features", "mmdc_figure4_1_target_grid"]
+    assert names(only=["mmdc_table4_4_features"]) == ["mmdc_table4_4_features"]
+    assert not (run_dir / "checkpoints").exists()  # finish() removes them once every job is done

@@ -927,9 +927,9 @@ def figure_features(features: pd.DataFrame, *, stand_ins: dict | None = None):
         for j, measure in enumerate(measures):
             stats = part[part["measure"] == measure].groupby("method")["value"].agg(["mean", "std"])
             xs = np.arange(len(methods)) - 0.4 + width * (j + 0.5)
-            ax.bar(xs, [stats["mean"].get(m, np.nan) for m in methods], width,
-                   yerr=[stats["std"].fillna(0).get(m, 0.0) for m in methods], capsize=2, color=f"C{j}",
-                   label=measure, error_kw={"linewidth": 1})
+            spread = [stats["std"].fillna(0).get(m, 0.0) for m in methods]
+            ax.bar(xs, [stats["mean"].get(m, np.nan) for m in methods], width, color=f"C{j}", label=measure,
+                   yerr=spread if any(spread) else None, capsize=2, error_kw={"linewidth": 1})
             setting, metric = next(k for k, v in FEATURE_MEASURES.items() if v == measure)
             for x, method in zip(xs, methods):
                 value = published[(published["method"] == method) & (published["setting"] == setting)
@@ -937,21 +937,24 @@ def figure_features(features: pd.DataFrame, *, stand_ins: dict | None = None):
                 if len(value):
                     ax.hlines(float(value.iloc[0]), x - width / 2, x + width / 2, colors="black", linewidth=2,
                               label="thesis (Table 4.4)" + (f", {target}" if target != dataset else ""))
+        if not len(published):  # an empty handle says why there is no thesis value
+            ax.plot([], [], " ", label="thesis: Table 4.4 has CIFAR-10 and CIFAR-100/20 only")
         ax.set_xticks(np.arange(len(methods)), methods)
         ax.set_title(dataset + (f" (stand-in for {target})" if target != dataset else ""), fontsize="medium")
         ax.set_ylim(*plots.PAPER_YLIM)
         seeds = part.groupby("method")["seed"].nunique()
-        ax.set_xlabel(f"method  (bars: ±1 SD over {int(seeds.min()) if len(seeds) else 0}–"
-                      f"{int(seeds.max()) if len(seeds) else 0} seeds)" if len(seeds) and seeds.min() != seeds.max()
-                      else f"method  (bars: ±1 SD over {int(seeds.max()) if len(seeds) else 0} seeds)")
+        low, high = (int(seeds.min()), int(seeds.max())) if len(seeds) else (0, 0)
+        ax.set_xlabel("method  " + ("(one seed: no error bars)" if high <= 1 else
+                                    f"(bars: ±1 SD over {low if low == high else f'{low}–{high}'} seeds)"))
     axes[0][0].set_ylabel("score (fraction)")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    for ax in axes[0][1:]:
+    handles, labels = [], []
+    for ax in axes[0]:
         h, lab = ax.get_legend_handles_labels()
         handles, labels = handles + h, labels + lab
     unique = dict(zip(labels, handles))
-    fig.legend(unique.values(), unique.keys(), loc="outside right upper", frameon=False, fontsize="small")
-    fig.suptitle("Penultimate-layer features: k-means and linear probe (Table 4.4)")
+    fig.legend(unique.values(), unique.keys(), loc="outside lower center", ncol=min(len(unique), 4), frameon=False,
+               fontsize="small")
+    fig.suptitle("Penultimate-layer features: k-means and linear probe (Table 4.4)", fontsize="medium")
     return fig
 
 
@@ -969,24 +972,25 @@ def figure_target_grid(grid: pd.DataFrame, *, dataset: str | None = None, metric
     for i, (d, rows) in enumerate(sorted(cells.groupby("target_dim"), key=lambda t: t[0])):
         stats = rows.groupby("sigma")[metric].agg(["mean", "std"]).reindex(sigmas)
         ax.errorbar(np.arange(len(sigmas)), stats["mean"], yerr=stats["std"].fillna(0), marker="o", ms=4,
-                    capsize=3, color=f"C{i}", label=f"d = {d}")
+                    capsize=3, color=f"C{i}", label=f"random, d = {d}")
     ref = part[part["means"] == "one_hot"]
     if len(ref):
         mean, sd = ref[metric].mean(), ref[metric].std() if len(ref) > 1 else 0.0
         ax.axhline(mean, color="black", linestyle="--", linewidth=1,
-                   label=f"one-hot means, d = K = {int(ref['target_dim'].iloc[0])}, σ = 0")
+                   label=f"one-hot, d = K = {int(ref['target_dim'].iloc[0])}, σ = 0")
         if sd > 0:
             ax.axhspan(mean - sd, mean + sd, color="black", alpha=0.08, linewidth=0)
     ax.set_xticks(np.arange(len(sigmas)), [f"{s:g}" for s in sigmas])
     n_seeds = part["seed"].nunique()
-    ax.set_xlabel(f"σ (covariance Σ = σ·I)  (bars: ±1 SD over {n_seeds} seed{'s' if n_seeds != 1 else ''})")
+    ax.set_xlabel("σ (covariance Σ = σ·I)  " + ("(one seed: no error bars)" if n_seeds <= 1 else
+                                                 f"(bars: ±1 SD over {n_seeds} seeds)"))
     ax.set_ylabel(metric.upper())
     ax.set_ylim(*plots.PAPER_YLIM)
     target = stand_ins.get(dataset, dataset)
-    ax.set_title(f"Target mixture: dimension d × σ, {dataset}" + (f" (stand-in for {target})" if target != dataset
-                                                                  else "") + ", no refinement (Figure 4.1)",
-                 fontsize="medium")
-    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    ax.set_title(f"Target dimension d × σ (Figure 4.1)\n{dataset}"
+                 + (f", stand-in for {target}" if target != dataset else "") + ", no refinement", fontsize="medium")
+    ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), title="target means",
+              title_fontsize="small")
     return fig
 
 
