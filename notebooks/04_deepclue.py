@@ -43,7 +43,7 @@
 # Reproduced here: nothing at the paper's budget on CPU. `full` runs the six datasets (Fashion-MNIST,
 # CIFAR-10, CIFAR-100/20, ImageNet-10, ImageNet-Dogs, Tiny-ImageNet; data under `$CLUSTLIB_DATA`) at the paper's
 # settings on a GPU, days per dataset (1000 epochs of a ResNet34 at 224 px). The `smoke` profile is labelled smoke
-# and is not the paper's setting: 1,000 stratified Fashion-MNIST images, a ResNet18 at 32 px trained for 8 epochs
+# and is not the paper's setting: 1,000 stratified Fashion-MNIST images, a ResNet18 at 32 px trained for 6 epochs
 # of batch 128, two seeds, the ensemble as in the paper but with p = 500 representatives; it is compared with
 # the paper's Fashion-MNIST rows, far below their training budget. Expected time on 2 shared CPU cores: `ci` ~40 s, `smoke`
 # ~3 min; `full` many GPU days.

@@ -845,7 +845,7 @@ def figure_weighting(scores: pd.DataFrame, *, metric: str = "nmi", stand_ins: di
                                           dataset=frame["dataset"].map(_label)),
                              x="dataset", y=metric, hue="method", ax=ax, order=[_label(d) for d in order],
                              hue_order=hue_order, ylabel=metric.upper(),
-                             title=f"Fig. {figure}: {metric.upper()} of DeepCluE with or without weighted clusters",
+                             title=f"Fig. {figure}: {metric.upper()}, with or without weighted clusters",
                              figsize=(max(5.6, 1.1 * len(order) + 3.6), 3.4))
     ax = fig.axes[0]
     published = _paper_deepclue(metric, [stand_ins.get(d, d) for d in order])
