@@ -55,7 +55,7 @@ n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import fidelity, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, plots, repro, results
 from clustlib.studies import layer_grid, load_datasets
 
 STUDY = "01_layer_architecture_grid"
@@ -107,19 +107,14 @@ findings.show_comparison(layer_grid.compare_with_paper(records), findings.captio
 
 # %% [markdown]
 # ## Figures 3–6
+#
+# Drawn from this run folder alone (`clustlib figures 01 --style paper` redraws them without recomputing).
+# Figures 3b and 4b group the datasets by the paper's four tasks (natural objects, scenes, fine-grained, faces);
+# datasets of other tasks follow as stand-ins. Black diamonds: the paper's means over its five CNNs from
+# Tables A.3–A.6, where the bar has a paper counterpart (its task, or its network in `full`).
 
 # %%
-figures = {
-    "fig3a_layer_architecture": layer_grid.figure_layer_architecture(records),
-    "fig3b_layer_task": layer_grid.figure_layer_task(records),
-    "fig4a_architecture": layer_grid.figure_architecture(records),
-    "fig4b_architecture_task": layer_grid.figure_architecture_task(records),
-    "fig5_choice_matters": layer_grid.figure_choice_matters(records),
-    "fig6_algorithm_architecture": layer_grid.figure_algorithm_architecture(records),
-}
-for name, fig in figures.items():
-    plots.save_figure(fig, name, study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, layer_grid.draw_figures(run.run_dir, only=list(layer_grid.FIGURES)))
 
 # %% [markdown]
 # ## Fidelity ledger

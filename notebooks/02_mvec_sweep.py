@@ -51,7 +51,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 # %%
 import pandas as pd
 
-from clustlib import fidelity, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, plots, repro, results
 from clustlib.studies import load_datasets, mvec_sweep
 
 STUDY = "02_mvec_sweep"
@@ -101,12 +101,12 @@ findings.show_table(mvec_sweep.single_vs_all(sweep).round(4), "Best and worst si
 
 # %% [markdown]
 # ## Figure 10: NMI and time against the number of views
+#
+# Drawn from this run folder alone (`clustlib figures 02 --style paper` redraws them without recomputing). The
+# time panel includes the extraction time t1, which is near zero when the features came from the shared cache.
 
 # %%
-for dataset in summary["dataset"].unique():
-    fig = mvec_sweep.figure_10(summary, dataset)
-    plots.save_figure(fig, f"fig10_{dataset}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, mvec_sweep.draw_figures(run.run_dir, only=mvec_sweep.figure_names(datasets)))
 
 # %% [markdown]
 # ## Fidelity ledger

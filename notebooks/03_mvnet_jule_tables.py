@@ -50,13 +50,13 @@ max_memory_gb: float = 16.0  # memory budget of the dense kernels, GiB (the pape
 tsne_points: int = 1000  # points drawn in each t-SNE panel
 seed: int = 0  # seed of subsets, k-means and the networks
 batch_size: int = 64  # images per forward pass
-device: str = "cpu"  # "cpu" or "cuda"
+device: str = "cpu"  # "cpu" or "cuda": feature extraction and the JULE, CC and MVnet training
 amp: bool = False  # bfloat16 autocast for extraction on CUDA (off: float32 as the Keras networks of the paper)
 n_threads: int = 2  # CPU threads for BLAS and torch (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import fidelity, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, plots, repro, results
 from clustlib.studies import load_datasets, mvnet_tables
 
 STUDY = "03_mvnet_jule_tables"
@@ -88,10 +88,14 @@ outcomes = []
 for name, imageset in imagesets.items():
     eta = 0.2 if name in face_datasets else 0.9
     outcomes.append(mvnet_tables.run_dataset(imageset, views, view_matrices[name], seed=seed,
-                                             jule_params={"eta": eta, **jule_params}, max_memory_gb=max_memory_gb))
+                                             jule_params={"eta": eta, **jule_params}, max_memory_gb=max_memory_gb,
+                                             device=device))
 mvnet_tables.add_selected_networks(outcomes)
 for outcome in outcomes:
     mvnet_tables.log_outcome(run, outcome, seed=seed)
+# what Figures 8 and 11-16 draw beyond the records (scores, K-means per stage, t-SNE), kept in the run folder
+figure_data = mvnet_tables.save_figure_data(run, outcomes, seed=seed, max_points=tsne_points)
+figure_names = mvnet_tables.figure_names(datasets, figure_data["dataset"])
 findings.show_table(mvnet_tables.score_table(outcomes), findings.caption(
     STUDY, profile, params, "Tables B.7–B.10 in this run: NMI, PUR, ACC per method (one seed; N/A: over the memory "
     "budget)"), empty="No method ran.")
@@ -117,10 +121,7 @@ findings.show_comparison(mvnet_tables.compare_with_paper(run.records), findings.
 # ## Figures 11–14: MIX per method
 
 # %%
-for outcome in outcomes:
-    fig = mvnet_tables.figure_mix(outcome)
-    plots.save_figure(fig, f"fig11_14_mix_{outcome.dataset}", study=STUDY, profile=profile)
-    plots.show(fig)
+figures.publish(run, mvnet_tables.draw_figures(run.run_dir, only=[n for n in figure_names if n.startswith("fig11")]))
 
 # %% [markdown]
 # ## Figure 8: complementary views
@@ -130,31 +131,23 @@ for outcome in outcomes:
 # disagree on most.
 
 # %%
-figure_outcome = mvnet_tables.paper_figure_outcome(outcomes)
-fig, fm_table = mvnet_tables.figure_8(figure_outcome, seed=seed, max_points=tsne_points)
-findings.show_table(fm_table.round(3), findings.caption(
-    STUDY, profile, params, f"Figure 8 in this run: Ward scores of three views on {figure_outcome.dataset}, with the "
+findings.show_table(figure_data["fm_table"].round(3), findings.caption(
+    STUDY, profile, params, f"Figure 8 in this run: Ward scores of three views on {figure_data['dataset']}, with the "
     "per-class FM of the highlighted class"), empty="No view ran.")
 findings.show_comparison(mvnet_tables.compare_figure_8(run.records), findings.caption(
     STUDY, profile, params, "Figure 8 inset table, ours beside the paper"), datasets=datasets,
     paper_name="guerin2021", tables=("Figure 8",), protocol=protocol,
     also_needed="the run lacks InceptionResnet, VGG16 or Densenet121")
-plots.save_figure(fig, f"fig8_views_{figure_outcome.dataset}", study=STUDY, profile=profile)
-plots.show(fig)
+figures.publish(run, mvnet_tables.draw_figures(run.run_dir, only=[n for n in figure_names if n.startswith("fig8")]))
 
 # %% [markdown]
 # ## Figures 15–16: the representations along the pipeline
 
 # %%
-stage_scores = mvnet_tables.kmeans_by_stage(outcomes, seed=seed)
-findings.show_table(stage_scores.round(3), "NMI of K-means on each stage's representation (Figure 15)",
-                    empty="No stage to cluster.")
-fig = mvnet_tables.figure_15(stage_scores)
-plots.save_figure(fig, "fig15_kmeans_by_stage", study=STUDY, profile=profile)
-plots.show(fig)
-fig = mvnet_tables.figure_16(figure_outcome, seed=seed, max_points=tsne_points)
-plots.save_figure(fig, f"fig16_tsne_{figure_outcome.dataset}", study=STUDY, profile=profile)
-plots.show(fig)
+findings.show_table(figure_data["stage_scores"].round(3), "NMI of K-means on each stage's representation "
+                    "(Figure 15)", empty="No stage to cluster.")
+figures.publish(run, mvnet_tables.draw_figures(run.run_dir, only=[n for n in figure_names if n.startswith(("fig15",
+                                                                                                          "fig16"))]))
 
 # %% [markdown]
 # ## Fidelity ledger

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
+import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from clustlib.features.registry import LAYER_NAMES, create_extractor, get_extrac
 from clustlib.features.taps import TapRecorder
 from clustlib.features.weights import file_sha256, resolve_weights
 
-__all__ = ["extract", "ExtractionResult"]
+__all__ = ["extract", "ExtractionResult", "clustering_view", "reduction_path"]
 
 
 @dataclass(eq=False)
@@ -367,3 +369,49 @@ def _validate_device(device) -> torch.device:
     if torch_device.type not in ("cpu", "cuda"):
         raise InvalidParameter(f"device must be 'cpu' or 'cuda[:i]', got {device!r}.")
     return torch_device
+
+
+def reduction_path(features_path: Path) -> Path:
+    """Where the exact reduction of the cached features at ``features_path`` is kept: ``<key>.iso.npy`` beside
+    them (its note ``<key>.iso.json``), so it shares their key (dataset and subset fingerprint, extractor, tap,
+    preprocessing, weights, precision)."""
+    return features_path.with_name(features_path.stem + ".iso.npy")
+
+
+def clustering_view(extracted: ExtractionResult, layer: str) -> tuple[np.ndarray, dict]:
+    """The matrix that clustering one layer needs, computed once for every study that clusters it.
+
+    A layer no wider than its number of images N is returned as it is. A wider one (D > N: L1/L2 of most
+    networks) is replaced by its exact isometric reduction (:func:`clustlib.cluster.isometric_reduction`,
+    float64 (N, r) with r <= N: the same pairwise distances, hence the same Ward tree and k-means objective),
+    cached beside the features (:func:`reduction_path`), so study 01 computes it and studies 02 and 03 read it
+    (it is the costly part of clustering a wide layer: the N x N Gram matrix and its eigendecomposition).
+
+    Returns the matrix and a note: ``reduction`` (what was done) and ``reduction_s`` (seconds, or ``"cache"``).
+    """
+    from clustlib.cluster import isometric_reduction  # clustlib.cluster does not import features: no cycle
+
+    matrix = extracted[layer]
+    if matrix.shape[1] <= matrix.shape[0]:
+        return matrix, {"reduction": "none"}
+    features_path = extracted.cache_paths.get(layer)
+    cached = None if features_path is None else reduction_path(features_path)
+    if cached is not None and cached.exists():
+        try:
+            reduced = np.load(cached)
+            note = json.loads(cached.with_suffix(".json").read_text())
+            if reduced.shape[0] == matrix.shape[0]:
+                return reduced, note
+        except (OSError, ValueError):
+            pass  # unreadable: computed again below
+    start = time.perf_counter()
+    reduced, description = isometric_reduction(matrix)
+    note = {"reduction": description, "reduction_s": round(time.perf_counter() - start, 3)}
+    if cached is not None:
+        tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npy")
+        np.save(tmp, reduced)
+        note_tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.json")
+        note_tmp.write_text(json.dumps({**note, "reduction_s": "cache"}))
+        os.replace(note_tmp, cached.with_suffix(".json"))
+        os.replace(tmp, cached)
+    return reduced, note

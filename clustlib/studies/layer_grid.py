@@ -14,17 +14,19 @@ https://github.com/jorisguerin/pretrainedCNN_clustering
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib import pyplot as plt
 from tqdm.auto import tqdm
 
 from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import cluster_features, isometric_reduction
 from clustlib.errors import InvalidParameter
+from clustlib.features.extraction import clustering_view
 from clustlib.studies._common import check_datasets, check_seed, paper_method_name
 
 __all__ = [
@@ -40,6 +42,12 @@ __all__ = [
     "figure_architecture_task",
     "figure_choice_matters",
     "figure_algorithm_architecture",
+    "FIGURES",
+    "PAPER_TASKS",
+    "select_figures",
+    "architecture_label",
+    "dataset_task",
+    "draw_figures",
 ]
 
 # Our algorithm names -> the paper's column codes (Tables A.3–A.6).
@@ -69,27 +77,19 @@ def validate_params(params: dict) -> None:
     validate_grid(params["extractors"], params["layers"], params["algorithms"])
 
 
-def _reduced_view(matrix: np.ndarray, features_path: Path | None) -> tuple[np.ndarray, dict]:
-    """The exact isometric reduction of a wide feature matrix (D > N), computed once and cached.
-
-    Both algorithms cluster the same reduced matrix, and a re-run reads it from ``<features>.iso.npy``
-    next to the cached features instead of recomputing the N×N Gram matrix (the costly part for L1/L2).
-    Returns the matrix and a note: ``reduction`` (what was done), ``reduction_s`` (seconds, or "cache").
-    """
+def _pixel_view(matrix: np.ndarray) -> tuple[np.ndarray, dict]:
+    """The raw pixels as clustering sees them: their exact isometric reduction when D > N (not cached)."""
     if matrix.shape[1] <= matrix.shape[0]:
         return matrix, {"reduction": "none"}
-    cached = None if features_path is None else features_path.with_name(features_path.stem + ".iso.npy")
-    if cached is not None and cached.exists():
-        return np.load(cached), json.loads(cached.with_suffix(".json").read_text())
     start = time.perf_counter()
     reduced, description = isometric_reduction(matrix)
-    note = {"reduction": description, "reduction_s": round(time.perf_counter() - start, 3)}
-    if cached is not None:
-        tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, reduced)
-        os.replace(tmp, cached)
-        cached.with_suffix(".json").write_text(json.dumps({**note, "reduction_s": "cache"}))
-    return reduced, note
+    return reduced, {"reduction": description, "reduction_s": round(time.perf_counter() - start, 3)}
+
+
+def _setting(extractor: str, layer: str | None, algorithm: str) -> dict:
+    """The record setting of one grid job: ``clustering`` (pixels), plus ``layer`` for a network."""
+    code = ALGORITHM_CODES[algorithm]
+    return {"clustering": code} if extractor == PIXELS else {"layer": layer, "clustering": code}
 
 
 def _log(run, imageset, method, setting, seed, labels, seconds, note) -> None:
@@ -119,14 +119,22 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
     D > N (:func:`clustlib.cluster.isometric_reduction`: same pairwise distances, hence the same Ward tree
     and k-means objective). ``time_s`` is the clustering time on the reduced matrix; the reduction's own
     time is ``reduction_s`` in the note.
+
+    Resume: a job (dataset, network, layer, algorithm) already logged in ``run`` (a rerun of an interrupted
+    ``clustlib run`` reuses its folder) is skipped, and a network whose jobs are all logged is not extracted.
     """
     validate_grid(extractors, layers, algorithms)
     jobs = [(name, ext) for name in imagesets for ext in ([PIXELS] if include_pixels else []) + list(extractors)]
     for dataset_name, extractor in tqdm(jobs, desc="grid", disable=not progress):
         imageset = imagesets[dataset_name]
         k = imageset.n_classes
+        todo = [(layer, algorithm) for layer in ([None] if extractor == PIXELS else layers) for algorithm in algorithms
+                if run.logged(dataset=dataset_name, method=extractor, seed=seed,
+                              setting=_setting(extractor, layer, algorithm)) is None]
+        if not todo:  # a resumed run: every job of this network was logged before the interruption
+            continue
         if extractor == PIXELS:
-            views = {"pixels": (imageset.flat_pixels(), {"features": "pixels"}, None)}
+            views = {None: (imageset.flat_pixels(), {"features": "pixels"}, None)}
         else:
             # Memory-mapped: a wide layer whose reduction is cached is never read from disk.
             extracted = features.extract(imageset, extractor, layers=tuple(layers), batch_size=batch_size,
@@ -135,15 +143,17 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
                                                  "extract_s": round(extracted.seconds, 3),
                                                  "compute_dtype": extracted.compute_dtype,
                                                  "pixels": extracted.preprocessing["pixels"]},
-                             extracted.cache_paths.get(layer))
+                             extracted)
                      for layer in layers}
-        for layer, (matrix, note, features_path) in views.items():
-            reduced, reduction_note = _reduced_view(matrix, features_path)
-            for algorithm in algorithms:
+        for layer, (matrix, note, extracted) in views.items():
+            wanted = [a for a in algorithms if (layer, a) in todo]
+            if not wanted:
+                continue
+            reduced, reduction_note = (clustering_view(extracted, layer) if extracted is not None
+                                       else _pixel_view(matrix))
+            for algorithm in wanted:
                 labels, seconds, _ = cluster_features(reduced, algorithm, k, random_state=seed, reduce=False)
-                setting = {"clustering": ALGORITHM_CODES[algorithm]} if extractor == PIXELS else \
-                    {"layer": layer, "clustering": ALGORITHM_CODES[algorithm]}
-                _log(run, imageset, extractor, setting, seed, labels, seconds,
+                _log(run, imageset, extractor, _setting(extractor, layer, algorithm), seed, labels, seconds,
                      {**note, "dims": int(matrix.shape[1]), **reduction_note})
     return run.records
 
@@ -185,62 +195,258 @@ def compare_with_paper(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _feature_rows(records):
-    frame = _with_setting_columns(records)
+    frame = records if "layer" in records else _with_setting_columns(records)
     return frame[frame["layer"] != "pixels"]
 
 
+# --- Figures 3–6, drawn from the run folder ----------------------------------------------------------------
+
+#: Figure name -> what it shows; :func:`draw_figures` yields them in this order.
+FIGURES = {
+    "fig3a_layer_architecture": "Figure 3a: NMI per architecture and layer",
+    "fig3b_layer_task": "Figure 3b: NMI per task and layer",
+    "fig4a_architecture": "Figure 4a: NMI per architecture at L3",
+    "fig4b_architecture_task": "Figure 4b: NMI per task and architecture at L3",
+    "fig5_choice_matters": "Figure 5: NMI per dataset and architecture at L3 (agglomerative), best-worst gap",
+    "fig6_algorithm_architecture": "Figure 6: NMI per architecture and clustering algorithm at L3",
+}
+#: The paper's four tasks in its order (Section 3.1.1, Table 1); other tasks of a stand-in run follow.
+PAPER_TASKS = ("objects", "scenes", "fine-grained", "faces")
+_TASK_LABELS = {"objects": "natural objects", "scenes": "scenes", "fine-grained": "fine-grained", "faces": "faces"}
+_CLUSTERING_LABELS = {"KM": "k-means", "Agg": "agglomerative (Ward)"}
+_LAYERS = ("L1", "L2", "L3")
+_PAPER_MARKER = {"marker": "D", "color": "black", "markersize": 4.5, "linestyle": "none", "zorder": 5}
+
+
+def select_figures(names, only) -> list[str]:
+    """The figure names of ``names`` to draw: all, or those of ``only`` in ``names``' order (a clear error for an
+    unknown name, before anything is drawn)."""
+    if only is None:
+        return list(names)
+    only = [only] if isinstance(only, str) else list(only)
+    unknown = [name for name in only if name not in names]
+    if unknown:
+        raise InvalidParameter(f"Unknown figure name(s) {unknown}; this study draws {list(names)}.")
+    return [name for name in names if name in only]
+
+
+def architecture_label(extractor: str) -> str:
+    """The network as the paper prints it (``"vgg16.imagenet"`` -> ``"VGG16"``, ``"resnet50"`` -> ``"Resnet50"``),
+    EfficientNet-Lite as its authors do (``"EfficientNet-Lite0"``), the pixel baseline as ``"raw pixels"``."""
+    name = extractor.split(".")[0].split(":")[0]
+    if name == PIXELS:
+        return "raw pixels"
+    if name.startswith("efficientnet_lite"):
+        return "EfficientNet-Lite" + name[len("efficientnet_lite"):]
+    return paper_method_name(name)
+
+
+def dataset_task(dataset: str) -> str:
+    """The task of a dataset (the catalog's ``task``: ``"objects"``, ``"scenes"``, ``"fine-grained"``, ``"faces"``
+    for the paper's eight; ``"digits"`` and others for stand-ins; ``"other"`` for a ``folder:`` tree)."""
+    from clustlib import data
+
+    try:
+        return data.dataset_info(dataset).get("task") or "other"
+    except Exception:  # a folder:<path> tree or a dataset no longer registered
+        return "other"
+
+
+def _task_order(tasks) -> list[str]:
+    present = list(dict.fromkeys(tasks))
+    return [t for t in PAPER_TASKS if t in present] + sorted(t for t in present if t not in PAPER_TASKS)
+
+
+def _task_label(task: str) -> str:
+    return _TASK_LABELS.get(task, f"{task} (stand-in)")
+
+
+def _figure_frame(records: pd.DataFrame) -> pd.DataFrame:
+    """NMI rows with the columns the figures group by: display ``architecture``, ``layer``, ``clustering``,
+    ``task``."""
+    frame = _with_setting_columns(records)
+    frame["architecture"] = frame["method"].map(architecture_label)
+    frame["task"] = frame["dataset"].map(dataset_task)
+    return frame
+
+
+def _paper_frame() -> pd.DataFrame:
+    """Tables A.3–A.6 in the same columns (the paper's five CNNs; BoF rows left out)."""
+    published = pd.concat([paper.load("guerin2021", t) for t in ("A.3", "A.4", "A.5", "A.6")])
+    published = published[(published["metric"] == "nmi") & (published["method"] != "BoF")].copy()
+    parsed = published["setting"].map(results.parse_setting)
+    published["layer"] = parsed.map(lambda s: s.get("layer"))
+    published["clustering"] = parsed.map(lambda s: s.get("clustering"))
+    published["architecture"] = published["method"]
+    published["task"] = published["dataset"].map(dataset_task)
+    return published
+
+
+def _grouped_bars(ax, frame: pd.DataFrame, *, x: str, hue: str | None, x_order, hue_order=None, paper_frame=None,
+                  x_labels=None, hue_labels=None, paper_label: str = "paper (Tables A.3–A.6)"):
+    """Bars of mean NMI per ``x`` (and ``hue``) with ±1 SD error bars over the rows of each bar; the paper's mean
+    over its own rows of the same (x, hue) as a black diamond on the bar, where it has one."""
+    hue_order = [None] if hue is None else list(hue_order)
+    width = 0.8 / len(hue_order)
+    palette = sns.color_palette("colorblind", max(len(hue_order), 3))
+    paper_drawn = False
+    for j, level in enumerate(hue_order):
+        part = frame if level is None else frame[frame[hue] == level]
+        stats = part.groupby(x)["value"].agg(["mean", "std", "size"]).reindex(x_order)
+        offsets = np.arange(len(x_order)) + (j - (len(hue_order) - 1) / 2) * width
+        label = None if level is None else (hue_labels or {}).get(level, level)
+        ax.bar(offsets, stats["mean"].fillna(0), width * 0.92, yerr=stats["std"].where(stats["size"] > 1),
+               color=palette[j], label=label, capsize=2, error_kw={"linewidth": 0.8})
+        if paper_frame is not None and len(paper_frame):
+            ppart = paper_frame if level is None else paper_frame[paper_frame[hue] == level]
+            pmean = ppart.groupby(x)["value"].mean().reindex(x_order)
+            keep = pmean.notna().to_numpy()
+            if keep.any():
+                ax.plot(offsets[keep], pmean.to_numpy()[keep], label=None if paper_drawn else paper_label,
+                        **_PAPER_MARKER)
+                paper_drawn = True
+    ax.set_xticks(np.arange(len(x_order)), [(x_labels or {}).get(v, v) for v in x_order])
+    ax.set_ylim(*plots.PAPER_YLIM)
+    ax.set_ylabel("NMI")
+    ax.grid(axis="x", visible=False)
+    if hue is not None or paper_drawn:
+        ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    return ax.figure
+
+
+def _new_axes(ax, n_groups: int, n_hue: int):
+    if ax is not None:
+        return ax
+    width = min(10.0, max(6.4 if n_hue <= 1 else 7.2, 3.0 + 0.35 * n_groups * max(n_hue, 1)))
+    return plt.subplots(figsize=(width, 3.6), layout="constrained")[1]
+
+
+def _spread(frame, keys, over: str) -> str:
+    """The x-axis note on a second line: what one error bar spans."""
+    largest = frame.groupby(keys).size().max() if len(frame) else 0
+    return f"\nbars: ±1 SD over {over}" if largest and largest > 1 else "\none value per bar, no error bar"
+
+
 def figure_layer_architecture(records, ax=None):
-    """Figure 3a: NMI per architecture and layer (mean ± std over datasets and algorithms)."""
-    frame = _feature_rows(records)
-    return plots.bar_mean_std(frame, x="architecture", hue="layer", ax=ax, ylabel="NMI",
-                              title="Layer × architecture (Fig. 3a)", hue_order=sorted(set(frame.layer)),
-                              spread="datasets and algorithms")
+    """Figure 3a: NMI per architecture and layer, mean ± SD over datasets (tasks) and algorithms; the paper's
+    means from Tables A.3–A.6 as diamonds for its five CNNs."""
+    frame = _feature_rows(_figure_frame(records))
+    archs = list(dict.fromkeys(frame["architecture"]))
+    layers = [layer for layer in _LAYERS if layer in set(frame["layer"])]
+    ax = _new_axes(ax, len(archs), len(layers))
+    fig = _grouped_bars(ax, frame, x="architecture", hue="layer", x_order=archs, hue_order=layers,
+                        paper_frame=_paper_frame())
+    ax.set_title("Influence of the layer: layer × architecture (Fig. 3a)")
+    ax.set_xlabel(f"architecture{_spread(frame, ['architecture', 'layer'], 'datasets and algorithms')}")
+    return fig
 
 
 def figure_layer_task(records, ax=None):
-    """Figure 3b: NMI per dataset and layer (mean ± std over architectures and algorithms)."""
-    frame = _feature_rows(records)
-    return plots.bar_mean_std(frame, x="dataset", hue="layer", ax=ax, ylabel="NMI",
-                              title="Layer × task (Fig. 3b)", hue_order=sorted(set(frame.layer)),
-                              spread="architectures and algorithms")
+    """Figure 3b: NMI per task (the paper's four: natural objects, scenes, fine-grained, faces) and layer, mean ±
+    SD over architectures, datasets and algorithms; the paper's per-task means (its five CNNs, Tables A.3–A.6)
+    as diamonds. Stand-in datasets of other tasks (digits) follow the paper's four, labelled as such."""
+    frame = _feature_rows(_figure_frame(records))
+    tasks = _task_order(frame["task"])
+    layers = [layer for layer in _LAYERS if layer in set(frame["layer"])]
+    ax = _new_axes(ax, len(tasks), len(layers))
+    fig = _grouped_bars(ax, frame, x="task", hue="layer", x_order=tasks, hue_order=layers,
+                        paper_frame=_paper_frame(), x_labels={t: _task_label(t) for t in tasks},
+                        paper_label="paper (its 5 CNNs, Tables A.3–A.6)")
+    ax.set_title("Influence of the layer: layer × task (Fig. 3b)")
+    ax.set_xlabel(f"task{_spread(frame, ['task', 'layer'], 'networks, datasets, algorithms')}")
+    _name_task_datasets(ax, frame, tasks)
+    return fig
+
+
+def _name_task_datasets(ax, frame, tasks) -> None:
+    """Which of the run's datasets each task group holds, under its tick label."""
+    by_task = frame.groupby("task")["dataset"].agg(lambda d: ", ".join(dict.fromkeys(d)))
+    ax.set_xticks(ax.get_xticks(), [f"{_task_label(t)}\n({by_task[t]})" for t in tasks])
 
 
 def figure_architecture(records, ax=None):
-    """Figure 4a: NMI per architecture at L3 (mean ± std over datasets and algorithms), pixels for reference."""
-    frame = _with_setting_columns(records)
+    """Figure 4a: NMI per architecture at L3, mean ± SD over datasets (tasks) and algorithms; the raw-pixel
+    baseline beside them when the run has it; the paper's L3 means as diamonds for its five CNNs."""
+    frame = _figure_frame(records)
     frame = frame[frame["layer"].isin(["L3", "pixels"])]
-    return plots.bar_mean_std(frame, x="architecture", ax=ax, ylabel="NMI", title="Architectures, L3 (Fig. 4a)",
-                              spread="datasets and algorithms")
+    archs = [a for a in dict.fromkeys(frame["architecture"]) if a != "raw pixels"]
+    archs += ["raw pixels"] if "raw pixels" in set(frame["architecture"]) else []
+    published = _paper_frame()
+    ax = _new_axes(ax, len(archs), 1)
+    fig = _grouped_bars(ax, frame, x="architecture", hue=None, x_order=archs,
+                        paper_frame=published[published["layer"] == "L3"])
+    ax.set_title("Influence of the architecture, L3 (Fig. 4a)")
+    ax.set_xlabel(f"architecture{_spread(frame, ['architecture'], 'datasets and algorithms')}")
+    return fig
 
 
 def figure_architecture_task(records, ax=None):
-    """Figure 4b: NMI per dataset and architecture at L3 (mean ± std over algorithms)."""
-    frame = _feature_rows(records)
-    return plots.bar_mean_std(frame[frame["layer"] == "L3"], x="dataset", hue="architecture", ax=ax, ylabel="NMI",
-                              title="Architecture × task, L3 (Fig. 4b)", spread="algorithms")
+    """Figure 4b: NMI per task (the paper's four, then stand-ins) and architecture at L3, mean ± SD over datasets
+    and algorithms; the paper's per-task L3 means as diamonds for its five CNNs."""
+    frame = _feature_rows(_figure_frame(records))
+    frame = frame[frame["layer"] == "L3"]
+    tasks = _task_order(frame["task"])
+    archs = list(dict.fromkeys(frame["architecture"]))
+    published = _paper_frame()
+    ax = _new_axes(ax, len(tasks), len(archs))
+    fig = _grouped_bars(ax, frame, x="task", hue="architecture", x_order=tasks, hue_order=archs,
+                        paper_frame=published[published["layer"] == "L3"], x_labels={t: _task_label(t) for t in tasks})
+    ax.set_title("Influence of the architecture: architecture × task, L3 (Fig. 4b)")
+    ax.set_xlabel(f"task{_spread(frame, ['task', 'architecture'], 'datasets and algorithms')}")
+    _name_task_datasets(ax, frame, tasks)
+    return fig
 
 
 def figure_choice_matters(records, ax=None):
-    """Figure 5: per dataset, best vs. worst architecture at L3 (agglomerative), the gap annotated."""
-    frame = _feature_rows(records)
+    """Figure 5: per dataset, NMI of every architecture at L3 (agglomerative), the best-worst gap written above
+    each group (inside the axes); the paper's values (Tables A.3–A.6) as diamonds for its five CNNs."""
+    frame = _feature_rows(_figure_frame(records))
     frame = frame[(frame["layer"] == "L3") & (frame["clustering"] == "Agg")]
-    summary = frame.groupby(["dataset", "architecture"], as_index=False)["value"].mean()
-    fig = plots.bar_mean_std(summary, x="dataset", hue="architecture", ax=ax, ylabel="NMI",
-                             title="Where the architecture choice matters (Fig. 5)", spread="seeds")
-    ax = fig.axes[0]
-    for i, (dataset, part) in enumerate(summary.groupby("dataset", sort=False)):
-        gap = part["value"].max() - part["value"].min()
-        ax.annotate(f"gap {gap:.2f}", (i, part["value"].max()), textcoords="offset points", xytext=(0, 6),
-                    ha="center", fontsize="small")
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    archs = list(dict.fromkeys(frame["architecture"]))
+    published = _paper_frame()
+    ax = _new_axes(ax, len(datasets), len(archs))
+    fig = _grouped_bars(ax, frame, x="dataset", hue="architecture", x_order=datasets, hue_order=archs,
+                        paper_frame=published[(published["layer"] == "L3") & (published["clustering"] == "Agg")])
+    summary = frame.groupby(["dataset", "architecture"])["value"].mean()
+    top = summary.max() if len(summary) else 1.0
+    ax.set_ylim(0, max(plots.PAPER_YLIM[1], top + 0.15))  # room for the gap labels above the tallest bar
+    for i, dataset in enumerate(datasets):
+        part = summary.loc[dataset]
+        ax.text(i, part.max() + 0.04, f"gap {part.max() - part.min():.2f}", ha="center", va="bottom",
+                fontsize="small")
+    ax.set_title("Where the architecture choice matters, L3, agglomerative (Fig. 5)")
+    ax.set_xlabel(f"dataset (gap: best − worst){_spread(frame, ['dataset', 'architecture'], 'seeds')}")
     return fig
 
 
 def figure_algorithm_architecture(records, ax=None):
-    """Figure 6: NMI per architecture and clustering algorithm at L3 (mean ± std over datasets).
+    """Figure 6: NMI per architecture and clustering algorithm at L3, mean ± SD over datasets; the paper's L3
+    means as diamonds for its five CNNs.
 
     Section 3.2.1 ends with "only L3 layers are considered in the rest of this results section", so Figure 6
     (Section 3.2.3) is drawn from the L3 rows only, as Figures 4 and 5 are; the pixel baseline is not a CNN.
     """
-    frame = _feature_rows(records)
-    return plots.bar_mean_std(frame[frame["layer"] == "L3"], x="architecture", hue="clustering", ax=ax,
-                              ylabel="NMI", title="Algorithm × architecture, L3 (Fig. 6)", spread="datasets")
+    frame = _feature_rows(_figure_frame(records))
+    frame = frame[frame["layer"] == "L3"]
+    archs = list(dict.fromkeys(frame["architecture"]))
+    algos = [c for c in _CLUSTERING_LABELS if c in set(frame["clustering"])]
+    published = _paper_frame()
+    ax = _new_axes(ax, len(archs), len(algos))
+    fig = _grouped_bars(ax, frame, x="architecture", hue="clustering", x_order=archs, hue_order=algos,
+                        paper_frame=published[published["layer"] == "L3"], hue_labels=_CLUSTERING_LABELS)
+    ax.set_title("Clustering algorithm × architecture, L3 (Fig. 6)")
+    ax.set_xlabel(f"architecture{_spread(frame, ['architecture', 'clustering'], 'datasets')}")
+    return fig
+
+
+def draw_figures(run_dir, only=None):
+    """Figures 3–6 of one run folder, from its ``records.jsonl`` alone: yields ``(name, figure)`` for each name of
+    :data:`FIGURES` (or of ``only``)."""
+    records = results.read_records(run_dir)
+    drawers = {"fig3a_layer_architecture": figure_layer_architecture, "fig3b_layer_task": figure_layer_task,
+               "fig4a_architecture": figure_architecture, "fig4b_architecture_task": figure_architecture_task,
+               "fig5_choice_matters": figure_choice_matters,
+               "fig6_algorithm_architecture": figure_algorithm_architecture}
+    for name in select_figures(FIGURES, only):
+        yield name, drawers[name](records)

@@ -14,6 +14,7 @@ J. Guérin et al., Neurocomputing 423 (2021), Section 4.4 and Figure 10.
 from __future__ import annotations
 
 import json
+import time
 
 import numpy as np
 import pandas as pd
@@ -22,11 +23,12 @@ from matplotlib import pyplot as plt
 from clustlib import features, paths, plots, repro, results
 from clustlib.cluster import ALGORITHMS, build_label_views, sweep_combinations
 from clustlib.errors import InvalidParameter
+from clustlib.features.extraction import clustering_view
 from clustlib.parallel import make_executor
 from clustlib.studies._common import check_datasets, check_list, check_seed
 
 __all__ = ["PIXELS", "parse_view", "validate_views", "validate_params", "build_views", "run_sweep", "summary_by_m",
-           "single_vs_all", "figure_10"]
+           "single_vs_all", "figure_10", "sweep_from_records", "figure_names", "draw_figures"]
 
 PIXELS = "pixels"
 
@@ -69,17 +71,21 @@ def build_views(imageset, view_specs, *, batch_size: int = 32, device: str = "cp
     """Feature matrix of every view and its extraction time t1 in seconds (0 for pixels).
 
     All layers of one network come from one forward pass; each of its views is charged the whole pass,
-    since in the paper's parallel model each view needs that network. t1 is the wall time of the
-    extraction call: near zero when the features come from the cache, so time panels are only
-    meaningful on a first (uncached) run.
+    since in the paper's parallel model each view needs that network. A view wider than its N images comes
+    as its exact isometric reduction (:func:`clustlib.features.extraction.clustering_view`: same pairwise
+    distances, hence the same Ward partition), read from the feature cache where study 01 left it; its time
+    joins t1. t1 is the wall time of the extraction call: near zero when the features come from the cache,
+    so time panels are only meaningful on a first (uncached) run.
     """
     wanted: dict[str, list[str]] = {}
     for spec in view_specs:
         extractor, layer = parse_view(spec)
         if extractor != PIXELS:
             wanted.setdefault(extractor, []).append(layer)
+    # memory-mapped: a wide layer whose exact reduction study 01 already cached is never read into memory
     extracted = {name: features.extract(imageset, name, layers=tuple(layers), batch_size=batch_size,
-                                        device=device, progress=False) for name, layers in wanted.items()}
+                                        device=device, progress=False, mmap_threshold_bytes=0)
+                 for name, layers in wanted.items()}
     matrices, seconds = [], []
     for spec in view_specs:
         extractor, layer = parse_view(spec)
@@ -87,8 +93,9 @@ def build_views(imageset, view_specs, *, batch_size: int = 32, device: str = "cp
             matrices.append(imageset.flat_pixels())
             seconds.append(0.0)
         else:
-            matrices.append(extracted[extractor][layer])
-            seconds.append(extracted[extractor].seconds)
+            start = time.perf_counter()
+            matrices.append(clustering_view(extracted[extractor], layer)[0])
+            seconds.append(extracted[extractor].seconds + time.perf_counter() - start)
     return matrices, np.asarray(seconds)
 
 
@@ -159,18 +166,55 @@ def single_vs_all(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def sweep_from_records(records: pd.DataFrame) -> pd.DataFrame:
+    """The sweep table of :func:`run_sweep` rebuilt from a run's ``MVEC_agg`` records: ``dataset, m, key, nmi,
+    t_total, t_parallel, t_consensus`` (seconds), ``view_names``; one row per logged combination."""
+    frame = records[(records["method"] == "MVEC_agg") & (records["metric"] == "nmi")]
+    rows = []
+    for row in frame.itertuples():
+        setting, note = results.parse_setting(row.setting), json.loads(row.note or "{}")
+        rows.append({"dataset": row.dataset, "m": int(setting["m"]), "key": setting.get("views"), "nmi": row.value,
+                     "t_total": row.time_s, "t_parallel": note.get("t_parallel", np.nan),
+                     "t_consensus": note.get("t_consensus", np.nan), "view_names": note.get("views", [])})
+    return pd.DataFrame(rows, columns=["dataset", "m", "key", "nmi", "t_total", "t_parallel", "t_consensus",
+                                       "view_names"])
+
+
 def figure_10(summary: pd.DataFrame, dataset: str):
-    """Figure 10 for one dataset: NMI mean ± std against m (left); total and parallel time against m (right)."""
+    """Figure 10 for one dataset: NMI mean ± SD over the C(M, m) combinations against the number of views m
+    (left); mean total time, sequential and with one worker per view (the paper's parallel model), against m
+    (right)."""
     part = summary[summary["dataset"] == dataset]
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.2), layout="constrained")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.0, 3.3), layout="constrained")
     plots.line_mean_std(part, x="m", mean="nmi_mean", std="nmi_std", ax=left, ylabel="NMI",
-                        title=f"{dataset}: NMI vs. number of views", spread="the C(M, m) combinations")
+                        title="NMI vs. number of views", spread="the C(M, m) combinations")
+    varies = part["nmi_std"].fillna(0).gt(0).any()
+    left.set_xlabel("number of views m" + ("\n(band: ±1 SD over the C(M, m) combinations)" if varies else ""))
     right.plot(part["m"], part["t_total_mean"], marker="o", label="sequential: Σ(t1+t2) + t3")
     right.plot(part["m"], part["t_parallel_mean"], marker="s", label="parallel: max(t1+t2) + t3")
-    right.set_xlabel("m")
-    right.set_ylabel("time (s)")
-    right.set_title(f"{dataset}: time vs. number of views")
-    right.legend(frameon=False, fontsize="small")
+    right.set_xlabel("number of views m")
+    right.set_ylabel("mean total time (s)")
+    right.set_title("time vs. number of views")
+    right.set_ylim(bottom=0)
+    right.legend(frameon=False, fontsize="small", loc="upper left")
     for ax in (left, right):
         ax.set_xticks(part["m"])
+    fig.suptitle(f"MVEC$_{{agg}}$ on {dataset} (Fig. 10)")
     return fig
+
+
+def figure_names(datasets) -> list[str]:
+    """The figures of a run on ``datasets``: ``fig10_<dataset>``, one per dataset."""
+    return [f"fig10_{dataset}" for dataset in datasets]
+
+
+def draw_figures(run_dir, only=None):
+    """Figure 10 of one run folder, from its ``records.jsonl`` alone: yields ``("fig10_<dataset>", figure)`` per
+    dataset of the run (or per name of ``only``)."""
+    from clustlib.studies.layer_grid import select_figures
+
+    summary = summary_by_m(sweep_from_records(results.read_records(run_dir)))
+    datasets = list(dict.fromkeys(summary["dataset"]))
+    names = dict(zip(figure_names(datasets), datasets))
+    for name in select_figures(list(names), only):
+        yield name, figure_10(summary, names[name])

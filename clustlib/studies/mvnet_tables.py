@@ -45,7 +45,8 @@ from clustlib.studies.mvec_sweep import PIXELS, parse_view, validate_views
 __all__ = ["MULTI_VIEW_METHODS", "FIGURE_8", "DatasetOutcome", "validate_params", "build_views", "run_dataset",
            "add_selected_networks", "log_outcome", "score_table", "kmeans_by_stage", "compare_with_paper",
            "compare_figure_8", "paper_figure_outcome", "figure_8_views", "figure_mix", "figure_8", "figure_15",
-           "figure_16"]
+           "figure_16", "figure_8_data", "draw_figure_8", "figure_16_data", "draw_figure_16", "save_figure_data",
+           "figure_names", "draw_figures"]
 
 MULTI_VIEW_METHODS = ("CC", "MVnet_fix", "MVnet", "MVEC", "MVEC_jule", "MVSC", "MVSC_jule", "RMKKM", "RMKKM_jule")
 _SCORES = ("nmi", "pur", "acc")
@@ -81,7 +82,8 @@ def validate_params(params: dict) -> None:
     check_datasets(params["datasets"], params["subsets"])
     check_seed(params["seed"])
     validate_views(params["views"])
-    check_estimator_params(params["jule_params"], JULE(), {"n_clusters", "random_state"}, "n_clusters and random_state")
+    check_estimator_params(params["jule_params"], JULE(), {"n_clusters", "random_state", "device"},
+                           "n_clusters, random_state and device")
 
 
 def _score(labels_true, labels_pred) -> dict:
@@ -118,7 +120,7 @@ def _timed(fn):
 
 
 def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: dict | None = None,
-                max_memory_gb: float = 16.0) -> DatasetOutcome:
+                max_memory_gb: float = 16.0, device: str = "cpu") -> DatasetOutcome:
     """Every method of Tables B.7–B.10 on one dataset.
 
     Parameters
@@ -132,6 +134,8 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
         Extra JULE parameters (``eta``, ``epochs_per_period``...); defaults are JULE's.
     max_memory_gb : float
         Memory budget for the N×N kernels of MVSC/RMKKM (the paper's machine had 16 GB).
+    device : str
+        Where JULE (every view, CC) and MVnet train: ``"cpu"`` or ``"cuda[:i]"`` (the profile's ``device``).
     """
     y, k = imageset.labels, imageset.n_classes
     budget = int(max_memory_gb * 2**30)
@@ -146,6 +150,7 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
                      "time_s": np.nan, "status": reason})
 
     float_views = [np.asarray(X, dtype=np.float32) for X in matrices]
+    jule_params = {**(jule_params or {}), "device": device}
     jules, t_jules = _timed(lambda: fit_view_jules(float_views, k, jule_params=jule_params, random_state=seed))
     for spec, jule in zip(view_specs, jules):  # the paper's single-network rows: JULE on each CNN's features
         rows.append({"method": spec, "kind": "single", **_score(y, jule.labels_), "time_s": jule.fit_seconds_,
@@ -159,11 +164,12 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
     mvnet_holder = {}
 
     def fit_mvnet():
-        model = MVnet(k, jule_params=jule_params, random_state=seed).fit(float_views, view_models=jules)
+        model = MVnet(k, jule_params=jule_params, device=device, random_state=seed).fit(float_views,
+                                                                                       view_models=jules)
         mvnet_holder["model"] = model
         return model.labels_
 
-    add("CC", lambda: JULE(k, random_state=seed, **(jule_params or {})).fit(concatenate_views(float_views)).labels_)
+    add("CC", lambda: JULE(k, random_state=seed, **jule_params).fit(concatenate_views(float_views)).labels_)
     add("MVnet", fit_mvnet)
     mvnet = mvnet_holder["model"]
     rows.append({"method": "MVnet_fix", "kind": "multi", **_score(y, mvnet.labels_fix_), "time_s": np.nan,
@@ -277,24 +283,66 @@ def figure_8_views(outcome: DatasetOutcome) -> tuple[list[str], int | None]:
     return list(outcome.single_labels)[:3], None
 
 
-def figure_mix(outcome: DatasetOutcome, ax=None):
-    """Figures 11–14 style: MIX per method; purple single extractors, grey multi-view, orange the best multi-view."""
-    frame = outcome.scores[outcome.scores["status"] == "ok"]
-    frame = frame[frame["kind"].isin(["selected", "multi"])].copy()
-    frame["label"] = [f"{m} ({v.split('.')[0]})" if isinstance(v, str) else m
-                      for m, v in zip(frame["method"], frame.get("view", [None] * len(frame)))]
+def _method_label(method: str, view=None) -> str:
+    """A method as the paper prints it (``MVEC_jule`` -> MVEC$_{jule}$), a selected network with its view."""
+    from clustlib.studies.layer_grid import architecture_label
+
+    base, sep, sub = method.partition("_")
+    label = f"{base}$_{{{sub}}}$" if sep and base in {"MVnet", "MVEC", "MVSC", "RMKKM"} else method
+    if isinstance(view, str) and view:
+        layer = f" {view.split(':')[1]}" if ":" in view else ""
+        label += f" ({architecture_label(view)}{layer})"
+    return label
+
+
+def _view_label(view: str) -> str:
+    from clustlib.studies.layer_grid import architecture_label
+
+    return architecture_label(view) + (f" {view.split(':')[1]}" if ":" in view else "")
+
+
+def _paper_mix(dataset: str) -> dict:
+    """MIX = (NMI + PUR + ACC) / 3 of each method of Tables B.7–B.10 on ``dataset`` (empty if not a paper dataset)."""
+    published = pd.concat([paper.load("guerin2021", t) for t in ("B.7", "B.8", "B.9", "B.10")])
+    wide = published[published["dataset"] == dataset].pivot_table(index="method", columns="metric", values="value")
+    if wide.empty or not set(_SCORES) <= set(wide.columns):
+        return {}
+    return wide[list(_SCORES)].mean(axis=1, skipna=False).dropna().to_dict()
+
+
+def figure_mix(outcome, ax=None):
+    """Figures 11–14 style: MIX per method; purple the single extractors (BNet/WNet/LNet), grey the multi-view
+    methods, orange the best multi-view one; the paper's MIX (Tables B.7–B.10) as black diamonds where the dataset
+    is one of the paper's. ``outcome`` is a :class:`DatasetOutcome` or its scores table (with a ``dataset``
+    column)."""
+    scores = outcome.scores.assign(dataset=outcome.dataset) if isinstance(outcome, DatasetOutcome) else outcome
+    dataset = scores["dataset"].iloc[0]
+    frame = scores[(scores["status"] == "ok") & scores["kind"].isin(["selected", "multi"])].reset_index(drop=True)
+    views = frame["view"] if "view" in frame else pd.Series([None] * len(frame))
+    frame["label"] = [_method_label(m, v) for m, v in zip(frame["method"], views)]
     best_multi = frame.loc[frame["kind"] == "multi", "mix"].idxmax()
     colours = ["#7b3294" if kind == "selected" else ("#e66101" if i == best_multi else "#999999")
                for i, kind in zip(frame.index, frame["kind"])]
-    fig, ax = (plt.subplots(figsize=(5.2, 0.32 * len(frame) + 1.0), layout="constrained") if ax is None
+    fig, ax = (plt.subplots(figsize=(5.6, 0.32 * len(frame) + 1.3), layout="constrained") if ax is None
                else (ax.figure, ax))
-    ax.barh(frame["label"], frame["mix"], color=colours)
+    ax.barh(np.arange(len(frame)), frame["mix"], color=colours)
+    ax.set_yticks(np.arange(len(frame)), frame["label"])
     ax.invert_yaxis()
+    published = _paper_mix(dataset)
+    paper_names = {"BNet": "BNet", "WNet": "WNet", "LNet": "LNet"}
+    marks = [(i, published[paper_names.get(m, m)]) for i, m in enumerate(frame["method"])
+             if paper_names.get(m, m) in published]
+    if marks:
+        ax.plot([v for _, v in marks], [i for i, _ in marks], "D", color="black", markersize=4,
+                label="paper (Tables B.7–B.10)")
+        ax.legend(frameon=False, fontsize="x-small", loc="lower right")
     ax.set_xlabel("MIX = (NMI + PUR + ACC) / 3")
-    ax.set_title(f"{outcome.dataset}: MIX per method (Figs. 11–14)")
+    ax.set_title(f"{dataset}: MIX per method (Figs. 11–14)\npurple: single extractor, grey: multi-view, "
+                 "orange: best", fontsize="small")
     for y_pos, value in enumerate(frame["mix"]):
         ax.text(value + 0.005, y_pos, f"{value:.3f}", va="center", fontsize="x-small")
-    ax.set_xlim(0, min(1.05, frame["mix"].max() + 0.12))
+    ax.set_xlim(0, min(1.1, max([frame["mix"].max(), *[v for _, v in marks]]) + 0.12))
+    ax.grid(axis="y", visible=False)
     return fig
 
 
@@ -306,14 +354,18 @@ def _tsne(X, seed: int, rows: np.ndarray) -> np.ndarray:
     return TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(X)
 
 
-def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
-    """Figure 8: Ward scores of three views incl. per-class FM, and t-SNE of those views with one class highlighted.
+def _sample_rows(n: int, seed: int, max_points: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.sort(rng.choice(n, size=min(max_points, n), replace=False))
+
+
+def figure_8_data(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000) -> tuple[pd.DataFrame, dict]:
+    """Figure 8's numbers: the table (Ward NMI, PUR, ACC, FM and the FM of the highlighted class per view) and
+    the arrays its panels draw: ``tsne_<i>`` (n, 2) per view, ``labels`` (n,) of the drawn points, ``highlight``.
 
     The views and class are the paper's (InceptionResnet, VGG16, Densenet121; class 4) where the run has those
     networks (:func:`figure_8_views`); otherwise the first three views and the class whose per-class FM varies most
     across them: the views are complementary where one clusters a class well and another does not.
-
-    Returns (figure, table).
     """
     views, highlight = figure_8_views(outcome)
     y = outcome.labels_true
@@ -325,21 +377,35 @@ def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
                                          ("nmi", "pur", "acc")},
                            "FM": metrics.fmi(y, outcome.single_labels[v]), f"FM class {highlight}": per_class[v][highlight]}
                           for v in views])
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(y), size=min(max_points, len(y)), replace=False))
-    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.2), layout="constrained")
-    for ax, v in zip(np.atleast_1d(axes), views):
-        emb = _tsne(outcome.single_features[v], seed, idx)
-        mask = y[idx] == highlight
-        ax.scatter(emb[~mask, 0], emb[~mask, 1], s=3, c="#bbbbbb", linewidths=0)
+    idx = _sample_rows(len(y), seed, max_points)
+    arrays = {f"tsne_{i}": _tsne(outcome.single_features[v], seed, idx) for i, v in enumerate(views)}
+    return table, {**arrays, "labels": y[idx], "highlight": np.asarray(highlight)}
+
+
+def draw_figure_8(dataset: str, table: pd.DataFrame, arrays: dict):
+    """Figure 8's panels: per view, the t-SNE of its features with the highlighted class in orange."""
+    highlight = int(arrays["highlight"])
+    views = list(table["view"])
+    mask = arrays["labels"] == highlight
+    fig, axes = plt.subplots(1, len(views), figsize=(3.2 * len(views), 3.4), layout="constrained")
+    for i, (ax, v) in enumerate(zip(np.atleast_1d(axes), views)):
+        emb = arrays[f"tsne_{i}"]
+        ax.scatter(emb[~mask, 0], emb[~mask, 1], s=3, c="#bbbbbb", linewidths=0, label="other classes")
         ax.scatter(emb[mask, 0], emb[mask, 1], s=5, c="#e66101", linewidths=0, label=f"class {highlight}")
-        name = paper_method_name(v.split(":")[0]) + (f" {v.split(':')[-1]}" if ":" in v else "")
-        ax.set_title(f"{name}\nFM class {highlight} = {per_class[v][highlight]:.2f}", fontsize="small")
+        ax.set_title(f"{_view_label(v)}\nFM class {highlight} = {table[f'FM class {highlight}'].iloc[i]:.2f}, "
+                     f"NMI = {table['NMI'].iloc[i]:.2f}", fontsize="small")
         ax.set_xticks([])
         ax.set_yticks([])
-    np.atleast_1d(axes)[0].legend(frameon=False, fontsize="x-small", loc="best")
-    fig.suptitle(f"{outcome.dataset}: complementary views (Fig. 8)")
-    return fig, table
+    fig.legend(*np.atleast_1d(axes)[0].get_legend_handles_labels(), frameon=False, fontsize="x-small",
+               loc="outside lower center", ncols=2, markerscale=3)
+    fig.suptitle(f"{dataset}: complementary views, Ward agglomerative, t-SNE (Fig. 8)")
+    return fig
+
+
+def figure_8(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
+    """Figure 8 from an outcome: (figure, table); see :func:`figure_8_data` and :func:`draw_figure_8`."""
+    table, arrays = figure_8_data(outcome, seed=seed, max_points=max_points)
+    return draw_figure_8(outcome.dataset, table, arrays), table
 
 
 def kmeans_by_stage(outcomes: list[DatasetOutcome], *, seed: int = 0) -> pd.DataFrame:
@@ -354,23 +420,87 @@ def kmeans_by_stage(outcomes: list[DatasetOutcome], *, seed: int = 0) -> pd.Data
 
 
 def figure_15(stage_scores: pd.DataFrame, ax=None):
-    """Figure 15: K-means NMI on the representations of the DMVC stages, per dataset."""
-    return plots.bar_mean_std(stage_scores, x="dataset", y="nmi", hue="stage", ax=ax, ylabel="NMI (K-means)",
-                              title="K-means on each stage's representation (Fig. 15)")
+    """Figure 15: K-means NMI on the representations of the DMVC stages (LNet features, MVnet_fix, MVnet), per
+    dataset."""
+    stages = list(dict.fromkeys(stage_scores["stage"]))
+    fig = plots.bar_mean_std(stage_scores.assign(stage=stage_scores["stage"].map(_method_label)), x="dataset",
+                             y="nmi", hue="stage", ax=ax, ylabel="NMI (K-means)", hue_order=[_method_label(s) for s in
+                                                                                            stages],
+                             title="K-means on each stage's representation (Fig. 15)", spread="seeds")
+    fig.axes[0].set_ylim(*plots.PAPER_YLIM)
+    fig.axes[0].tick_params(axis="x", rotation=0)
+    return fig
+
+
+def figure_16_data(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000) -> tuple[list[str], dict]:
+    """Figure 16's arrays: the stage names and ``tsne_<i>`` (n, 2) per stage, ``labels`` (n,) of the points."""
+    idx = _sample_rows(len(outcome.labels_true), seed, max_points)
+    stages = list(outcome.stages)
+    arrays = {f"tsne_{i}": _tsne(outcome.stages[s], seed, idx) for i, s in enumerate(stages)}
+    return stages, {**arrays, "labels": outcome.labels_true[idx]}
+
+
+def draw_figure_16(dataset: str, stages: list[str], arrays: dict):
+    """Figure 16's panels: the t-SNE of each stage's representation, coloured by class."""
+    fig, axes = plt.subplots(1, len(stages), figsize=(3.2 * len(stages), 3.3), layout="constrained")
+    for i, (ax, stage) in enumerate(zip(np.atleast_1d(axes), stages)):
+        emb = arrays[f"tsne_{i}"]
+        ax.scatter(emb[:, 0], emb[:, 1], s=3, c=arrays["labels"], cmap="tab20", linewidths=0)
+        name, _, view = stage.partition(" (")
+        ax.set_title(_method_label(name) + (f"\n({_view_label(view.rstrip(')'))})" if view else ""), fontsize="small")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"{dataset}: t-SNE across the DMVC pipeline, coloured by class (Fig. 16)")
+    return fig
 
 
 def figure_16(outcome: DatasetOutcome, *, seed: int = 0, max_points: int = 1000):
-    """Figure 16: t-SNE of one dataset's representation at each stage, coloured by class."""
-    y = outcome.labels_true
-    rng = np.random.default_rng(seed)
-    idx = np.sort(rng.choice(len(y), size=min(max_points, len(y)), replace=False))
-    stages = list(outcome.stages.items())
-    fig, axes = plt.subplots(1, len(stages), figsize=(3.2 * len(stages), 3.2), layout="constrained")
-    for ax, (stage, X) in zip(np.atleast_1d(axes), stages):
-        emb = _tsne(X, seed, idx)
-        ax.scatter(emb[:, 0], emb[:, 1], s=3, c=y[idx], cmap="tab20", linewidths=0)
-        ax.set_title(stage, fontsize="small")
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"{outcome.dataset}: t-SNE across the DMVC pipeline (Fig. 16)")
-    return fig
+    """Figure 16 from an outcome; see :func:`figure_16_data` and :func:`draw_figure_16`."""
+    return draw_figure_16(outcome.dataset, *figure_16_data(outcome, seed=seed, max_points=max_points))
+
+
+def save_figure_data(run, outcomes: list[DatasetOutcome], *, seed: int = 0, max_points: int = 1000) -> dict:
+    """Keep in the run folder what Figures 8 and 11–16 need beyond the records: the score tables
+    (``scores``), Figure 15's K-means NMI (``stage_scores``), Figure 8's table and t-SNE (``figure8``) and Figure
+    16's t-SNE (``figure16``) of the paper's figure dataset. Returns ``{"fm_table", "stage_scores", "dataset"}``
+    for the notebook's tables."""
+    scores = pd.concat([o.scores.assign(dataset=o.dataset) for o in outcomes], ignore_index=True)
+    results.save_table(run.run_dir, "scores", scores.drop(columns=[c for c in scores if c.startswith("fm")]))
+    stage_scores = kmeans_by_stage(outcomes, seed=seed)
+    results.save_table(run.run_dir, "stage_scores", stage_scores)
+    chosen = paper_figure_outcome(outcomes)
+    fm_table, arrays = figure_8_data(chosen, seed=seed, max_points=max_points)
+    results.save_table(run.run_dir, "figure8", fm_table.assign(dataset=chosen.dataset))
+    results.save_arrays(run.run_dir, "figure8", **arrays)
+    stages, arrays16 = figure_16_data(chosen, seed=seed, max_points=max_points)
+    results.save_table(run.run_dir, "figure16", pd.DataFrame({"dataset": chosen.dataset, "stage": stages}))
+    results.save_arrays(run.run_dir, "figure16", **arrays16)
+    return {"fm_table": fm_table, "stage_scores": stage_scores, "dataset": chosen.dataset}
+
+
+def figure_names(datasets, figure_dataset: str) -> list[str]:
+    """The figures of a run on ``datasets`` whose Figures 8 and 16 show ``figure_dataset``."""
+    return ([f"fig11_14_mix_{d}" for d in datasets]
+            + [f"fig8_views_{figure_dataset}", "fig15_kmeans_by_stage", f"fig16_tsne_{figure_dataset}"])
+
+
+def draw_figures(run_dir, only=None):
+    """Figures 8 and 11–16 of one run folder, from the tables and arrays :func:`save_figure_data` kept there:
+    yields ``(name, figure)`` for each name of :func:`figure_names` (or of ``only``)."""
+    from clustlib.studies.layer_grid import select_figures
+
+    scores = results.load_table(run_dir, "scores")
+    fm_table = results.load_table(run_dir, "figure8")
+    figure_dataset = fm_table["dataset"].iloc[0]
+    names = figure_names(list(dict.fromkeys(scores["dataset"])), figure_dataset)
+    for name in select_figures(names, only):
+        if name.startswith("fig11_14_mix_"):
+            yield name, figure_mix(scores[scores["dataset"] == name[len("fig11_14_mix_"):]])
+        elif name.startswith("fig8_views_"):
+            yield name, draw_figure_8(figure_dataset, fm_table.drop(columns="dataset"),
+                                      results.load_arrays(run_dir, "figure8"))
+        elif name == "fig15_kmeans_by_stage":
+            yield name, figure_15(results.load_table(run_dir, "stage_scores"))
+        else:
+            yield name, draw_figure_16(figure_dataset, list(results.load_table(run_dir, "figure16")["stage"]),
+                                       results.load_arrays(run_dir, "figure16"))
