@@ -50,10 +50,10 @@ def test_validate_refuses_bad_parameters_before_loading(kwargs, match, monkeypat
 def test_validate_accepts_every_profile(profile):
     defaults = {k: ast.literal_eval(v["default"]) for k, v in profiles.notebook_parameters("05_mmdc").items()}
     p = {**defaults, **profiles.resolve_params("05_mmdc", profile)}
-    mmdc.validate(p["datasets"], p["sobel"], p["rotation"], p["seeds"], preset=p["preset"],
-                  estimator_params=p["estimator_params"], subsets=p["subsets"], refinement=p["refinement"],
-                  refinement_epochs=p["refinement_epochs"], ablation_datasets=p["ablation_datasets"])
+    mmdc.validate_params(p)  # Table 4.4's baselines and probe and Figure 4.1's grid included
     assert p["preset"] == "thesis"
+    if profile in ("ci", "smoke", "full"):  # every profile but the notebook's own runs Table 4.4 and Figure 4.1
+        assert p["feature_datasets"] and p["baselines"] == ["NAT", "RotNet", "NAT+Rot"] and p["grid_datasets"]
 
 
 def test_settings_follow_the_thesis_and_the_readme():
