@@ -84,7 +84,6 @@ n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-import matplotlib.pyplot as plt
 import pandas as pd
 from IPython.display import display
 
@@ -198,9 +197,11 @@ for sweep, names in sweep_data.items():
             per_class=clusters_per_class, device=device, progress=progress)
 for (sweep, name), frame in sweeps.items():
     findings.show_table(dac.summary(frame, ["value", "n", "method"]), findings.caption(
-        STUDY, profile, params, f"Figure {dac.SWEEPS[sweep][0]} on {name}: {sweep} sweep (mean ± SD over seeds)"))
+        STUDY, profile, params, f"Figure {dac.SWEEPS[sweep][0]} on {name}: {sweep} sweep (mean ± SD over seeds)"),
+        empty="No point of this sweep ran.")
 if not sweeps:
-    print("Figures 5 to 7 skipped: no retention rates, cluster counts or sample counts in this profile.")
+    findings.show_table(None, "Figures 5 to 7", empty="Figures 5 to 7 skipped: no retention rates, cluster counts "
+                        "or sample counts in this profile.")
 
 # %% [markdown]
 # ## Compare with the paper
@@ -229,7 +230,7 @@ if table3 is not None:
 # **cluster sizes** of the final partition (not in the paper).
 
 # %%
-figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds", "fig4", "cluster_sizes"]))
+published = figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds", "fig4", "cluster_sizes"]))
 
 # %% [markdown]
 # **Figure 1**: every image's label features mapped into the regular K-gon, at the initial stage (the untrained
@@ -239,13 +240,13 @@ figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds",
 # feature, and the most confident image of another class (a failure mode).
 
 # %%
-figures.publish(run, dac.draw_figures(run.run_dir, only=["fig1", "fig3"]))
+published += figures.publish(run, dac.draw_figures(run.run_dir, only=["fig1", "fig3"]))
 
 # %% [markdown]
 # **Figures 5 to 7**: scores against the retention rate, the number of clusters and the number of samples.
 
 # %%
-figures.publish(run, dac.draw_figures(run.run_dir, only=["fig5", "fig6", "fig7"]))
+published += figures.publish(run, dac.draw_figures(run.run_dir, only=["fig5", "fig6", "fig7"]))
 
 # %% tags=["check"]
 logged = run.records
@@ -265,10 +266,9 @@ for (sweep, name), frame in sweeps.items():
     kept = kept[kept["dataset"] == name]
     assert len(kept) == len(sweep_values[sweep]) * len(sweep_methods) * len(sweep_seeds) == len(frame)
     assert sorted(set(kept["value"])) == sorted(float(v) for v in sweep_values[sweep])
-drawn = dict(dac.draw_figures(run.run_dir))
-assert {f"dac_fig1_kgon_{d}" for d in datasets} | {f"dac_fig3_label_features_{d}" for d in datasets} <= set(drawn)
-assert all(f"dac_fig{dac.SWEEPS[s][0]}_" in " ".join(drawn) for s, names in sweep_data.items() if names)
-plt.close("all")
+drawn = {path.stem for path in published}
+assert {f"dac_{f}_{d}" for f in ("table2", "fig1_kgon", "fig3_label_features") for d in datasets} <= drawn
+assert all(any(n.startswith(f"dac_fig{dac.SWEEPS[s][0]}_") for n in drawn) for s, names in sweep_data.items() if names)
 
 # %% [markdown]
 # ## Fidelity ledger

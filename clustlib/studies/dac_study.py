@@ -830,7 +830,7 @@ def kgon_coordinates(Z: np.ndarray) -> np.ndarray:
 
 def label_feature_samples(labels: np.ndarray, Z: np.ndarray, max_clusters: int = 10) -> pd.DataFrame:
     """Figure 3's examples: per cluster (argmax of ``Z``; the first ``max_clusters`` by size), its most confident
-    image (``kind`` "typical") and the most confident image whose class is not the cluster's majority class
+    image of the cluster's majority class (``kind`` "typical") and its most confident image of another class
     ("failure", where one exists). Columns ``index, cluster, kind, label``."""
     assigned = Z.argmax(1)
     confidence = Z.max(1)
@@ -840,7 +840,8 @@ def label_feature_samples(labels: np.ndarray, Z: np.ndarray, max_clusters: int =
         if not len(members):
             continue
         majority = np.bincount(labels[members]).argmax()
-        for kind, pool in (("typical", members), ("failure", members[labels[members] != majority])):
+        for kind, pool in (("typical", members[labels[members] == majority]),
+                           ("failure", members[labels[members] != majority])):
             if len(pool):
                 best = int(pool[np.argmax(confidence[pool])])
                 rows.append({"index": best, "cluster": int(cluster), "kind": kind, "label": int(labels[best])})
@@ -986,16 +987,16 @@ def figure_cluster_sizes(runs: DACRuns, dataset: str | None = None, ax=None):
     return fig
 
 
-_SWEEP_TITLES = {"imbalance": ("minimum retention rate r", "Figure 5: imbalanced subsets of {}"),
-                 "clusters": ("number of clusters K", "Figure 6: number of clusters ({})"),
-                 "samples": ("number of samples N", "Figure 7: number of samples ({})")}
+_SWEEP_TITLES = {"imbalance": ("minimum retention rate r", "Figure 5: imbalanced subsets of {} (the paper: MNIST)"),
+                 "clusters": ("number of clusters K", "Figure 6: K classes of {} (the paper: ILSVRC2012 1K)"),
+                 "samples": ("number of samples N", "Figure 7: N images of {} (the paper: MNIST, CIFAR-10)")}
 
 
-def figure_sweep(table: pd.DataFrame, sweep: str, *, stand_ins: dict | None = None, metrics_shown=None):
+def figure_sweep(table: pd.DataFrame, sweep: str, *, metrics_shown=None):
     """Figures 5-7 as the paper draws them: a score against the swept value, one line per method (mean over
     seeds; a band of ±1 SD where there are several), one row of panels per dataset. Figure 5 shows ACC (the
-    paper's y axis); Figures 6 and 7 NMI, ARI and ACC."""
-    stand_ins = dict(stand_ins or {})
+    paper's y axis); Figures 6 and 7 NMI, ARI and ACC. The title names the paper's data for the sweep (a
+    stand-in profile's data differ)."""
     metrics_shown = list(metrics_shown or (("acc",) if sweep == "imbalance" else ("nmi", "ari", "acc")))
     datasets = list(dict.fromkeys(table["dataset"]))
     xlabel, title = _SWEEP_TITLES[sweep]
@@ -1004,7 +1005,6 @@ def figure_sweep(table: pd.DataFrame, sweep: str, *, stand_ins: dict | None = No
     methods = [m for m in SWEEP_METHODS.values() if m in set(table["method"])]
     for row, dataset in zip(axes, datasets):
         part = table[table["dataset"] == dataset]
-        label = f"{dataset} (as {stand_ins[dataset]})" if stand_ins.get(dataset) else dataset
         for ax, metric in zip(row, metrics_shown):
             for i, method in enumerate(methods):
                 stats = part[part["method"] == method].groupby("value")[metric].agg(["mean", "std"]).reset_index()
@@ -1017,10 +1017,8 @@ def figure_sweep(table: pd.DataFrame, sweep: str, *, stand_ins: dict | None = No
             ax.set_xticks(values, [f"{v:g}" for v in values], fontsize="small")
             ax.set(xlabel=xlabel, ylabel="clustering accuracy" if metric == "acc" else metric.upper(),
                    ylim=(0, 1.02))
-            ax.set_title(title.format(label) if len(metrics_shown) == 1 else f"{metric.upper()}, {label}",
-                         fontsize="medium")
-    if len(metrics_shown) > 1:
-        fig.suptitle(title.format(", ".join(datasets)))
+            ax.set_title(metric.upper() if len(datasets) == 1 else f"{metric.upper()}, {dataset}", fontsize="medium")
+    fig.suptitle(title.format(" and ".join(datasets)), fontsize="medium")
     axes[0, -1].legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
 
@@ -1050,45 +1048,66 @@ def figure_kgon(initial: np.ndarray, final: np.ndarray, labels: np.ndarray, *, d
                for c in np.unique(labels)[:20]]
     axes[1].legend(handles=handles, title="class", frameon=False, fontsize="x-small", loc="upper left",
                    bbox_to_anchor=(1.0, 1.0))
-    fig.suptitle(f"{method} label features of {len(keep):,} {dataset} images on the {k}-gon "
-                 "(vertex = one-hot cluster; colour = true class)")
+    fig.suptitle(f"Figure 1: {method} label features of {len(keep):,} {dataset} images on the {k}-gon\n"
+                 "(a vertex is a one-hot label feature; colour: true class)", fontsize="medium")
     return fig
 
 
+def _montage(images: list, size: tuple) -> np.ndarray:
+    """Images (H, W, C) side by side with a 2-pixel white gap, blanks for None; float (H, n (W + 2), 3) in [0, 1]."""
+    h, w = size
+    tiles = []
+    for image in images:
+        tile = np.ones((h, w + 2, 3))
+        if image is not None:
+            tile[:, :w] = (np.repeat(image, 3, -1) if image.shape[-1] == 1 else image) / 255.0
+        tiles.append(tile)
+    return np.concatenate(tiles, 1)
+
+
 def figure_label_feature_samples(samples: dict, *, dataset: str):
-    """Figure 3: for each cluster (columns, largest first) its most confident image and label feature (top two
-    rows) and its most confident image of another class, a failure mode (bottom two rows), as :func:`keep_label_feature_samples`
-    kept them; the bar of the cluster's own neuron in black."""
+    """Figure 3: for each cluster (columns, largest first) its most confident image of the cluster's majority
+    class with its label feature (top two rows) and its most confident image of another class, a failure mode
+    (bottom two rows), as :func:`keep_label_feature_samples` kept them; the bar of the cluster's own neuron in
+    black. One axis per row (a montage and grouped bars), so it draws in a fraction of a second."""
     clusters = list(dict.fromkeys(samples["cluster"].tolist()))
     k = samples["features"].shape[1]
     classes = [str(c) for c in samples["classes"]]
-    fig, axes = plt.subplots(4, len(clusters), figsize=(1.25 * len(clusters) + 1.0, 5.6), layout="constrained",
-                             squeeze=False, gridspec_kw={"height_ratios": [1.2, 0.8, 1.2, 0.8]})
-    for col, cluster in enumerate(clusters):
-        for block, typical in ((0, True), (2, False)):
-            image_ax, bar_ax = axes[block, col], axes[block + 1, col]
+    h, w = samples["images"].shape[1:3]
+    fig, axes = plt.subplots(4, 1, figsize=(1.1 * len(clusters) + 1.2, 5.4), layout="constrained",
+                             gridspec_kw={"height_ratios": [1.2, 0.7, 1.2, 0.7]})
+    for block, typical, text in ((0, True, "typical"), (2, False, "failure mode")):
+        picks = []
+        for cluster in clusters:
             where = np.flatnonzero((samples["cluster"] == cluster) & (samples["typical"] == typical))
-            image_ax.set_axis_off()
-            if not len(where):
-                bar_ax.set_axis_off()
-                image_ax.set_title("none", fontsize="x-small")
+            picks.append(int(where[0]) if len(where) else None)
+        image_ax, bar_ax = axes[block], axes[block + 1]
+        image_ax.imshow(_montage([None if i is None else samples["images"][i] for i in picks], (h, w)),
+                        extent=(-0.5, len(clusters) - 0.5, 0, 1), aspect="auto")
+        image_ax.set(xticks=range(len(clusters)), yticks=[], xlim=(-0.5, len(clusters) - 0.5))
+        image_ax.set_xticklabels([f"class {classes[int(samples['label'][i])]}"[:16] if i is not None else "none"
+                                  for i in picks], fontsize="x-small")
+        image_ax.xaxis.tick_top()
+        image_ax.set_ylabel(text, fontsize="small")
+        image_ax.grid(False)
+        width = 0.9 / k
+        for col, i in enumerate(picks):
+            if i is None:
                 continue
-            i = int(where[0])
-            image = samples["images"][i]
-            image_ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1
-                            else None)
-            image_ax.set_title(f"class {classes[int(samples['label'][i])]}"[:18], fontsize="x-small")
-            bar_ax.bar(np.arange(k), samples["features"][i],
-                       color=["black" if j == cluster else "C0" for j in range(k)], width=0.8)
-            bar_ax.set(ylim=(0, 1.0), xticks=[], yticks=[0, 1] if col == 0 else [])
-            bar_ax.tick_params(labelsize="x-small")
-        axes[0, col].text(0.5, 1.35, f"cluster {cluster}", transform=axes[0, col].transAxes, ha="center",
-                          fontsize="small")
-    axes[1, 0].set_ylabel("label\nfeature", fontsize="x-small")
-    axes[3, 0].set_ylabel("label\nfeature", fontsize="x-small")
+            x = col - 0.45 + width * (np.arange(k) + 0.5)
+            bar_ax.bar(x, samples["features"][i], width=width,
+                       color=["black" if j == clusters[col] else "C0" for j in range(k)])
+        bar_ax.set(xlim=(-0.5, len(clusters) - 0.5), ylim=(0, 1), xticks=[c + 0.0 for c in range(len(clusters))],
+                   yticks=[0, 1])
+        bar_ax.set_xticklabels([f"cluster {c}" for c in clusters], fontsize="x-small")
+        bar_ax.set_ylabel("label\nfeature", fontsize="x-small")
+        bar_ax.grid(False)
+        for edge in range(1, len(clusters)):
+            bar_ax.axvline(edge - 0.5, color="0.85", linewidth=0.8)
     method = VARIANT_NAMES.get(str(samples["variant"]), str(samples["variant"]))
-    fig.suptitle(f"{method} label features on {dataset}: the most confident image per cluster (top) and a failure "
-                 "mode, the most confident image of another class (bottom)", fontsize="small")
+    fig.suptitle(f"Figure 3: {method} label features on {dataset}; per cluster the most confident image of its "
+                 "majority class (top) and of another class (bottom); the cluster's own neuron in black",
+                 fontsize="small")
     return fig
 
 
@@ -1175,4 +1194,4 @@ def draw_figures(run_dir, only=None):
                                 ("fig7", "samples", "dac_fig7_samples")):
         table = sweep_table(records, sweep)
         if _wanted(only, family, name) and not table.empty:
-            yield name, figure_sweep(table, sweep, stand_ins=stand_ins)
+            yield name, figure_sweep(table, sweep)
