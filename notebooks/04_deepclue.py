@@ -93,7 +93,9 @@ progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` 
 #
 # Fashion-MNIST and CIFAR train and test parts together, Tiny-ImageNet's train part, ImageNet-10 and
 # ImageNet-Dogs as CC builds them. Pixels in [0, 1] without standardisation, grey repeated to 3 channels; array
-# datasets keep their own size (CC resizes to `image_size`), image trees are decoded at `image_size`.
+# datasets keep their own size (CC resizes to `image_size`); ImageNet-10 and ImageNet-Dogs are decoded at
+# `image_size`, Tiny-ImageNet at its own 64 px (CC resizes it as it does CIFAR). The images stay uint8 here; each
+# dataset's float input exists only while its CC network trains.
 
 # %%
 image_size = estimator_params.get("image_size", 224)
@@ -110,6 +112,8 @@ for name in datasets:
 # The unweighted ensemble is the consensus of the weighted one's base clusterings with every cluster weighing 1,
 # so the two differ only in the weights. The ensemble-size sweep reuses the same features and base clusterings:
 # the first M' clusterings of every layer (M = 6 M' in all), more drawn only beyond the M' of the main run.
+# A rerun of an interrupted `clustlib run` skips the jobs this run folder has logged and resumes CC from its
+# per-epoch checkpoint there.
 
 # %%
 runs = deepclue.run_grid(run, imagesets, seeds, estimator_params=estimator_params, device=device, progress=progress,

@@ -360,3 +360,28 @@ def test_draw_figures_redraws_every_figure_from_the_run_folder(tmp_path, seed):
         list(deepclue.draw_figures(run.run_dir, only=["fig3"]))
     for fig in drawn.values():
         plt.close(fig)
+
+
+def test_host_memory_counts_images_inputs_features_and_pixels_by_hand():
+    params = {"datasets": ["digits"], "subsets": {"digits": 100}, "estimator_params": {"image_size": 32},
+              "layers": ["conv4_x", "fc9"], "pca_dim": 1000, "baselines": ["kmeans_pixels"]}
+    row = deepclue.host_memory(params).iloc[0]
+    assert (row["n"], row["decoded_px"]) == (100, 8)  # digits keep their 8 x 8 grey pixels
+    assert row["uint8_gb"] == pytest.approx(100 * 64 / 1e9)
+    assert row["cc_input_gb"] == pytest.approx(100 * 3 * 64 * 5 / 1e9)  # float32 and a boolean mask
+    # conv4_x at 32 px: 256 x 2 x 2 = 1024 > pca_dim (one PCA copy), fc9 512, fc8 128 (k-means on g_I)
+    assert row["features_gb"] == pytest.approx(100 * (1024 + 512 + 128 + 1024) * 4 / 1e9)
+    assert row["pixels_gb"] == pytest.approx(100 * 64 * 12 / 1e9)
+    assert row["peak_gb"] == pytest.approx(row["uint8_gb"] + row["features_gb"])
+    assert deepclue.host_memory({**params, "baselines": []}).loc[0, "pixels_gb"] == 0
+
+
+def test_full_profile_host_memory_is_what_load_inputs_states():
+    p = {**_defaults(), **profiles.resolve_params("04_deepclue", "full")}
+    frame = deepclue.host_memory(p).set_index("dataset").round(1)
+    assert frame["uint8_gb"].sum() == pytest.approx(6.6, abs=0.05)
+    assert frame.loc["tiny_imagenet", "decoded_px"] == 64 and frame.loc["tiny_imagenet", "cc_input_gb"] == 6.1
+    assert frame["peak_gb"].to_dict() == {"fashion_mnist": 42.1, "cifar10": 37.0, "cifar100_20": 37.0,
+                                          "imagenet10": 30.0, "imagenet_dogs": 41.8, "tiny_imagenet": 57.4}
+    for number in ("6.6 GB", "50.8 GB", "35.6 GB", "57 GB on Tiny-ImageNet"):
+        assert number in deepclue.load_inputs.__doc__

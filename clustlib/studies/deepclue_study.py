@@ -28,8 +28,11 @@ Choices the paper leaves open, made here and stated in the notebook:
 
 * Array datasets (Fashion-MNIST, CIFAR, digits) are fed at their own size, grey repeated to 3 channels, pixels
   in [0, 1]; CC resizes every crop and the test image to ``image_size`` (224 in the paper), as its transforms do
-  on the PIL image, which keeps 60-100k images on the device. Image trees (ImageNet-10, ImageNet-Dogs,
-  Tiny-ImageNet) are decoded at ``image_size``.
+  on the PIL image, which keeps 60-100k images on the device. ImageNet-10 and ImageNet-Dogs are decoded at
+  ``image_size``; Tiny-ImageNet keeps its 64 px and is resized by CC like CIFAR (:func:`decode_size`; the host
+  memory of ``full`` is stated in :func:`load_inputs`).
+* Resumable: a rerun of an interrupted ``clustlib run`` skips every job logged in the run folder and resumes
+  CC (and AE, DEC, DAC) from its checkpoint there (:func:`run_grid`, :func:`run_baselines`).
 * The six layers are conv4_x, conv5_x, fc6 (backbone), fc7, fc8 (g_I) and fc9 (g_C) (implementation notes 2.3:
   the paper names the counts, not the backbone layers); U-SPEC uses the authors' USPEC code defaults (p =
   1000, Knn = 5, Euclidean).
@@ -67,7 +70,8 @@ __all__ = ["METHOD", "CC_METHOD", "G_I_METHOD", "UNWEIGHTED_METHOD", "METHODS", 
            "check_baselines", "baseline_jobs", "skipped_baselines", "baseline_setting", "baseline_labels",
            "run_baselines", "compare_baselines_with_paper", "check_ensemble_sizes", "ensemble_size_curve",
            "weighting_table", "figure_weighting", "ensemble_size_table", "figure_ensemble_size", "DATASET_LABELS",
-           "ARTIFACTS", "FIGURES", "decode_size", "scores_from_records", "draw_figures"]
+           "ARTIFACTS", "FIGURES", "decode_size", "scores_from_records", "draw_figures", "host_memory",
+           "DEEPCLUE_LAYER_NAMES"]
 
 #: Our method names in the records (the first three are the paper's row labels of Tables II-IV / V-VII).
 METHOD = "DeepCluE"
@@ -90,6 +94,9 @@ COLOR_SETTINGS = {"imagenet10": {"color_strength": 1.0, "blur": True},
 DATASET_LABELS = {"fashion_mnist": "Fashion", "cifar10": "CIFAR-10", "cifar100_20": "CIFAR-100",
                   "imagenet10": "ImageNet-10", "imagenet_dogs": "ImageNet-Dogs", "tiny_imagenet": "Tiny-ImageNet",
                   "digits": "digits", "mnist": "MNIST"}
+#: The ensemble's default layers (:data:`clustlib.deep.contrastive.DEEPCLUE_LAYERS`, repeated here so that
+#: :func:`host_memory` imports no torch).
+DEEPCLUE_LAYER_NAMES = ("conv4_x", "conv5_x", "fc6", "fc7", "fc8", "fc9")
 _RESERVED = {"n_clusters", "random_state", "device", "progress", "checkpoint_path"}
 _ENSEMBLE_KEYS = ("clusterings_per_layer", "pca_dim", "n_representatives", "knn")
 
@@ -234,19 +241,65 @@ def decode_size(dataset: str, image_size: int = 224) -> int | None:
     return min(int(image_size), int(info.get("default_image_size") or image_size))
 
 
+def _layer_width(layer: str, size: int) -> int:
+    """Floats per image of one CC layer at ``size`` px input (ResNet18/34: the stem and every stage halve H, W)."""
+    widths = {"conv1": (64, 1), "conv2_x": (64, 2), "conv3_x": (128, 3), "conv4_x": (256, 4), "conv5_x": (512, 5)}
+    if layer not in widths:
+        return 128 if layer == "fc8" else 512
+    channels, halvings = widths[layer]
+    side = size
+    for _ in range(halvings):
+        side = -(-side // 2)
+    return channels * side * side
+
+
+def host_memory(params: dict) -> pd.DataFrame:
+    """Estimated host memory of a profile's ``params`` per dataset, in 10^9 bytes (what :func:`load_inputs`' docstring
+    states for ``full``), from N, the decoded image size and the layer widths; nothing is loaded.
+
+    Columns: ``dataset, n, decoded_px, uint8_gb`` (the ImageSet, all datasets held at once), ``cc_input_gb`` (float32
+    input while CC trains, plus CC's boolean finiteness check), ``features_gb`` (the ensemble's layers and fc8 at
+    ``image_size``, plus PCA's copy of the widest layer over ``pca_dim``), ``pixels_gb`` (the float64 pixel matrix of
+    the raw-pixel baselines, plus its float32 source while it is made), ``peak_gb`` (every dataset's uint8 plus this
+    dataset's largest stage).
+    """
+    image_size = int((params.get("estimator_params") or {}).get("image_size", 224))
+    names = tuple(dict.fromkeys((*(params.get("layers") or DEEPCLUE_LAYER_NAMES), "fc8")))
+    pca_dim = int(params.get("pca_dim", 1000))
+    pixel = any(b in params.get("baselines", []) for b in BASELINES if b not in DEEP_BASELINES)
+    rows = []
+    for dataset in params["datasets"]:
+        info = data.dataset_info(dataset)
+        n = (params.get("subsets") or {}).get(dataset) or info["splits"].get("all") or info.get("paper_n_samples")
+        px = decode_size(dataset, image_size)
+        h, w, c = info["image_shape"] if px is None else (px, px, 3)
+        widths = [_layer_width(name, image_size) for name in names]
+        wide = [v for v in widths if v > pca_dim]
+        rows.append({"dataset": dataset, "n": int(n), "decoded_px": int(h), "uint8_gb": n * h * w * c / 1e9,
+                     "cc_input_gb": n * 3 * h * w * 5 / 1e9,
+                     "features_gb": n * (sum(widths) + max(wide, default=0)) * 4 / 1e9,
+                     "pixels_gb": n * h * w * c * 12 / 1e9 if pixel else 0.0})
+    frame = pd.DataFrame(rows, columns=["dataset", "n", "decoded_px", "uint8_gb", "cc_input_gb", "features_gb",
+                                        "pixels_gb"])
+    frame["peak_gb"] = frame["uint8_gb"].sum() + frame[["cc_input_gb", "features_gb", "pixels_gb"]].max(axis=1)
+    return frame
+
+
 def load_inputs(datasets, subsets: dict | None = None, *, image_size: int = 224, seed: int = 0, root=None) -> dict:
     """``{name: ImageSet}`` of uint8 images, each cut to a stratified subset where ``subsets[name]`` > 0; image
     trees are decoded at :func:`decode_size` (ImageNet-10, ImageNet-Dogs: ``image_size``; Tiny-ImageNet: its own
     64 px), array datasets keep their size.
 
-    Host memory of the ``full`` profile (six datasets, ``image_size`` 224, sizes in 10^9 bytes): the uint8 sets
-    take 6.6 GB together (ImageNet-Dogs 2.9, ImageNet-10 2.0, Tiny-ImageNet 1.2 at 64 px, Fashion-MNIST and the
-    CIFARs 0.4). :func:`run_grid` adds one dataset's float32 CC input while CC trains (ImageNet-Dogs 11.7 GB,
-    plus 2.9 GB for CC's finiteness check; Tiny-ImageNet 4.9 GB, where decoding at 224 px took 60 GB and 135 GB
-    with the two float copies of before) and frees it before the layer features, which are computed from the
-    uint8 images in chunks. The features at 224 px then dominate: 76,928 floats per image (conv4_x 50,176,
-    conv5_x 25,088), 31 GB for Tiny-ImageNet's 100,000 images, plus the ensemble's PCA copy of conv4_x (20 GB).
-    Peak: about 58 GB on Tiny-ImageNet, 21 GB on ImageNet-Dogs, 16 GB on ImageNet-10, 8 GB on the array datasets.
+    Host memory of the ``full`` profile (six datasets, ``image_size`` 224; 10^9 bytes; :func:`host_memory`
+    computes it): the uint8 sets take 6.6 GB together (ImageNet-Dogs 2.9, ImageNet-10 2.0, Tiny-ImageNet 1.2 at
+    64 px, Fashion-MNIST and the CIFARs 0.4). :func:`run_grid` adds one dataset's float32 CC input while CC
+    trains (at most 14.7 GB, ImageNet-Dogs with CC's finiteness check; Tiny-ImageNet 6.1 GB, where decoding at
+    224 px took 60 GB, 135 GB with the two float copies of before) and frees it before the layer features, which
+    it computes from the uint8 images in chunks. The features at 224 px then dominate: 76,928 floats per image
+    (conv4_x 50,176, conv5_x 25,088) and the ensemble's PCA copy of conv4_x, 50.8 GB for Tiny-ImageNet's
+    100,000 images, 35.6 GB for Fashion-MNIST's 70,000. On ImageNet-Dogs the raw-pixel baselines' float64
+    matrix is the largest stage (35 GB while made from its float32 source). Peak: about 57 GB on Tiny-ImageNet,
+    42 GB on Fashion-MNIST and ImageNet-Dogs, 37 GB on the CIFARs, 30 GB on ImageNet-10.
     """
     sizes = {name: decode_size(name, image_size) for name in datasets if decode_size(name, image_size) is not None}
     return load_image_trees_at(sizes, datasets, subsets, seed=seed, root=root, default_size=image_size)
@@ -377,7 +430,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     check_baselines([baseline], {b: v for b, v in (baseline_params or {}).items() if b == baseline})
     k = imageset.n_classes
     if baseline not in DEEP_BASELINES:
-        X = imageset.flat_pixels().astype(np.float64) / 255.0
+        X = imageset.flat_pixels().astype(np.float64)  # (N, D); the same numbers as ``/ 255.0``, one float64 copy
+        X /= 255.0
         return cluster_label_features(X, BASELINES[baseline][1], k, seed=seed)
     params = _baseline_params(baseline, baseline_params)
     if baseline in ("ae_pixels", "dec_pixels"):
