@@ -47,6 +47,7 @@ extractors: list = ["efficientnet_lite0.imagenet", "efficientnet_lite1.imagenet"
 layers: list = ["L1", "L2", "L3"]  # layer taps (Guérin Table 2)
 algorithms: list = ["kmeans", "agglomerative"]  # k-means with n_init 10, Ward agglomerative
 include_pixels: bool = True  # add the raw-pixel baseline row
+keep_wide_features: bool = True  # keep layers wider than N in the feature cache for study 02 (false: bounded disk)
 seed: int = 0  # seed of subsets and k-means
 batch_size: int = 64  # images per forward pass
 device: str = "cpu"  # "cpu" or "cuda"
@@ -60,8 +61,8 @@ from clustlib.studies import layer_grid, load_datasets
 
 STUDY = "01_layer_architecture_grid"
 params = dict(datasets=datasets, subsets=subsets, extractors=extractors, layers=layers, algorithms=algorithms,
-              include_pixels=include_pixels, seed=seed, batch_size=batch_size, device=device, amp=amp,
-              n_threads=n_threads, data_root=data_root)
+              include_pixels=include_pixels, keep_wide_features=keep_wide_features, seed=seed, batch_size=batch_size,
+              device=device, amp=amp, n_threads=n_threads, data_root=data_root)
 layer_grid.validate_grid(extractors, layers, algorithms)
 repro.seed_everything(seed)
 repro.set_threads(n_threads)
@@ -84,7 +85,7 @@ findings.show_data(imagesets)
 # %%
 records = layer_grid.run_layer_grid(run, imagesets, extractors, layers, algorithms, seed=seed,
                                     batch_size=batch_size, device=device, amp=amp, include_pixels=include_pixels,
-                                    progress=progress)
+                                    keep_wide_features=keep_wide_features, progress=progress)
 findings.show_table(layer_grid.nmi_table(records).round(3), findings.caption(
     STUDY, profile, params, "NMI and clustering time per network, layer and algorithm (one seed); dims: feature "
     "width D"), empty="No clustering ran.")

@@ -146,3 +146,34 @@ def test_study_03_figures_from_the_kept_tables_and_arrays(tmp_path):
     assert len(drawn["fig8_views_digits"].axes) == 3 and len(drawn["fig16_tsne_digits"].axes) == 3
     for fig in drawn.values():
         plt.close(fig)
+
+
+def test_study_01_full_keeps_only_the_narrow_layers_in_the_cache(tmp_path, monkeypatch):
+    """keep_wide_features=False (the full profile): a layer wider than N is clustered from its exact reduction,
+    then it and its reduction leave the cache; the narrow layer and every provenance note stay."""
+    from clustlib import data
+    from clustlib.features import extraction
+
+    imageset = data.load("digits", subset=40, seed=0)
+    rng = np.random.default_rng(0)
+    paths = {}
+    for layer, width in (("L1", 120), ("L3", 16)):
+        paths[layer] = tmp_path / f"{layer}.npy"
+        np.save(paths[layer], rng.normal(size=(40, width)).astype(np.float32))
+        paths[layer].with_suffix(".json").write_text("{}")
+
+    def fake_extract(images, extractor, layers, **kwargs):
+        feats = {layer: np.load(paths[layer], mmap_mode="r") for layer in layers}
+        return extraction.ExtractionResult(feats, {layer: True for layer in layers}, 0.0, extractor,
+                                           {"pixels": "native size"}, "", {layer: paths[layer] for layer in layers})
+
+    monkeypatch.setattr(layer_grid.features, "extract", fake_extract)
+    run = results.start_run("01_layer_architecture_grid", "ci", {}, run_dir=tmp_path / "bounded")
+    records = layer_grid.run_layer_grid(run, {"digits": imageset}, ["efficientnet_lite0.imagenet"], ["L1", "L3"],
+                                        ["kmeans", "agglomerative"], include_pixels=False, keep_wide_features=False,
+                                        progress=False)
+    assert len(records) == 4
+    notes = records["note"].map(json.loads)
+    assert ["isometric" in n["reduction"] for n in notes] == [True, True, False, False]
+    assert not paths["L1"].exists() and not extraction.reduction_path(paths["L1"]).exists()
+    assert paths["L1"].with_suffix(".json").exists() and paths["L3"].exists()

@@ -26,7 +26,7 @@ from clustlib.features.registry import LAYER_NAMES, create_extractor, get_extrac
 from clustlib.features.taps import TapRecorder
 from clustlib.features.weights import file_sha256, resolve_weights
 
-__all__ = ["extract", "ExtractionResult", "clustering_view", "reduction_path"]
+__all__ = ["extract", "ExtractionResult", "clustering_view", "reduction_path", "drop_wide_layer"]
 
 
 @dataclass(eq=False)
@@ -415,3 +415,23 @@ def clustering_view(extracted: ExtractionResult, layer: str) -> tuple[np.ndarray
         os.replace(note_tmp, cached.with_suffix(".json"))
         os.replace(tmp, cached)
     return reduced, note
+
+
+def drop_wide_layer(extracted: ExtractionResult, layer: str) -> int:
+    """Delete a layer wider than its N images from the cache, with its exact reduction; returns the bytes freed.
+
+    For a study that clusters each wide layer once and then needs it no more (study 01's ``full`` profile with
+    ``keep_wide_features=False``): the provenance note ``<key>.json`` stays, a later call of :func:`extract`
+    computes the layer again. Layers with D <= N are kept (0 bytes freed).
+    """
+    path = extracted.cache_paths.get(layer)
+    if path is None or extracted[layer].shape[1] <= extracted[layer].shape[0]:
+        return 0
+    freed = 0
+    for target in (path, reduction_path(path), reduction_path(path).with_suffix(".json")):
+        try:
+            freed += target.stat().st_size
+            target.unlink()
+        except FileNotFoundError:
+            pass
+    return freed

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import cluster_features, isometric_reduction
 from clustlib.errors import InvalidParameter
-from clustlib.features.extraction import clustering_view
+from clustlib.features.extraction import clustering_view, drop_wide_layer
 from clustlib.studies._common import check_datasets, check_seed, paper_method_name
 
 __all__ = [
@@ -99,7 +99,7 @@ def _log(run, imageset, method, setting, seed, labels, seconds, note) -> None:
 
 def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algorithms, *, seed: int = 0,
                    batch_size: int = 32, device: str = "cpu", amp: bool = False, include_pixels: bool = True,
-                   progress: bool = True) -> pd.DataFrame:
+                   keep_wide_features: bool = True, progress: bool = True) -> pd.DataFrame:
     """Cluster every (dataset, extractor, layer, algorithm) and log NMI and clustering time into ``run``.
 
     Parameters
@@ -111,6 +111,17 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
     amp : bool
         bfloat16 autocast for the forward passes on CUDA. Off by default: the paper's Keras networks ran in
         float32 (the CPU always computes in float32). Each record's note gives the ``compute_dtype``.
+    keep_wide_features : bool
+        Keep the layers wider than N (and their exact reductions) in the feature cache, for study 02 and later
+        runs (``smoke``). False (``full``) deletes each once both algorithms have clustered it, so the cache holds
+        only the layers with D <= N.
+
+    Disk (float32 features, float64 reductions; N images, D_l the width of tap l, 15 taps in ``full``): kept,
+    sum over datasets and taps of 4 N D_l plus 8 N^2 per tap with D_l > N; for the paper's eight datasets and
+    five networks about 154 GB of features, more than a 64 GiB disk. With ``keep_wide_features=False`` the cache
+    keeps 4 N D_l for the taps with D_l <= N only (3.2 GB for the eight datasets) and one network's taps of one
+    dataset at a time besides (at most 26 GB: Inception on MIT Indoor's 15,620 images, L1 + L2 + L3 written
+    during extraction plus the two 8 N^2 reductions), so about 30 GB at the peak.
 
     Returns
     -------
@@ -155,6 +166,9 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
                 labels, seconds, _ = cluster_features(reduced, algorithm, k, random_state=seed, reduce=False)
                 _log(run, imageset, extractor, _setting(extractor, layer, algorithm), seed, labels, seconds,
                      {**note, "dims": int(matrix.shape[1]), **reduction_note})
+            if extracted is not None and not keep_wide_features:
+                del matrix, reduced
+                drop_wide_layer(extracted, layer)
     return run.records
 
 
