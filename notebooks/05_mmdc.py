@@ -193,8 +193,9 @@ findings.show_table(mmdc.summary(grid, ["dataset", "means", "target_dim", "sigma
 # Table 4.2 compares each dataset main setting with the thesis average over five runs: refined for MNIST, before
 # refinement elsewhere (a network that refined under the `readme` preset enters with its state before refinement,
 # in Table 4.3 too). Rows whose data names a stand-in (smoke: digits for MNIST) are not a reproduction; Table 4.3
-# exists for CIFAR-10 only. The thesis prints ± the standard error; ours shows the standard deviation over seeds
-# and, beside the thesis, the standard error.
+# exists for CIFAR-10 only, Table 4.4 for CIFAR-10 and CIFAR-100/20 only (its rows: NAT, RotNet, NAT+Rot and
+# Ours, k-means NMI and ACC and the linear-probe ACC; its ImNet row is not rerun). The thesis prints ± the
+# standard error; ours shows the standard deviation over seeds and, beside the thesis, the standard error.
 
 # %%
 comparisons = [("4.2", runs.scores, "Table 4.2 (main setting against the paper's average over runs)"),

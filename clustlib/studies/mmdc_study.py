@@ -851,8 +851,15 @@ def figure_ablation(scores: pd.DataFrame, *, metric: str = "acc", stand_ins: dic
     else:  # an empty handle says why there is no paper line
         ax.plot([], [], " ", label="paper: Table 4.3 has CIFAR-10 only")
         ax.legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    for text in ax.get_legend().get_texts():  # the thesis's columns (Sobel, rotation loss), not our setting keys
+        text.set_text(_SETTING_LABELS.get(text.get_text(), text.get_text()))
     ax.set_ylim(*plots.PAPER_YLIM)
     return fig
+
+
+#: Table 4.3's rows in words (the thesis ticks its "Sobel" and "Rotation loss" columns).
+_SETTING_LABELS = {setting_name(s, r): f"{'Sobel' if s else 'no Sobel'}, {'rotation loss' if r else 'no rotation loss'}"
+                   for s in (False, True) for r in (False, True)}
 
 
 def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
@@ -896,6 +903,10 @@ def figure_refinement(refinement: pd.DataFrame, *, metric: str = "acc", stand_in
     paper_names = [stand_ins.get(d, d) for d in order]
     published = paper.load("mmdc2021", "4.5", metric=metric, dataset=paper_names)
     _paper_dashes(ax, published, order, hue_order, paper_names, "setting")
+    legend = ax.get_legend()
+    for text in legend.get_texts() if legend is not None else ():  # the thesis's row labels, not our keys
+        text.set_text({"before_refinement": "before refinement", "after_refinement": "after refinement"}.get(
+            text.get_text(), text.get_text()))
     ax.set_ylim(*plots.PAPER_YLIM)
     ax.tick_params(axis="x", rotation=0)
     return fig
