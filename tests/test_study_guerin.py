@@ -177,3 +177,18 @@ def test_study_01_full_keeps_only_the_narrow_layers_in_the_cache(tmp_path, monke
     assert ["isometric" in n["reduction"] for n in notes] == [True, True, False, False]
     assert not paths["L1"].exists() and not extraction.reduction_path(paths["L1"]).exists()
     assert paths["L1"].with_suffix(".json").exists() and paths["L3"].exists()
+
+
+def test_study_02_resumed_run_reads_a_logged_sweep_back(tmp_path, monkeypatch):
+    from clustlib import data
+
+    imageset = data.load("digits", subset=40, seed=0)
+    views = ["efficientnet_lite0.imagenet:L3", "pixels"]
+    run = results.start_run("02_mvec_sweep", "ci", {}, run_dir=tmp_path / "resumed02")
+    for key, m, nmi in (("0", 1, 0.5), ("1", 1, 0.6), ("0+1", 2, 0.7)):
+        run.log(dataset="digits", method="MVEC_agg", setting={"m": m, "views": key}, metrics={"nmi": nmi},
+                time_s=1.0, note=json.dumps({"t_parallel": 0.5, "t_consensus": 0.1, "views": ["v"]}))
+    monkeypatch.setattr(mvec_sweep, "build_views", lambda *a, **k: pytest.fail("a logged sweep was recomputed"))
+    table = mvec_sweep.run_sweep(run, imageset, views, progress=False)
+    assert sorted(table["key"]) == ["0", "0+1", "1"] and len(run.records) == 3
+    assert mvec_sweep.summary_by_m(table)["nmi_mean"].tolist() == pytest.approx([0.55, 0.7])

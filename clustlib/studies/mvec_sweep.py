@@ -113,7 +113,9 @@ def run_sweep(run: results.Run, imageset, view_specs, *, algorithm: str = "agglo
     """All 2^M − 1 MVEC problems of one dataset; logs one ``nmi`` record per combination into ``run``.
 
     The sweep's completed combinations are kept in ``<cache>/mvec_sweeps/``, so an interrupted sweep,
-    restarted with the same data, views and seed, computes only the missing ones.
+    restarted with the same data, views and seed, computes only the missing ones. In a resumed run (the same run
+    folder) a dataset whose combinations are all logged is read back from the records, with no extraction, and
+    no combination is logged twice.
 
     Returns
     -------
@@ -121,6 +123,10 @@ def run_sweep(run: results.Run, imageset, view_specs, *, algorithm: str = "agglo
     ``t_parallel`` = max_j(t1_j + t2_j) + t3 and ``t_total`` = sum_j(t1_j + t2_j) + t3, in seconds.
     """
     validate_views(view_specs)
+    done = sweep_from_records(run.records)
+    done = done[done["dataset"] == imageset.name]
+    if len(done) == 2 ** len(view_specs) - 1:  # a resumed run that logged this whole sweep before: nothing to do
+        return done.reset_index(drop=True)
     matrices, t_extract = build_views(imageset, view_specs, batch_size=batch_size, device=device)
     base = build_label_views(matrices, imageset.n_classes, algorithm=algorithm, random_state=seed, progress=False)
     kwargs = {} if executor == "inprocess" else {"n_workers": n_workers, "threads_per_worker": threads_per_worker}
@@ -133,7 +139,10 @@ def run_sweep(run: results.Run, imageset, view_specs, *, algorithm: str = "agglo
         pool.close()
     table = sweep.table.copy()
     table["view_names"] = table["views"].map(lambda combo: [view_specs[i] for i in combo])
+    logged = set(done["key"])
     for row in table.itertuples():
+        if row.key in logged:  # logged before an interruption: not twice
+            continue
         run.log(dataset=imageset.name, method="MVEC_agg", setting={"m": row.m, "views": row.key}, seed=seed,
                 metrics={"nmi": row.nmi}, time_s=row.t_total,
                 note=json.dumps({"t_parallel": round(row.t_parallel, 4), "t_consensus": round(row.t_consensus, 4),
