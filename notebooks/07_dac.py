@@ -49,10 +49,13 @@
 # other datasets (CIFAR-10, CIFAR-100/20, STL-10, ImageNet-10, ImageNet-Dogs) need their data under
 # `$CLUSTLIB_DATA` and a GPU. The `smoke` profile is labelled smoke and is not the paper's setting: scikit-learn's
 # 1,797 8x8 digits upsampled to 16x16 with clustlib's small `small16` ALL-ConvNet (not in the paper), the paper's
-# schedule (46 iterations of one chunk of 1,000 images) with 2 gradient steps per chunk instead of 10; it is
-# compared with the paper's MNIST row only as a stand-in. Expected time on 2 CPU cores: `ci` ~30 s, `smoke`
-# ~5 min; `full` (three seeds, six datasets, 46 iterations each) many GPU hours: a CIFAR-sized run is 46
-# iterations of 60 chunks × 10 steps, each step two passes over the chunk's 1,000 images.
+# schedule (46 iterations of one chunk of 1,000 images) with 2 gradient steps per chunk instead of 10, two seeds;
+# it is compared with the paper's MNIST row only as a stand-in. Its Table 2 baselines train shortened AE and DEC
+# (20 + 15 epochs), and its Figures 5-7 are small labelled sweeps on 600 digits with DAC's curriculum in 5
+# iterations (see `params/07_dac/smoke.yaml`). Expected time on 2 CPU cores: `ci` ~1.5 min, `smoke` ~4 min;
+# `full` (three seeds, six datasets, 46 iterations each, plus the baselines and the three sweeps at paper scale)
+# many GPU hours: a CIFAR-sized run is 46 iterations of 60 chunks × 10 steps, each step two passes over the
+# chunk's 1,000 images.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`

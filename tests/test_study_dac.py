@@ -264,3 +264,21 @@ def test_run_grid_resumes_and_figures_redraw_from_the_run_folder(tmp_path, monke
     assert table["value"].tolist() == [130.0, 150.0] and set(table["dataset"]) == {"digits"}
     import matplotlib.pyplot as plt
     plt.close("all")
+
+
+def test_findings_read_the_sweeps_directions(tmp_path):
+    from clustlib import findings, results
+
+    run = results.Run("07_dac", "ci", {}, run_dir=tmp_path / "run")
+    for r, (dac_acc, km) in {0.1: (0.9, 0.5), 0.5: (0.95, 0.7)}.items():
+        for method, value in (("DAC", dac_acc), ("K-means", km)):
+            run.log(dataset="digits_imbalanced", method=method, setting={"figure": "5", "retention": r, "n": 100},
+                    metrics={"acc": value, "nmi": value, "ari": value})
+    for k, value in ((4, 0.9), (10, 0.7)):
+        run.log(dataset="digits_clusters", method="DAC", setting={"figure": "6", "k": k, "n": 60 * k},
+                metrics={"acc": value})
+    rows = pd.DataFrame(findings._dac_sweep_rows(run.records)).set_index("data")
+    assert rows.loc["digits (imbalanced)", "ours_mean"] == pytest.approx(0.325)  # mean of 0.4 and 0.25
+    assert rows.loc["digits (imbalanced)", "direction"] == rows.loc["digits (clusters)", "direction"]
+    assert rows.loc["digits (clusters)", "ours_mean"] == pytest.approx(-0.2)  # falls with K, as the paper says
+    assert "digits (samples)" not in rows.index  # no Figure 7 records

@@ -811,7 +811,7 @@ def sweep_table(records: pd.DataFrame, sweep: str) -> pd.DataFrame:
     wide["value"] = parsed.map(lambda s: float(s[key]))
     wide["n"] = parsed.map(lambda s: int(float(s["n"])))
     wide["dataset"] = wide["dataset"].str[: -len(suffix) - 1]
-    return wide[cols].sort_values(["dataset", "method", "value", "seed"]).reset_index(drop=True)
+    return wide.reindex(columns=cols).sort_values(["dataset", "method", "value", "seed"]).reset_index(drop=True)
 
 
 # -- Figures 1 and 3: label features on the K-gon, sample images -------------------------------------------------------
