@@ -290,6 +290,11 @@ elif compare_clustpy:
 logged = run.records
 assert len(logged) > 0 and logged["value"].between(-0.5, 1).all()
 assert set(logged["setting"].str.extract(r"experiment=(\w)")[0].dropna()) >= set(experiments) - {"B"}
+assert not logged.duplicated(["dataset", "method", "setting", "seed", "metric"]).any()  # no job logged twice
+trained = logged[~logged["setting"].str.contains("clustpy_side_by_side")]
+assert trained["note"].str.contains("bfloat16").all() == (precision == "bfloat16")  # every record says its precision
+if 10 in embedding_sizes and "D" in experiments and "A" in experiments and set(sets_for("D")) & set(datasets):
+    assert trained["note"].str.contains("same job as experiment A").any()  # m = 10 reused, not recomputed
 
 # %% [markdown]
 # ## Fidelity ledger

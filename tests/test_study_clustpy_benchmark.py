@@ -160,8 +160,190 @@ def test_float32_unless_asked_and_every_profile_says_so():
         bench.amp_flag("auto")
     assert DEC(10)._amp() is False and DEC(10, amp=True)._amp() is True  # None no longer means bf16 on CUDA
     assert profiles.notebook_parameters("06_clustpy_benchmark")["amp"]["default"] in ("'off'", '"off"')
-    for profile in ("ci", "smoke", "full", "paper_cpu"):
+    for profile in ("full", "paper_cpu"):
         assert profiles.resolve_params("06_clustpy_benchmark", profile)["amp"] == "off", profile
+    for profile in ("ci", "smoke"):  # bfloat16 only where the CPU has it natively
+        assert profiles.resolve_params("06_clustpy_benchmark", profile)["amp"] == "cpu_bf16", profile
+
+
+@pytest.mark.parametrize("flags,native", [("fpu avx512f avx512_bf16 sse", True), ("fpu amx_bf16 amx_tile", True),
+                                          ("fpu avx512f avx2", False)])
+def test_cpu_bf16_only_on_a_cpu_with_native_bfloat16(tmp_path, monkeypatch, flags, native):
+    info = tmp_path / "cpuinfo"
+    info.write_text(f"processor\t: 0\nflags\t\t: {flags}\n\nprocessor\t: 1\nflags\t\t: {flags}\n")
+    assert bench.native_bf16_cpu(info) is native
+    assert bench.native_bf16_cpu(tmp_path / "absent") is False  # macOS, Windows: float32
+    monkeypatch.setattr(bench, "native_bf16_cpu", lambda: native)
+    assert bench.amp_flag("cpu_bf16", "cpu") is native and bench.amp_flag("cpu_bf16", "cuda") is False
+    assert bench.precision("cpu_bf16", "cpu") == ("bfloat16" if native else "float32")
+    assert bench.precision("on", "cuda") == "bfloat16" and bench.precision("off") == "float32"
+
+
+@pytest.mark.parametrize("override,match", [
+    ({"datasets_per_experiment": {"A": ["digits"]}}, "only .* take their own datasets"),
+    ({"datasets_per_experiment": {"C": ["digitz"]}}, r"Unknown datasets_per_experiment\[C\]"),
+    ({"methods_per_experiment": {"H": ["dec"]}}, "only .* take their own methods"),
+    ({"methods_per_experiment": {"C": ["deck"]}}, "Unknown method"),
+    ({"compare_clustpy_methods": ["acedec"]}, "not in the side-by-side"),
+    ({"factor_seeds": [-1]}, "seed"),
+])
+def test_validate_params_refuses_bad_per_experiment_settings(override, match):
+    from clustlib import profiles
+
+    params = {**profiles.resolve_params("06_clustpy_benchmark", "ci"), "method_params": {}, **override}
+    with pytest.raises(InvalidParameter, match=match):
+        bench.validate_params(params)
+
+
+def test_full_profile_runs_each_experiment_on_the_papers_datasets_and_methods():
+    from clustlib import profiles
+
+    full = profiles.resolve_params("06_clustpy_benchmark", "full")
+    eight = ["optdigits", "usps", "mnist", "fashion_mnist", "kmnist", "cifar10", "imagenet10", bench.CLUSTPY_DOG]
+    assert full["datasets"] == eight  # Table II with its colour rows
+    assert bench.experiment_datasets_for("C", full) == eight and bench.experiment_datasets_for("I", full) == eight
+    for letter in "DF":
+        assert bench.experiment_datasets_for(letter, full) == ["usps", "mnist", "imagenet10"]
+    for letter in "EG":
+        assert bench.experiment_datasets_for(letter, full) == ["usps", "mnist"]
+    assert "dipencoder" in bench.experiment_methods_for("C", full) and "dipencoder" in full["methods"]
+    assert all("dipencoder" not in bench.experiment_methods_for(e, full) for e in "DEFG")  # not in the figures
+
+
+def test_clustpy_imagenet_dog_is_fifteen_stanford_dogs_breeds(tmp_path):
+    """The benchmark's ImageNetDog (2,574 images) is Stanford Dogs with one breed other than DAC's list."""
+    from PIL import Image
+
+    from clustlib.data.catalog import IMAGENET_DOGS_WNIDS
+
+    assert set(bench.CLUSTPY_DOG_WNIDS) ^ set(IMAGENET_DOGS_WNIDS) == {"n02097209", "n02097130"}
+    assert data.dataset_info(bench.CLUSTPY_DOG)["paper_n_samples"] == 2574
+    with pytest.raises(Exception, match="stanford_dogs"):
+        data.load(bench.CLUSTPY_DOG, root=tmp_path)
+    images = tmp_path / "stanford_dogs" / "Images"
+    for i, wnid in enumerate(bench.CLUSTPY_DOG_WNIDS[::-1]):  # listed out of order, with an extra breed
+        (images / f"{wnid}-breed{i}").mkdir(parents=True)
+        Image.new("RGB", (6, 5), (i * 10, 0, 0)).save(images / f"{wnid}-breed{i}" / "a.jpg")
+    (images / "n02085620-Chihuahua").mkdir()
+    dogs = data.load(bench.CLUSTPY_DOG, root=tmp_path, image_size=8)
+    assert len(dogs) == 15 and dogs.n_classes == 15
+    assert [c.split("-")[0] for c in dogs.classes] == list(bench.CLUSTPY_DOG_WNIDS)
+
+
+# --- the study loop: shared jobs, resume, checkpoints ----------------------------------------------------------
+
+
+@pytest.fixture
+def counted_fits(monkeypatch):
+    """run_deep_clustering replaced by a fake that records its calls and returns fixed labels."""
+    calls = []
+
+    def fake(method, X, n_clusters, *, seed, **kwargs):
+        calls.append((method, seed, kwargs))
+        labels = (np.arange(len(X)) + seed) % n_clusters
+        return {"labels": labels, "clustering_seconds": 1.5, "epoch_seconds": 0.1, "pretrain_seconds": 2.0,
+                "pretrain_from_cache": False}
+
+    monkeypatch.setattr(bench, "run_deep_clustering", fake)
+    return calls
+
+
+def test_an_experiment_reuses_the_identical_job_of_an_earlier_one(isolated_project, counted_fits):
+    from clustlib import results
+
+    digits = {"digits": data.load("digits", subset=100)}
+    run = results.start_run("06_clustpy_benchmark", "test", {})
+    shared = {}
+    train = dict(pretrain_epochs=1, clustering_epochs=1, batch_size=64, device="cpu", amp=False, progress=False)
+    bench.run_grid(run, "A", digits, ["dec"], [0, 1], shared=shared, **train)
+    sizes = bench.run_grid(run, "D", digits, ["dec"], [0, 1], vary="embedding_size", values=[2, 10], shared=shared,
+                           **train)
+    rates = bench.run_grid(run, "F", digits, ["dec"], [0], vary="lr", values=[0.0001], shared=shared, **train)
+    assert [(c[0], c[1], c[2].get("embedding_size")) for c in counted_fits] == [
+        ("dec", 0, None), ("dec", 1, None), ("dec", 0, 2), ("dec", 1, 2)]  # m = 10 and lr 1e-4 are A's jobs
+    notes = run.records.drop_duplicates(["setting", "seed"]).set_index(["setting", "seed"])["note"]
+    assert notes[("experiment=D,ae=d-500-500-2000-10,embedding_size=10", 1)] == "same job as experiment A"
+    assert notes[("experiment=F,ae=d-500-500-2000-10,lr=0.0001", 0)] == "same job as experiment A"
+    assert notes[("experiment=D,ae=d-500-500-2000-10,embedding_size=2", 0)] == ""
+    assert sizes.set_index(["embedding_size", "seed"]).loc[(10, 1), "acc"] == pytest.approx(
+        run.logged(dataset="digits", method="dec", setting={"experiment": "A", "ae": "d-500-500-2000-10"},
+                   seed=1)["acc"])
+    assert list(rates["lr"]) == [0.0001] and "checkpoint_path" in counted_fits[0][2]
+
+
+def test_a_rerun_in_the_same_folder_recomputes_no_finished_job(isolated_project, counted_fits):
+    from clustlib import results
+
+    digits = {"digits": data.load("digits", subset=100)}
+    train = dict(pretrain_epochs=1, clustering_epochs=1, batch_size=64, device="cpu", amp=True, progress=False)
+    first = results.start_run("06_clustpy_benchmark", "test", {})
+    before = bench.run_grid(first, "A", digits, ["dec", "ae_kmeans"], [0], **train)
+    assert len(counted_fits) == 2 and set(first.records["note"]) == {"bfloat16 autocast"}
+    again = results.start_run("06_clustpy_benchmark", "test", {}, run_dir=first.run_dir)  # the interrupted rerun
+    after = bench.run_grid(again, "A", digits, ["dec", "ae_kmeans", "idec"], [0], **train)
+    assert [c[0] for c in counted_fits] == ["dec", "ae_kmeans", "idec"]  # only the new job ran
+    assert len(again.records) == 9  # nothing logged twice
+    cols = ["method", "nmi", "ari", "acc", "clustering_s", "precision"]
+    assert after[cols].iloc[:2].reset_index(drop=True).equals(before[cols])
+    ckpt = counted_fits[-1][2]["checkpoint_path"]
+    assert ckpt.parent == first.run_dir / "checkpoints" and "idec" in ckpt.name
+
+
+# --- figures from the run folder alone ---------------------------------------------------------------------------
+
+
+def _fake_run_folder(root):
+    from clustlib import results
+
+    run = results.start_run("06_clustpy_benchmark", "test", {}, run_dir=root / "run")
+    rng = np.random.default_rng(0)
+    for dataset in ("usps", "mnist"):
+        for seed in (0, 1):
+            for method in ("ae_kmeans", "dec", "acedec"):
+                def log(setting, note="bfloat16 autocast", d=dataset, m=method):
+                    run.log(dataset=d, method=m, setting=setting, seed=seed, time_s=1.0 + seed, note=note,
+                            metrics={k: float(rng.uniform(0.5, 0.9)) for k in ("nmi", "ari", "acc")})
+                log({"experiment": "A", "ae": "d-500-500-2000-10"})
+                log({"experiment": "H", "ae": "d-500-500-2000-10", "augmentation": "affine"})
+                for m in (2, 5, 10, 25, 50, 100):
+                    log({"experiment": "D", "ae": "d-500-500-2000-10", "embedding_size": m})
+                for lr in (0.00001, 0.00005, 0.0001, 0.0005, 0.001):
+                    log({"experiment": "F", "ae": "d-500-500-2000-10", "lr": lr})
+                for init in ("kmeans", "em", "spectral", "subkmeans"):
+                    log({"experiment": "E", "ae": "d-500-500-2000-10", "initial_clustering": init})
+                for split in ("train", "test"):
+                    log({"experiment": "G", "split": split})
+    return run.run_dir
+
+
+def test_draw_figures_one_panel_per_dataset_with_the_papers_names(tmp_path):
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import NullLocator
+
+    drawn = dict(bench.draw_figures(_fake_run_folder(tmp_path)))
+    assert list(drawn) == list(bench.FIGURES)
+    for name in ("fig2_embedding_size", "fig3_initial_clustering", "fig4_learning_rate", "fig5_generalisation",
+                 "table4_augmentation"):
+        fig = drawn[name]
+        assert [ax.get_title() for ax in fig.axes] == ["USPS", "MNIST"], name
+        legend = [t.get_text() for t in fig.legends[0].get_texts()]
+        assert not {"ae_kmeans", "dec", "acedec"} & set(legend), name
+        assert "bfloat16" in fig.get_suptitle(), name
+    legend = [t.get_text() for t in drawn["fig2_embedding_size"].legends[0].get_texts()]
+    assert legend == ["AE+KMeans", "DEC", "ACe/DeC"]
+    for ax in drawn["fig2_embedding_size"].axes:  # the log axis labels each m once, no minor tick labels
+        assert ax.get_xscale() == "log" and isinstance(ax.xaxis.get_minor_locator(), NullLocator)
+        drawn["fig2_embedding_size"].canvas.draw()
+        assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "5", "10", "25", "50", "100"]
+    assert "paper" in [t.get_text() for t in drawn["table4_augmentation"].legends[0].get_texts()]
+    assert [ax.get_xticklabels()[0].get_text() for ax in drawn["fig3_initial_clustering"].axes] == ["AE+init"] * 2
+    for fig in drawn.values():
+        plt.close(fig)
+    only = list(bench.draw_figures(tmp_path / "run", only=["fig4_learning_rate"]))
+    assert [name for name, _ in only] == ["fig4_learning_rate"]
+    plt.close(only[0][1])
+    with pytest.raises(InvalidParameter, match="Unknown figure"):
+        list(bench.draw_figures(tmp_path / "run", only=["fig9"]))
 
 
 # --- comparison tables mark rows not run as the paper -----------------------------------------------------------

@@ -558,8 +558,11 @@ def records_frame(records: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _precision_note(frame: pd.DataFrame) -> str:
-    return "  [bfloat16 autocast]" if (frame.get("precision") == "bfloat16").any() else ""
+def _suptitle(fig, frame: pd.DataFrame, title: str, n_seeds: int) -> None:
+    """The figure title on one line, what the error bars show and the precision on a second (fits a column)."""
+    spread = f"mean ± SD over {n_seeds} seeds" if n_seeds > 1 else "one seed, no error bar"
+    precision_ = "bfloat16 autocast" if (frame.get("precision") == "bfloat16").any() else "float32"
+    fig.suptitle(f"{title}\n{spread}; {precision_}", fontsize="medium")
 
 
 def _panels(datasets, *, width=3.0, height=2.6):
@@ -583,19 +586,24 @@ def _legend_below(fig, axes, ncol: int | None = None) -> None:
 
 
 def figure_runtime(frame: pd.DataFrame):
-    """Figure 1: clustering time per method (pretraining excluded), spread over seeds, one box per dataset."""
+    """Figure 1: clustering time per method (pretraining excluded) on a log axis, as the paper's violins, one per
+    dataset."""
     frame = frame.assign(dataset_name=frame["dataset"].map(DATASET_NAMES).fillna(frame["dataset"]))
     order = [m for m in _METHOD_ORDER if m in set(frame["method_name"])]
     hue_order = [DATASET_NAMES.get(d, d) for d in _dataset_order(frame["dataset"])]
-    fig, ax = plt.subplots(figsize=(5.6, 3.4), layout="constrained")
-    sns.boxplot(data=frame, x="method_name", y="time_s", hue="dataset_name", order=order, hue_order=hue_order,
-                ax=ax, palette="colorblind", linewidth=0.8, fliersize=2)
-    ax.set_xlabel("method  (boxes: spread over seeds)")
-    ax.set_ylabel("clustering time (s)")
-    ax.tick_params(axis="x", rotation=30)
-    ax.set_title("Runtime per method, pretraining excluded (Fig. 1)" + _precision_note(frame))
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.0, 1.0), frameon=False, fontsize="small", title=None)
+    fig, ax = plt.subplots(figsize=(5.0, 3.3), layout="constrained")
+    sns.violinplot(data=frame, x="method_name", y="time_s", hue="dataset_name", order=order, hue_order=hue_order,
+                   ax=ax, palette="colorblind", cut=0, density_norm="width", linewidth=0.6, log_scale=True)
+    ax.set_xlabel("method  (violins: spread over seeds)")
+    ax.set_ylabel("clustering time (s, log scale)")
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    plt.setp(ax.get_xticklabels(), rotation=35, ha="right", rotation_mode="anchor")
+    precision_ = "bfloat16 autocast" if (frame["precision"] == "bfloat16").any() else "float32"
+    ax.set_title(f"Runtime per method (Fig. 1)\npretraining excluded; {precision_}", fontsize="medium")
+    _legend_below(fig, [ax])
     return fig
 
 
@@ -624,8 +632,7 @@ def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, xlabel: str)
         ax.set_xlabel(xlabel)
     axes[0].set_ylabel("ACC (%)")
     n = int(frame.groupby(["dataset", "method", value]).size().max())
-    fig.suptitle(f"{title}: mean ± SD over {n} seed{'s' if n > 1 else ''}{_precision_note(frame)}",
-                 fontsize="medium")
+    _suptitle(fig, frame, title, n)
     _legend_below(fig, axes, ncol=3 if len(datasets) == 1 else None)
     return fig
 
@@ -653,8 +660,7 @@ def _bar_panels(frame: pd.DataFrame, *, x: str, hue: str, order, hue_order, titl
         ax.tick_params(axis="x", rotation=35, labelsize="small")
     axes[0].set_ylabel("ACC (%)")
     n = int(frame.groupby(["dataset", x, hue]).size().max())
-    fig.suptitle(f"{title}: mean ± SD over {n} seed{'s' if n > 1 else ''}{_precision_note(frame)}",
-                 fontsize="medium")
+    _suptitle(fig, frame, title, n)
     _legend_below(fig, axes)
     return fig
 
