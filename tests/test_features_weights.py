@@ -77,6 +77,20 @@ def test_a_file_with_the_wrong_hash_is_rejected(env):
         cf.resolve_weights(TINY)
 
 
+def test_paper_checkpoints_in_the_torch_hub_cache_resolve_offline(env):
+    """A user's torch hub cache holds the checkpoints under their published names: timm's files (no hash registered)
+    resolve from it offline; a torchvision file must match the SHA-256 prefix its name carries (the full-path
+    test stands in for the timm files only, for this reason)."""
+    folder = env / "hub" / "checkpoints"
+    folder.mkdir(parents=True)
+    for name in ("xception.imagenet", "inception_resnet_v2.imagenet", "vgg16.imagenet"):
+        torch.save({"w": torch.zeros(1)}, folder / cf.get_extractor_info(name).weights.file)
+    assert cf.resolve_weights("xception.imagenet", offline=True) == (folder / "xception-43020ad28.pth").resolve()
+    assert cf.resolve_weights("inception_resnet_v2.imagenet", offline=True).parent == folder.resolve()
+    with pytest.raises(WeightsUnavailable, match="expected one starting with 397923af"):
+        cf.resolve_weights("vgg16.imagenet", offline=True)
+
+
 @pytest.mark.parametrize("how", ["argument", "environment"])
 def test_offline_missing_weights_name_the_file_and_the_folder(env, monkeypatch, how):
     _register(urls=("https://example.invalid/tinyres-abc.pth",))
