@@ -210,8 +210,9 @@ def add_selected_networks(outcomes: list[DatasetOutcome]) -> None:
         extra = [{**singles.loc[view].to_dict(), "method": name, "kind": "selected", "view": view}
                  for name, view in picks.items()]
         outcome.scores = pd.concat([pd.DataFrame(extra), outcome.scores], ignore_index=True)
-        outcome.stages = {f"LNet features ({picks.get('LNet', picks['BNet'])})":
-                          outcome.single_features[picks.get("LNet", picks["BNet"])], **outcome.stages}
+        leader = "LNet" if "LNet" in picks else "BNet"  # one dataset: no leader, the best view stands in
+        outcome.stages = {f"{leader} features ({picks[leader]})": outcome.single_features[picks[leader]],
+                          **outcome.stages}
 
 
 def log_outcome(run: results.Run, outcome: DatasetOutcome, *, seed: int) -> None:
