@@ -927,9 +927,7 @@ def figure_table2(scores: pd.DataFrame, dataset: str | None = None, *, stand_ins
     part = scores[scores["dataset"] == dataset]
     published = paper.load("dac2017", "2", dataset=[target])
     paper_order = list(dict.fromkeys(published["method"]))
-    ours = list(dict.fromkeys(part["method"]))
-    order = [m for m in paper_order if m in ours or m in published["method"].values] + \
-        [m for m in ours if m not in paper_order]
+    order = paper_order + [m for m in dict.fromkeys(part["method"]) if m not in paper_order]
     fig, axes = plt.subplots(1, 3, figsize=(11.5, 3.6), layout="constrained", sharey=True)
     for ax, metric in zip(axes, ("nmi", "ari", "acc")):
         stats = part.groupby("method")[metric].agg(["mean", "std"]).reindex(order)
@@ -1129,6 +1127,9 @@ def load_runs(run_dir) -> DACRuns:
     wide = own.pivot_table(index=["dataset", "method", "setting", "seed"], columns="metric", values="value",
                            aggfunc="mean").reset_index()
     times = own.groupby(["dataset", "method", "setting", "seed"])["time_s"].first()
+    order = {name: i for i, name in enumerate(dict.fromkeys(own["dataset"]))}  # as run: datasets, DAC* then DAC
+    wide = wide.assign(_d=wide["dataset"].map(order), _v=wide["method"].map(list(VARIANT_NAMES.values()).index))
+    wide = wide.sort_values(["_d", "_v", "seed"]).drop(columns=["_d", "_v"])
     for row in wide.itertuples(index=False):
         variant = variants[row.method]
         kept = results.load_arrays(run_dir, job_artifact(row.dataset, variant, row.seed))
