@@ -46,8 +46,9 @@
 # and is not the paper's setting: 1,000 stratified Fashion-MNIST images, a ResNet18 at 32 px trained for 6 epochs
 # of batch 128, two seeds, the ensemble as in the paper but with p = 500 representatives; it is compared with
 # the paper's Fashion-MNIST rows, far below their training budget. Expected time on 2 CPU cores: `ci` ~40 s and
-# `smoke` ~70 s when the cores are free (CC's 12 epochs of about 4 s are most of it), several times that when other
-# jobs share them (680 s at a load average of 15); `full` many GPU days.
+# `smoke` about 70 s when the cores are free (estimated from 88 s measured with 8 CC epochs instead of 6; CC's
+# epochs of about 4 s are most of it), several times that when other jobs share them (680 s measured at a load
+# average of 15); `full` many GPU days.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
