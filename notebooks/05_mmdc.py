@@ -49,8 +49,8 @@
 # other datasets (CIFAR-10, CIFAR-100/20, STL-10, ImageNet-10, Tiny-ImageNet) need their data under
 # `$CLUSTLIB_DATA` and a GPU: the ResNet18 with the RotNet task takes about an hour per CIFAR-10 epoch on CPU and
 # 400 epochs (10.5 h on a GTX 1080, the thesis), so the rotation ablation runs in `full` only. The `smoke` profile
-# is labelled smoke and is not the paper's setting: scikit-learn's 1,797 8x8 digits upsampled to 32x32, the MNIST
-# settings of the small VGG shortened to 10 epochs (lr / 10 at epoch 8, refinement from epoch 7, batch 32; crops
+# is labelled smoke and is not the paper's setting: 1,000 of scikit-learn's 1,797 8x8 digits (stratified)
+# upsampled to 32x32, the MNIST settings of the small VGG shortened to 10 epochs (lr / 10 at epoch 8, refinement from epoch 7, batch 32; crops
 # scaled to 27/23/18 pixels of 32), Sobel off and on, three seeds; Table 4.5 reads the main networks at epoch 7
 # and at the end; it is compared with the paper's MNIST rows only as a stand-in. Smoke also cuts Table 4.4 and
 # Figure 4.1 to what the smoke budget allows (labelled smoke in every table): the baselines train fewer epochs

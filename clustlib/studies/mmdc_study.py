@@ -872,10 +872,11 @@ def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
     fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
     for i, (setting, rows) in enumerate(mean.groupby("setting", sort=False)):
         colour = f"C{i}"
-        left.plot(rows["epoch"], rows["loss"], color=colour, marker="o", ms=3, label=f"{setting} MSE")
+        name = _SETTING_LABELS.get(setting, setting)
+        left.plot(rows["epoch"], rows["loss"], color=colour, marker="o", ms=3, label=f"{name}: MSE")
         if rows["rotation_loss"].notna().any():
-            left.plot(rows["epoch"], rows["rotation_loss"], color=colour, ls="--", label=f"{setting} rotation CE")
-        right.plot(rows["epoch"], rows["reassigned_fraction"], color=colour, marker="o", ms=3, label=setting)
+            left.plot(rows["epoch"], rows["rotation_loss"], color=colour, ls="--", label=f"{name}: rotation CE")
+        right.plot(rows["epoch"], rows["reassigned_fraction"], color=colour, marker="o", ms=3, label=name)
     refined = part.loc[part["refined"].astype(bool), "epoch"]
     if len(refined):
         for ax in (left, right):
