@@ -34,6 +34,7 @@ from matplotlib import pyplot as plt
 from sklearn.cluster import KMeans
 from sklearn.decomposition import PCA
 from sklearn.manifold import TSNE
+from threadpoolctl import threadpool_limits
 
 from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import MVEC, MVSC, RMKKM, cluster_features, memory_reason
@@ -418,7 +419,8 @@ def kmeans_by_stage(outcomes: list[DatasetOutcome], *, seed: int = 0) -> pd.Data
     for o in outcomes:
         k = len(np.unique(o.labels_true))
         for stage, X in o.stages.items():
-            labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(np.asarray(X, dtype=np.float64))
+            with threadpool_limits(limits=1):  # one BLAS and OpenMP thread: see layer_grid._one_blas_thread
+                labels = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(np.asarray(X, dtype=np.float64))
             rows.append({"dataset": o.dataset, "stage": stage.split(" (")[0], "nmi": metrics.nmi(o.labels_true, labels)})
     return pd.DataFrame(rows)
 
