@@ -354,9 +354,9 @@ def figure_mix(outcome, ax=None):
 def _tsne(X, seed: int, rows: np.ndarray) -> np.ndarray:
     """2-D t-SNE of ``X[rows]`` (PCA to 50 dims first when wider)."""
     X = np.asarray(X, dtype=np.float32)[rows]
-    if X.shape[1] > 50:
-        X = PCA(n_components=50, random_state=seed).fit_transform(X)
-    return TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(X)
+    if X.shape[1] > 50:  # both capped below N: fewer points raise otherwise (full-path test)
+        X = PCA(n_components=min(50, len(X)), random_state=seed).fit_transform(X)
+    return TSNE(n_components=2, init="pca", random_state=seed, perplexity=min(30, len(X) - 1)).fit_transform(X)
 
 
 def _sample_rows(n: int, seed: int, max_points: int) -> np.ndarray:
