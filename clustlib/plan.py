@@ -40,8 +40,6 @@ EXTRACTOR_GFLOPS = {"vgg16": 15.5, "vgg19": 19.6, "inception_v3": 5.7, "xception
 #: published: ImageNet-10 and -Dogs as DAC builds them, Tiny-ImageNet's train part, COIL-100, UMist as Guérin et al.).
 _TREE_SIZES = {"imagenet10": 13000, "imagenet_dogs": 19500, "tiny_imagenet": 100000, "coil100": 7200, "umist": 564}
 
-_DATASET_KEYS = ("datasets", "experiment_datasets", "augmentation_datasets", "ablation_datasets", "face_datasets")
-
 
 @dataclass
 class StudyPlan:
@@ -60,10 +58,17 @@ class StudyPlan:
 
 
 def _datasets(params: dict) -> list[str]:
-    names = []
-    for key in _DATASET_KEYS:
-        names += [d for d in params.get(key, []) or [] if d not in names]
-    return names
+    """Every dataset a study's parameters name: ``datasets`` first, then any ``*_datasets`` list, ``*_dataset``
+    name and the lists of a ``datasets_per_*`` mapping (study 06's per-experiment sets, study 07's sweep data)."""
+    names = list(params.get("datasets", []) or [])
+    for key, value in params.items():
+        if key.endswith("_datasets") and isinstance(value, (list, tuple)):
+            names += list(value)
+        elif key.endswith("_dataset") and isinstance(value, str) and value:
+            names.append(value)
+        elif key.startswith("datasets_per_") and isinstance(value, dict):
+            names += [d for group in value.values() for d in (group or [])]
+    return list(dict.fromkeys(names))
 
 
 def _extractors(params: dict) -> list[str]:
@@ -164,7 +169,8 @@ def _estimate(plan: StudyPlan, params: dict) -> None:
     if plan.study in ("04_deepclue", "05_mmdc", "07_dac"):
         est = params.get("estimator_params", {}) or {}
         size = est.get("image_size", 224 if plan.study == "04_deepclue" else 96)
-        epochs = est.get("epochs", {"04_deepclue": 1000, "05_mmdc": 400, "07_dac": 46}[plan.study])
+        epochs = (est.get("epochs") or params.get("epochs")  # study 07: iterations in `epochs` (0: the schedule's)
+                  or {"04_deepclue": 1000, "05_mmdc": 400, "07_dac": 46}[plan.study])
         seeds = len(params.get("seeds", [0]))
         gflop = sum(main.values()) * seeds * epochs * UNIT_COSTS["resnet_gflops_train"][0] * (size / 224) ** 2
         add(("time: network training", _hours(gflop, dev), "h",
@@ -180,9 +186,15 @@ def _estimate(plan: StudyPlan, params: dict) -> None:
 
 def plan_study(study: str, profile: str, overrides=()) -> StudyPlan:
     """Presence checks and cost estimates of one study on one profile (nothing is loaded or computed)."""
-    from clustlib import profiles
+    from importlib import import_module
 
+    from clustlib import profiles
+    from clustlib.studies import STUDY_MODULES
+
+    study = profiles.resolve_study(study)
     params = profiles.resolve_params(study, profile, overrides)
+    if study in STUDY_MODULES:  # a study module may register its own datasets (06: ClustPy's ImageNetDog)
+        import_module(f"clustlib.studies.{STUDY_MODULES[study]}")
     plan = StudyPlan(study, profile, params.get("device", "cpu"))
     _check_inputs(plan, params)
     _estimate(plan, params)
