@@ -177,6 +177,17 @@ def write_imagenet_classes(train: Path, wnids, per_class: int, *, side: int = 12
                 "".join(f"{wnid}_{i}.JPEG\t0\t0\t{side}\t{side}\n" for i in range(per_class)))
 
 
+def write_stanford_dogs(root: Path, wnids, per_class: int, *, side: int = 12) -> Path:
+    """Stanford Dogs' ``images.tar`` extracted: ``root/stanford_dogs/Images/<wnid>-<breed>/<wnid>_<n>.jpg``."""
+    folder = root / "stanford_dogs" / "Images"
+    rng = _rng()
+    for k, wnid in enumerate(wnids):
+        for i in range(per_class):
+            _save_image(folder / f"{wnid}-breed_{k}" / f"{wnid}_{i}.jpg",
+                        rng.integers(0, 256, (side, side + 3, 3), dtype=np.uint8))
+    return folder
+
+
 def write_voc2007(root: Path, objects: dict[str, list[str]], *, side: int = 5) -> Path:
     """The official test archive extracted: ``root/VOCdevkit/VOC2007/{Annotations,JPEGImages,ImageSets/Main}``;
     ``objects`` = {image id: class names of its objects}. Returns the devkit folder."""
