@@ -93,7 +93,7 @@ _PAPER_JOINS = {
     "03_mvnet_jule_tables": _PaperJoin("guerin2021", ("B.7", "B.8", "B.9", "B.10"), _paper_architecture,
                                        _no_setting),
     "04_deepclue": _PaperJoin("deepclue2022", ("II", "III", "IV", "V", "VI", "VII"), _deepclue_method, _no_setting),
-    "05_mmdc": _PaperJoin("mmdc2021", ("4.3", "4.5"), _mmdc_method),
+    "05_mmdc": _PaperJoin("mmdc2021", ("4.3", "4.4", "4.5"), _mmdc_method),
     "06_clustpy_benchmark": _PaperJoin("clustpy2023", ("II", "III", "IV", "V"), _clustpy_method, _clustpy_setting,
                                        {"digits": "optdigits"}),
     "07_dac": _PaperJoin("dac2017", ("2", "3"), str, _dac_setting),

@@ -57,6 +57,8 @@ _SPIED = [
     ("clustlib.deep.mmdc.MMDC", "_clustering_epoch"),
     ("clustlib.deep.mmdc.MMDC", "_rotation_epoch"),
     ("clustlib.deep.contrastive.ContrastiveClustering", "_epoch"),
+    ("clustlib.deep.selfsup_baselines", "_nat_epoch"),
+    ("clustlib.deep.selfsup_baselines", "_rotation_epoch"),
     ("clustlib.features.extraction", "_run"),
     ("clustlib.features.extraction", "create_extractor"),
     ("clustlib.data.catalog", "decode_images"),
@@ -245,6 +247,12 @@ def _deep():
     return deep
 
 
+def _selfsup():
+    from clustlib.deep import selfsup_baselines
+
+    return selfsup_baselines
+
+
 # data.load ------------------------------------------------------------------------------------------------------
 case("load-unknown-name", lambda c: _data().load("nosuch"), "'nosuch'", "Valid datasets", "digits")
 case("load-bad-split", lambda c: _data().load("digits", split="val"), "split='val'", "use one of", "'all'")
@@ -422,6 +430,9 @@ case("dac-read-only-checkpoint-folder",
      setup=lambda c: c.made.update(folder=_read_only_dir(c.tmp / "ro_ckpt", c.monkeypatch)))
 case("mmdc-too-few-samples", lambda c: _deep().MMDC(2).fit(_images(1, 1, 32)), "(1, 1, 32, 32)", "N >= 2")
 case("mmdc-wrong-rank", lambda c: _deep().MMDC(3).fit(_rows()), "(20, 6)", "X.reshape(-1, 1, 28, 28)")
+case("nat-zero-target-dim", lambda c: _selfsup().NAT(target_dim=0).fit(_images(8, 1, 28)), "target_dim",
+     "integer >= 1")
+case("rotnet-wrong-rank", lambda c: _selfsup().RotNet().fit(_rows()), "(N, C, H, W)", "X.reshape(-1, 1, 28, 28)")
 case("cc-wrong-rank", lambda c: _deep().ContrastiveClustering(3).fit(_rows()), "(20, 6)", "(N, 3, H, W)")
 case("cc-grey-images", lambda c: _deep().ContrastiveClustering(3, backbone="resnet18", image_size=32, batch_size=4)
      .fit(_images(8, 1, 32)), "1 channel", "repeat")
