@@ -60,11 +60,14 @@ class TrainHistory:
         Wall-clock seconds of each epoch (including the ``on_epoch_end`` hook).
     resumed_from : int
         Number of epochs that were loaded from a checkpoint instead of computed (0 for a fresh run).
+    precision : str
+        "float32", "bfloat16" or "float16": the autocast type the epochs ran in.
     """
 
     losses: list[float] = field(default_factory=list)
     epoch_seconds: list[float] = field(default_factory=list)
     resumed_from: int = 0
+    precision: str = "float32"
 
     @property
     def mean_epoch_seconds(self) -> float:
