@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,9 +40,10 @@ from torch import nn
 
 from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep.engine import (batched_inference, check_fitted, estimator_config, resolve_precision,
-                                  run_epochs, seed_of, to_device_batch)
-from clustlib.deep.training import TrainHistory, check_checkpoint_path, resolve_device, seed_everything
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, full_precision, resolve_device, resolve_precision, run_epochs,
+                                  to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -85,6 +85,7 @@ def _nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tens
     return F.cross_entropy(logits, target, reduction="sum") / (2 * n)
 
 
+@full_precision
 def instance_loss(z_i: torch.Tensor, z_j: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
     """CC's instance-level contrastive loss (NT-Xent) of two views.
 
@@ -107,6 +108,7 @@ def instance_loss(z_i: torch.Tensor, z_j: torch.Tensor, temperature: float = 0.5
     return _nt_xent(z_i, z_j, float(temperature))
 
 
+@full_precision
 def cluster_loss(c_i: torch.Tensor, c_j: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """CC's cluster-level contrastive loss of two views, entropy term included.
 
@@ -221,7 +223,7 @@ def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
                          antialias=bool(size < max(x.shape[-2:])))
 
 
-class ContrastiveAugment:
+class ContrastiveAugment(GeneratorState):
     """CC's training transform, drawn independently for every image of a (B, 3, H, W) batch in [0, 1].
 
     RandomResizedCrop(size, scale, ratio) -> horizontal flip (p ``flip_p``) -> ColorJitter(0.8 s,
@@ -284,12 +286,6 @@ class ContrastiveAugment:
         return (f"ContrastiveAugment(size={self.size}, color_strength={self.color_strength}, blur={self.blur}, "
                 f"crop_scale={self.crop_scale}, crop_ratio={self.crop_ratio}, flip_p={self.flip_p}, "
                 f"jitter_p={self.jitter_p}, grayscale_p={self.grayscale_p})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def _rand(self, *shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=self.generator, dtype=torch.float64)
@@ -549,11 +545,8 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         """
         self.check_params(X)
         X = self._check_X(X)
-        seed = seed_of(self.random_state)
-        device = resolve_device(self.device)
-        precision = resolve_precision(device, self.amp)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         net = ContrastiveNetwork(int(self.n_clusters), self.backbone, seed=seed).to(device)
         augment = ContrastiveAugment(int(self.image_size), color_strength=float(self.color_strength),
                                      blur=bool(self.blur), seed=seed + 1)
@@ -569,15 +562,11 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
                              checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X),
                              desc="CC", progress=self.progress, map_location=device)
         self.network_ = net
-        self.precision_ = precision.name
         with precision.autocast():
             probs = self._infer(Xt, lambda x: net(x)[1])
         self.probabilities_ = probs.float().cpu().numpy()
         self.labels_ = probs.argmax(1).cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
 
     def _epoch(self, Xt, net, optimizer, augment, generator, precision) -> tuple[float, float, float, float]:

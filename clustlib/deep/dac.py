@@ -62,7 +62,6 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -73,9 +72,10 @@ from sklearn.base import BaseEstimator, ClusterMixin
 
 from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
-from clustlib.deep.engine import (batched_inference, check_fitted, estimator_config, resolve_precision,
-                                  run_epochs, seed_of, to_device_batch)
-from clustlib.deep.training import TrainHistory, check_checkpoint_path, resolve_device, seed_everything
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, full_precision, resolve_device, resolve_precision, run_epochs,
+                                  to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -284,6 +284,7 @@ def _pair_elements(gram: torch.Tensor, target: torch.Tensor, kind: str) -> torch
     raise InvalidParameter(f"pair loss must be one of {PAIR_LOSSES}, got {kind!r}.")
 
 
+@full_precision
 def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor | None = None,
               kind: str = "bce") -> torch.Tensor:
     """The scripts' pairwise loss of one mini-batch (``pairs="batch"``).
@@ -317,6 +318,7 @@ def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor |
     return (elem * sel).sum() / sel.sum().clamp_min(1.0) / gram.shape[0]
 
 
+@full_precision
 def chunk_pair_loss(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """Eq. 10 over a chunk (``pairs="chunk"``): the mean loss over the selected pairs of :func:`select_pairs`.
 
@@ -340,6 +342,13 @@ def chunk_pair_loss(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, k
     return (elem * sel).sum() / sel.sum().clamp_min(1.0)
 
 
+@full_precision
+def _gram(z: torch.Tensor) -> torch.Tensor:
+    """Cosine similarities (M, M) of unit label features z (M, K), in float32 (thresholds near 1 need it)."""
+    return z @ z.T
+
+
+@full_precision
 def _distill_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Keras' ``binary_crossentropy`` with soft targets: mean over (B, K) of the clipped BCE."""
     p = pred.clamp(_EPS, 1 - _EPS)
@@ -375,7 +384,7 @@ def center_images(X: np.ndarray, *, scale: float = 255.0, per_channel: bool = Tr
 # ---------------------------------------------------------------------------------------------
 
 
-class KerasImageAugment:
+class KerasImageAugment(GeneratorState):
     """Keras 1 ``ImageDataGenerator`` augmentation, drawn per sample and applied to a whole batch.
 
     Per image: rotation ~ U(-rotation, rotation) degrees, shifts ~ U(-shift, shift) x size, x and y
@@ -407,12 +416,6 @@ class KerasImageAugment:
     def __repr__(self) -> str:
         return (f"KerasImageAugment(rotation={self.rotation}, shift={self.shift}, channel_shift={self.channel_shift}, "
                 f"rescale={self.rescale}, zoom={self.zoom}, flip={self.flip})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def thetas(self, b: int, h: int, w: int) -> torch.Tensor:
         """(B, 2, 3) ``affine_grid`` matrices (output -> input, normalised coordinates) of B draws."""
@@ -798,11 +801,8 @@ class DAC(ClusterMixin, BaseEstimator):
         """
         X = self._check_X(X)
         r = self._resolved(X)
-        seed = seed_of(self.random_state)
-        device = resolve_device(self.device)
-        precision = resolve_precision(device, self.amp)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         net = DACNetwork(X.shape[1], int(self.n_clusters), r["network"], batch_stats=bool(self.bn_batch_stats),
                          generator=torch.Generator().manual_seed(seed)).to(device)
         augment = KerasImageAugment(**r["augmentation"], seed=seed + 1) if r["augmentation"] else None
@@ -830,13 +830,9 @@ class DAC(ClusterMixin, BaseEstimator):
         self.network_ = net
         self.network_name_ = r["network"]
         self.n_iterations_ = r["iterations"]
-        self.precision_ = precision.name
         self.label_features_ = z_all.float().cpu().numpy()
         self.labels_ = z_all.argmax(1).cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
 
     def _label_features(self, net: DACNetwork, X: torch.Tensor) -> torch.Tensor:
@@ -856,7 +852,7 @@ class DAC(ClusterMixin, BaseEstimator):
         for c in range(n // chunk):
             Xc = to_device_batch(Xt, perm[c * chunk:(c + 1) * chunk], device)  # (M, C, H, W)
             y_frozen, z_frozen = _forward_all(net, Xc, int(self.batch_size))  # frozen network, clean images
-            yield Xc, y_frozen, z_frozen, z_frozen @ z_frozen.T
+            yield Xc, y_frozen, z_frozen, _gram(z_frozen)
 
     @staticmethod
     def _pair_shares(target: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
@@ -915,7 +911,7 @@ class DAC(ClusterMixin, BaseEstimator):
                     for _ in range(self.steps_per_batch):
                         xa = augment(xb) if augment is not None else xb
                         y, z = net(xa)
-                        loss = pair_loss(z @ z.T, t_b, s_b, self.pair_loss)
+                        loss = pair_loss(_gram(z), t_b, s_b, self.pair_loss)
                         if wd > 0:
                             loss = loss + wd * _distill_loss(y if on_softmax else z, d_b)
                         optimizer.zero_grad(set_to_none=True)

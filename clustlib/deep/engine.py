@@ -22,7 +22,12 @@ at a time, so no method puts a whole data set on the GPU.
 from __future__ import annotations
 
 import contextlib
+import functools
+import hashlib
+import json
 import os
+import pickle
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -33,7 +38,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from clustlib.errors import InvalidParameter, NotFittedError
+from clustlib import repro
+from clustlib.errors import CheckpointMismatch, InvalidParameter, NotFittedError
 
 __all__ = [
     "Precision",
@@ -45,6 +51,13 @@ __all__ = [
     "to_device_batch",
     "check_fitted",
     "seed_of",
+    "full_precision",
+    "seed_everything",
+    "resolve_device",
+    "FitStart",
+    "begin_fit",
+    "finish_fit",
+    "GeneratorState",
     "estimator_config",
 ]
 
@@ -121,9 +134,105 @@ def resolve_precision(device: torch.device, amp: bool | str | None = False) -> P
     raise InvalidParameter(f"amp must be one of {PRECISIONS} (False: float32), got {amp!r}.")
 
 
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch (CPU and CUDA) and return a CPU generator for batch order.
+
+    Parameters
+    ----------
+    seed : int
+        Non-negative seed.
+
+    Returns
+    -------
+    torch.Generator
+        A CPU generator seeded with ``seed``; the training loop draws its permutations from it so
+        that its state can be checkpointed.
+    """
+    seed = int(seed)
+    if seed < 0:
+        raise InvalidParameter(f"seed must be >= 0, got {seed}.")
+    repro.seed_everything(seed, deterministic=False)  # Python, NumPy, torch (all devices)
+    return torch.Generator().manual_seed(seed)
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``None`` -> the first CUDA device when there is one, else the CPU; strings are validated."""
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise InvalidParameter(f"device {device!r} is not a torch device; use 'cpu', 'cuda' or 'cuda:0'.") from exc
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise InvalidParameter(f"device {device!r} asked for CUDA but no CUDA device is visible; use device='cpu'.")
+    return dev
+
+
+def full_precision(fn: Callable) -> Callable:
+    """Decorator: run ``fn`` with autocast off and its floating-point tensor arguments in float32.
+
+    For losses whose constants do not exist in half precision (a clamp to ``1 - 1e-7`` is 1 in bfloat16, so its
+    log is -inf); in a float32 fit it changes nothing.
+    """
+    def cast(a):
+        return a.float() if isinstance(a, torch.Tensor) and a.is_floating_point() else a
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        device = next((a.device.type for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)), "cpu")
+        with torch.autocast(device_type=device, enabled=False):
+            return fn(*map(cast, args), **{k: cast(v) for k, v in kwargs.items()})
+
+    return wrapper
+
+
 def seed_of(random_state) -> int:
     """The seed of a ``random_state`` parameter: ``None`` means 0 (fixed, so that a rerun repeats the numbers)."""
     return 0 if random_state is None else int(random_state)
+
+
+@dataclass(frozen=True)
+class FitStart:
+    """What every fit sets up first (:func:`begin_fit`)."""
+
+    seed: int
+    device: torch.device
+    precision: Precision
+    generator: torch.Generator  # CPU generator of the batch order, seeded with ``seed``
+    t0: float  # perf_counter() at the start
+
+
+def begin_fit(estimator) -> FitStart:
+    """Seed, device (``device=None``: CUDA when available), precision (``amp``, default float32) and start time
+    of a fit of ``estimator`` (which has ``random_state`` and ``device``; ``random_state=None`` means seed 0)."""
+    seed = seed_of(estimator.random_state)
+    device = resolve_device(estimator.device)
+    precision = resolve_precision(device, getattr(estimator, "amp", False))
+    t0 = time.perf_counter()
+    return FitStart(seed, device, precision, seed_everything(seed), t0)
+
+
+def finish_fit(estimator, start: FitStart, history, X: np.ndarray) -> None:
+    """Set the attributes every fitted estimator has: ``history_``, ``precision_``, ``epoch_seconds_`` (mean
+    seconds of the epochs computed in this call), ``total_seconds_`` and ``n_features_in_``."""
+    estimator.history_ = history
+    estimator.precision_ = start.precision.name
+    estimator.epoch_seconds_ = history.mean_epoch_seconds
+    estimator.total_seconds_ = time.perf_counter() - start.t0
+    estimator.n_features_in_ = int(np.prod(X.shape[1:]))
+
+
+class GeneratorState:
+    """Mixin of the augmentations: their random draws come from ``self.generator`` (a CPU generator), whose state
+    :func:`run_epochs` checkpoints through :meth:`get_state`/:meth:`set_state`."""
+
+    generator: torch.Generator
+
+    def get_state(self) -> torch.Tensor:
+        return self.generator.get_state()
+
+    def set_state(self, state: torch.Tensor) -> None:
+        self.generator.set_state(state)
 
 
 def estimator_config(estimator, X: np.ndarray, *, skip: Sequence[str] = (), **extra) -> dict:
@@ -145,6 +254,141 @@ def check_fitted(estimator, attribute: str = "network_") -> None:
 
 
 # -- checkpoints -------------------------------------------------------------------------------------------------
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (np.integer,)):
+        return int(value)
+    if isinstance(value, (np.floating,)):
+        return float(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return repr(value)
+
+
+def config_hash(config: Mapping) -> str:
+    """SHA-256 (hex, 16 chars) of a configuration mapping in canonical JSON."""
+    blob = json.dumps(_jsonable(config), sort_keys=True, separators=(",", ":")).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def check_writable_folder(folder: str | os.PathLike, *, what: str, fix: str) -> None:
+    """Raise :class:`InvalidParameter` unless ``folder`` is, or can be created as, a writable folder.
+
+    Checked on its nearest existing ancestor, so nothing is created; called before training so that a run fails
+    at once rather than at its first save. ``what`` names the folder in the message, ``fix`` says what to do.
+    """
+    folder = Path(folder)
+    existing = next(p for p in (folder, *folder.parents) if p.exists())
+    if not existing.is_dir():
+        reason = f"{existing} is a file, not a folder"
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        reason = f"{existing} is read-only"
+    else:
+        return
+    raise InvalidParameter(f"{what} {folder} is not writable ({reason}); {fix}")
+
+
+def check_checkpoint_path(path: str | os.PathLike | None) -> None:
+    """``checkpoint_path`` is None, or a file path in a writable folder (checked before any training)."""
+    if path is None:
+        return
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidParameter(f"checkpoint_path {path} is a folder; give a file path such as {path / 'run.pt'}.")
+    check_writable_folder(path.parent, what="The folder of checkpoint_path",
+                          fix="give a checkpoint_path in a writable folder, or checkpoint_path=None.")
+
+
+def read_state_file(path: str | os.PathLike, map_location=None):
+    """``torch.load`` with ``weights_only=True``: tensors and plain values only.
+
+    A file holding pickled Python objects (which could run code on load: a checkpoint from a shared cache or a
+    colleague) or one that is no torch file at all raises :class:`CheckpointMismatch` saying which.
+    """
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "weights_only" in str(exc) or "Weights only load failed" in str(exc):
+            raise CheckpointMismatch(
+                f"{path} holds pickled Python objects, not only tensors and plain values; refusing to load it "
+                "(unpickling could run code). clustlib writes checkpoints and cached models with tensors and plain "
+                "values only: delete the file to recompute it, or load it yourself if you trust its origin."
+            ) from None
+        error = exc
+    except Exception as exc:  # noqa: BLE001 - a truncated or foreign file fails in many ways inside torch.load
+        error = exc
+    raise CheckpointMismatch(f"{path} is not a checkpoint clustlib can read ({type(error).__name__}: {error}). "
+                             "Delete the file to start afresh, or point checkpoint_path at another file.")
+
+
+def _read_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
+    state = read_state_file(path, map_location=map_location)
+    if not isinstance(state, dict):
+        raise CheckpointMismatch(f"Checkpoint {path} is not a checkpoint clustlib can read ({type(state).__name__}). "
+                                 "Delete the file to start afresh, or point checkpoint_path at another file.")
+    return state
+
+
+def check_checkpoint(path: str | os.PathLike, config: Mapping, *, fmt: int = CHECKPOINT_FORMAT,
+                     ignore=()) -> None:
+    """Refuse, before any training, a checkpoint at ``path`` that another configuration or data wrote.
+
+    Compares the configuration stored in the file with ``config`` on every key but ``ignore`` (what is only
+    known once training started, such as the pretrained autoencoder's hash); :func:`load_checkpoint` still
+    compares the whole hash when the run resumes. No file at ``path`` passes.
+    """
+    if not Path(path).exists():
+        return
+    state = _read_checkpoint(path, map_location="cpu")
+    stored, mine = state.get("config") or {}, _jsonable(config)
+    differ = sorted(k for k in set(stored) | set(mine) if k not in ignore and stored.get(k) != mine.get(k))
+    if state.get("format") != fmt or differ:
+        raise CheckpointMismatch(
+            f"Checkpoint {path} was written by another configuration or data (it differs in {differ or 'format'}); "
+            "refusing to load it. Delete the file to start afresh, or rerun with the configuration that wrote it."
+        )
+
+
+def load_checkpoint(path: str | os.PathLike, config_hash_: str | None, *, fmt: int, map_location=None) -> dict:
+    """Load a checkpoint written by this package, refusing one from another configuration.
+
+    Raises :class:`CheckpointMismatch` when the file's format or configuration hash differs from
+    ``fmt``/``config_hash_`` (the run would otherwise silently continue foreign weights), or when it is not a
+    checkpoint at all.
+    """
+    state = _read_checkpoint(path, map_location=map_location)
+    if state.get("format") != fmt:
+        raise CheckpointMismatch(
+            f"Checkpoint {path} has format {state.get('format')!r}, this clustlib reads format {fmt}; refusing to "
+            "load it. Delete the file to start afresh."
+        )
+    if state.get("config_hash") != config_hash_:
+        raise CheckpointMismatch(
+            f"Checkpoint {path} was written by another configuration or data (its hash "
+            f"{state.get('config_hash')!r}, this run {config_hash_!r}); refusing to load it. "
+            "Delete the file to start afresh, or rerun with the configuration that wrote it."
+        )
+    return state
 
 
 def _state_of(obj):
@@ -170,7 +414,8 @@ def _restore(obj, state) -> None:
 
 
 def _history_state(history) -> dict:
-    return {f.name: list(getattr(history, f.name)) for f in fields(history) if isinstance(getattr(history, f.name), list)}
+    values = {f.name: getattr(history, f.name) for f in fields(history)}
+    return {name: list(v) for name, v in values.items() if isinstance(v, list)}
 
 
 def _restore_history(history, saved: Mapping) -> None:
@@ -180,8 +425,6 @@ def _restore_history(history, saved: Mapping) -> None:
 
 def write_checkpoint(path, payload: dict) -> None:
     """Write ``payload`` atomically to ``path`` (a hook point: tests interrupt a fit right after it)."""
-    from clustlib.deep.training import atomic_torch_save
-
     atomic_torch_save(payload, path)
 
 
@@ -198,6 +441,7 @@ def run_epochs(
     desc: str = "training",
     progress: bool = True,
     map_location=None,
+    autocast_step: bool = True,
 ):
     """Run ``step(epoch)`` for the epochs not yet in the checkpoint, recording, timing and checkpointing them.
 
@@ -230,13 +474,13 @@ def run_epochs(
         Show a ``tqdm`` bar.
     map_location : optional
         Where to load a checkpoint's tensors (default: where they were).
+    autocast_step : bool, default=True
+        Run ``step`` inside ``precision.autocast()``; False when the step autocasts its own forward passes.
 
     Returns
     -------
     history
     """
-    from clustlib.deep.training import _jsonable, config_hash, load_checkpoint
-
     if not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise InvalidParameter(f"epochs must be an integer >= 0, got {epochs!r}.")
     if checkpoint_path is not None and config is None:
@@ -246,8 +490,8 @@ def run_epochs(
     state = dict(state)
     if precision.scaler is not None:
         state["grad_scaler"] = precision.scaler
-    cfg = None if config is None else {**config, "precision": precision.name}
-    chash = None if cfg is None else config_hash(cfg)
+    # the precision changes the numbers: part of the hash, beside the configuration (which check_checkpoint compares)
+    chash = None if config is None else config_hash({"config": config, "precision": precision.name})
     start = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
         saved = load_checkpoint(checkpoint_path, chash, fmt=CHECKPOINT_FORMAT, map_location=map_location)
@@ -259,7 +503,7 @@ def run_epochs(
     bar = tqdm(range(start, epochs), desc=desc, disable=not progress, leave=False)
     for epoch in bar:
         t0 = time.perf_counter()
-        with precision.autocast():
+        with precision.autocast() if autocast_step else contextlib.nullcontext():
             records = step(epoch)
         for name, value in records.items():
             getattr(history, name).append(value)
@@ -268,7 +512,8 @@ def run_epochs(
                          if isinstance(v, (int, float))})
         if checkpoint_path is not None and ((epoch + 1) % checkpoint_every == 0 or epoch + 1 == epochs):
             write_checkpoint(checkpoint_path, {
-                "format": CHECKPOINT_FORMAT, "config_hash": chash, "config": _jsonable(cfg), "epoch": epoch + 1,
+                "format": CHECKPOINT_FORMAT, "config_hash": chash, "config": _jsonable(config),
+                "precision": precision.name, "epoch": epoch + 1,
                 "state": {name: _state_of(obj) for name, obj in state.items()},
                 "history": _history_state(history),
             })
@@ -286,11 +531,12 @@ def _device_of(module: nn.Module) -> torch.device:
 
 
 def _cat(outputs: list):
+    """Concatenate per-batch outputs: tensors, or tuples/dicts of them (nested), along the first axis."""
     first = outputs[0]
     if isinstance(first, Mapping):
-        return {k: torch.cat([o[k] for o in outputs]) for k in first}
+        return {k: _cat([o[k] for o in outputs]) for k in first}
     if isinstance(first, tuple):
-        return tuple(torch.cat(parts) for parts in zip(*outputs))
+        return tuple(_cat(list(parts)) for parts in zip(*outputs))
     return torch.cat(outputs)
 
 

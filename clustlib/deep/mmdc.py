@@ -64,7 +64,6 @@ Rotations", ICLR 2018.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -76,9 +75,9 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
 from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
-from clustlib.deep.engine import (batched_inference, check_fitted, estimator_config, resolve_precision,
-                                  run_epochs, seed_of, to_device_batch)
-from clustlib.deep.training import TrainHistory, check_checkpoint_path, resolve_device, seed_everything
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, resolve_device, resolve_precision, run_epochs, to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -191,7 +190,7 @@ def assign_targets(outputs: np.ndarray | torch.Tensor, targets: np.ndarray | tor
         ``perm`` such that image ``i`` gets ``targets[perm[i]]`` (lap.lapjv on the distance matrix in
         the code; here :func:`scipy.optimize.linear_sum_assignment`).
     """
-    o = np.asarray(torch.as_tensor(outputs).detach().cpu(), dtype=np.float64)
+    o = np.asarray(torch.as_tensor(outputs).detach().float().cpu(), dtype=np.float64)
     t = np.asarray(torch.as_tensor(targets).detach().cpu(), dtype=np.float64)
     cost = np.sqrt(np.maximum(((o[:, None, :] - t[None, :, :]) ** 2).sum(-1), 0.0))  # (B, B)
     rows, cols = linear_sum_assignment(cost)
@@ -218,7 +217,7 @@ def match_labels(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-class MMDCAugment:
+class MMDCAugment(GeneratorState):
     """The code's torchvision pipelines, drawn independently for every image of a batch tensor.
 
     Parameters
@@ -261,12 +260,6 @@ class MMDCAugment:
         return (f"MMDCAugment(image_size={self.image_size}, crop_sizes={self.crop_sizes}, "
                 f"input_size={self.input_size}, flip={self.flip}, color_jitter={self.color_jitter}, "
                 f"rotation_degrees={self.rotation_degrees})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def _u(self, b: int, low: float, high: float) -> torch.Tensor:
         return low + (high - low) * torch.rand(b, generator=self.generator)
@@ -621,11 +614,8 @@ class MMDC(ClusterMixin, BaseEstimator):
         """
         X = self._check_X(X)
         r = self._resolved(X)
-        seed = seed_of(self.random_state)
-        device = resolve_device(self.device)
-        precision = resolve_precision(device, self.amp)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         k, n = int(self.n_clusters), X.shape[0]
         net = build_mmdc_network(r["network"], X.shape[1], r["target_dim"], r["input_size"], sobel=bool(self.sobel),
                                  generator=torch.Generator().manual_seed(seed)).to(device)
@@ -650,7 +640,8 @@ class MMDC(ClusterMixin, BaseEstimator):
                 if fit["labels_before_refinement"] is None:  # the state the code evaluates before its first k-means
                     fit["labels_before_refinement"] = _nearest(z, means_d).cpu()
                 fit["components"] = self._refine(z, fit["components"], seed + epoch)
-                fit["targets"] = means_d[fit["components"].to(device)]  # sigma is not re-drawn: images move to their mean
+                # sigma is not re-drawn: images move to their mean
+                fit["targets"] = means_d[fit["components"].to(device)]
             rot_loss = (self._rotation_epoch(net, Xt, augment, optimizer, generator, precision) if r["rotation"]
                         else float("nan"))
             loss, fit["targets"], fit["components"] = self._clustering_epoch(
@@ -669,7 +660,6 @@ class MMDC(ClusterMixin, BaseEstimator):
         components, labels_before = fit["components"], fit["labels_before_refinement"]
         with precision.autocast():
             z = _embed(net, Xt, augment, int(self.batch_size))
-        self.precision_ = precision.name
         self.network_ = net
         self.network_name_ = r["network"]
         self.augment_ = augment
@@ -678,10 +668,7 @@ class MMDC(ClusterMixin, BaseEstimator):
         self.labels_ = _nearest(z, means_d).cpu().numpy()
         self.labels_before_refinement_ = None if labels_before is None else labels_before.numpy().astype(np.int64)
         self.target_labels_ = components.cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
