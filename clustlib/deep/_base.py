@@ -107,6 +107,23 @@ SPECTRAL_DENSE_COPIES = 3
 _log = logging.getLogger(__name__)
 
 
+class ImageClusterer(ClusterMixin, BaseEstimator):
+    """Base of the image clusterers that train one network from scratch (DAC, MMDC): named presets and the
+    (N, C, H, W) input check. A subclass sets ``_presets`` to its module's ``PRESETS``."""
+
+    _presets: dict[str, dict] = {}
+
+    @classmethod
+    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides):
+        """An estimator with the settings of ``preset`` (a key of its module's ``PRESETS``), then ``overrides``."""
+        if preset not in cls._presets:
+            raise InvalidParameter(f"Unknown {cls.__name__} preset {preset!r}; valid: {sorted(cls._presets)}.")
+        return cls(n_clusters, **{**cls._presets[preset], **overrides})
+
+    def _check_X(self, X) -> np.ndarray:
+        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
+
+
 @dataclass
 class InitialClustering:
     """Labels (N,) int64 and centres (K, m) float64 of the clustering a method starts from."""

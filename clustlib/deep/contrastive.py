@@ -560,7 +560,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         history = run_epochs(step, epochs=int(self.epochs), history=ContrastiveHistory(), precision=precision,
                              state=dict(network=net, optimizer=optimizer, generator=generator, augment=augment),
                              checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X),
-                             desc="CC", progress=self.progress, map_location=device)
+                             desc="CC", progress=self.progress)
         self.network_ = net
         with precision.autocast():
             probs = self._infer(Xt, lambda x: net(x)[1])

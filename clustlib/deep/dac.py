@@ -68,9 +68,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClusterMixin
 
-from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
+from clustlib.deep._base import ImageClusterer, is_finite_number, is_int, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
 from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
                                   finish_fit, full_precision, resolve_device, resolve_precision, run_epochs,
@@ -534,7 +533,7 @@ def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.
     return loss
 
 
-class DAC(ClusterMixin, BaseEstimator):
+class DAC(ImageClusterer):
     """Deep Adaptive Clustering: pairwise self-labelling of a ConvNet's label features.
 
     The defaults are the paper's (Chang et al. 2017, Sec. 3-5.4); where the paper is silent the value
@@ -657,18 +656,9 @@ class DAC(ClusterMixin, BaseEstimator):
                  checkpoint_path: str | os.PathLike | None = None, amp: bool | str = False) -> None:
         store_init_args(self, locals())
 
-    @classmethod
-    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "DAC":
-        """A DAC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"paper"``, ``"paper_star"``,
-        ``"script_mnist"``, ``"script_cifar10_2"``...), then ``overrides``."""
-        if preset not in PRESETS:
-            raise InvalidParameter(f"Unknown DAC preset {preset!r}; valid: {sorted(PRESETS)}.")
-        return cls(n_clusters, **{**PRESETS[preset], **overrides})
+    _presets = PRESETS  # from_preset: "paper", "paper_star", "script_mnist", "script_cifar10_2"...
 
     # -- validation -----------------------------------------------------------------------------
-
-    def _check_X(self, X) -> np.ndarray:
-        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
     def check_params(self, X) -> dict:
         """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
@@ -824,7 +814,7 @@ class DAC(ClusterMixin, BaseEstimator):
             state["augment"] = augment
         history = run_epochs(step, epochs=r["iterations"], history=DACHistory(), state=state, precision=precision,
                              checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X, r),
-                             desc="DAC", progress=self.progress, map_location=device)
+                             desc="DAC", progress=self.progress)
         with precision.autocast():
             z_all = self._label_features(net, Xt)
         self.network_ = net

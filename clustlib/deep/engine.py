@@ -440,7 +440,6 @@ def run_epochs(
     checkpoint_every: int = 1,
     desc: str = "training",
     progress: bool = True,
-    map_location=None,
     autocast_step: bool = True,
 ):
     """Run ``step(epoch)`` for the epochs not yet in the checkpoint, recording, timing and checkpointing them.
@@ -472,8 +471,6 @@ def run_epochs(
         Progress-bar label.
     progress : bool
         Show a ``tqdm`` bar.
-    map_location : optional
-        Where to load a checkpoint's tensors (default: where they were).
     autocast_step : bool, default=True
         Run ``step`` inside ``precision.autocast()``; False when the step autocasts its own forward passes.
 
@@ -494,7 +491,8 @@ def run_epochs(
     chash = None if config is None else config_hash({"config": config, "precision": precision.name})
     start = 0
     if checkpoint_path is not None and Path(checkpoint_path).exists():
-        saved = load_checkpoint(checkpoint_path, chash, fmt=CHECKPOINT_FORMAT, map_location=map_location)
+        # on the CPU: generator states must be CPU tensors; modules and optimisers copy into their own device
+        saved = load_checkpoint(checkpoint_path, chash, fmt=CHECKPOINT_FORMAT, map_location="cpu")
         for name, obj in state.items():
             _restore(obj, saved["state"][name])
         _restore_history(history, saved["history"])

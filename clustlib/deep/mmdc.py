@@ -70,10 +70,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
-from sklearn.base import BaseEstimator, ClusterMixin
 
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
+from clustlib.deep._base import ImageClusterer, is_finite_number, is_int, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
 from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
                                   finish_fit, resolve_device, resolve_precision, run_epochs, to_device_batch)
@@ -383,7 +382,7 @@ def _batches(perm: torch.Tensor, size: int) -> list[torch.Tensor]:
 
 
 
-class MMDC(ClusterMixin, BaseEstimator):
+class MMDC(ImageClusterer):
     """Multi-Modal Deep Clustering: fit images to fixed mixture targets by per-batch linear assignment.
 
     Defaults follow the thesis (Sec. 4.2, 4.4) for the network chosen: the MNIST row for the VGG, the
@@ -489,18 +488,9 @@ class MMDC(ClusterMixin, BaseEstimator):
                  checkpoint_path: str | os.PathLike | None = None, amp: bool | str = False) -> None:
         store_init_args(self, locals())
 
-    @classmethod
-    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "MMDC":
-        """An MMDC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"thesis_cifar10"``,
-        ``"readme_cifar10"``...), then ``overrides``."""
-        if preset not in PRESETS:
-            raise InvalidParameter(f"Unknown MMDC preset {preset!r}; valid: {sorted(PRESETS)}.")
-        return cls(n_clusters, **{**PRESETS[preset], **overrides})
+    _presets = PRESETS  # from_preset: "thesis_cifar10", "readme_cifar10"...
 
     # -- validation -----------------------------------------------------------------------------
-
-    def _check_X(self, X) -> np.ndarray:
-        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
     def check_params(self, X) -> dict:
         """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
@@ -656,7 +646,7 @@ class MMDC(ClusterMixin, BaseEstimator):
                              state=dict(network=net, optimizer=optimizer, scheduler=scheduler, generator=generator,
                                         augment=augment, fit=fit),
                              checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X, r),
-                             desc="MMDC", progress=self.progress, map_location="cpu")
+                             desc="MMDC", progress=self.progress)
         components, labels_before = fit["components"], fit["labels_before_refinement"]
         with precision.autocast():
             z = _embed(net, Xt, augment, int(self.batch_size))

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from clustlib.deep.engine import (atomic_torch_save, check_checkpoint, check_checkpoint_path,  # noqa: F401
-                                  check_writable_folder, config_hash, load_checkpoint, read_state_file,
-                                  resolve_device, resolve_precision, run_epochs, seed_everything, to_device_batch)
+from clustlib.deep.engine import (CHECKPOINT_FORMAT, atomic_torch_save, check_checkpoint,  # noqa: F401
+                                  check_checkpoint_path, check_writable_folder, config_hash, load_checkpoint,
+                                  read_state_file, resolve_device, resolve_precision, run_epochs, seed_everything,
+                                  to_device_batch)
 from clustlib.errors import CheckpointMismatch, InvalidParameter
 
 __all__ = [
@@ -97,6 +98,31 @@ def make_adam(params, lr: float, *, betas: tuple[float, float] = (0.9, 0.999)) -
     if not lr > 0:
         raise InvalidParameter(f"learning rate must be > 0, got {lr}.")
     return torch.optim.Adam(params, lr=lr, betas=betas, fused=True)
+
+
+def _upgrade_format_1(path, config: Mapping, precision, state: Mapping) -> None:
+    """Rewrite, in place, a checkpoint this loop wrote before the engine (format 1) in the engine's format.
+
+    Only a file whose configuration hash equals this run's is rewritten (anything else is left for
+    :func:`clustlib.deep.engine.run_epochs` to refuse), so a pretraining or clustering run interrupted before the
+    upgrade resumes instead of starting over.
+    """
+    old = read_state_file(path, map_location="cpu")
+    if not isinstance(old, dict) or old.get("format") != 1 or old.get("config_hash") != config_hash(config):
+        return
+    saved = {f"module.{k}": v for k, v in old["modules"].items()}
+    saved.update(optimizer=old["optimizer"], generator=old["generator"])
+    if "augment" in state:
+        saved["augment"] = old["augment"]
+    if precision.scaler is not None:
+        if old.get("scaler") is None:
+            return
+        saved["grad_scaler"] = old["scaler"]
+    atomic_torch_save({
+        "format": CHECKPOINT_FORMAT, "config": old["config"], "precision": precision.name, "epoch": old["epoch"],
+        "config_hash": config_hash({"config": config, "precision": precision.name}), "state": saved,
+        "history": {"losses": list(old["losses"]), "epoch_seconds": list(old["epoch_seconds"])},
+    }, path)
 
 
 def train_epochs(
@@ -198,6 +224,8 @@ def train_epochs(
     state.update(optimizer=optimizer, generator=generator)
     if augment is not None:
         state["augment"] = augment
+    if checkpoint_path is not None and os.path.exists(checkpoint_path):
+        _upgrade_format_1(checkpoint_path, checkpoint_config, precision, state)
     return run_epochs(step, epochs=epochs, history=TrainHistory(), state=state, precision=precision,
                       checkpoint_path=checkpoint_path, config=checkpoint_config, checkpoint_every=checkpoint_every,
-                      desc=desc, progress=progress, map_location=device, autocast_step=False)
+                      desc=desc, progress=progress, autocast_step=False)

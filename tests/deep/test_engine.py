@@ -195,3 +195,36 @@ def test_unfitted_use_raises_not_fitted(est):
 def test_clone_round_trips_the_parameters(est):
     twin = sklearn.base.clone(est)
     assert type(twin) is type(est) and twin.get_params() == est.get_params()
+
+
+def test_an_autoencoder_checkpoint_written_before_the_engine_resumes(tmp_path):
+    """A format-1 file (the loop before the engine) with this run's configuration is upgraded and resumed."""
+    from clustlib.deep.networks import build_autoencoder
+    from clustlib.deep.training import config_hash, make_adam, seed_everything, train_epochs
+
+    X = torch.from_numpy(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32))
+    cfg = {"what": "toy"}
+
+    def fit(epochs, path=None):
+        ae = build_autoencoder("ff_512_256_128", 8, 2, seed=0)
+        opt = make_adam(ae.parameters(), 1e-3)
+        h = train_epochs(X, lambda idx, xb: F.mse_loss(ae(xb), xb), opt, {"autoencoder": ae}, epochs=epochs,
+                         batch_size=16, generator=seed_everything(0), device=torch.device("cpu"),
+                         checkpoint_path=path, checkpoint_config=cfg if path else None, progress=False)
+        return ae, h
+
+    reference, ref_h = fit(3)
+    path = tmp_path / "ae.ckpt"
+    fit(2, path)
+    new = torch.load(path, weights_only=True)
+    st = new["state"]
+    torch.save({"format": 1, "config_hash": config_hash(cfg), "config": new["config"], "epoch": 2,
+                "modules": {"autoencoder": st["module.autoencoder"]}, "optimizer": st["optimizer"],
+                "generator": st["generator"], "augment": None, "scaler": None,
+                "losses": new["history"]["losses"], "epoch_seconds": new["history"]["epoch_seconds"]}, path)
+    resumed, h = fit(3, path)
+    assert h.resumed_from == 2 and h.losses == ref_h.losses
+    _assert_same_weights(resumed, reference)
+    torch.save({"format": 1, "config_hash": "another run", "epoch": 1}, path)
+    with pytest.raises(CheckpointMismatch, match="format 1"):
+        fit(3, path)
