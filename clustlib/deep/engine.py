@@ -17,6 +17,9 @@ algorithm (gradient steps, pseudo-label updates, threshold schedules) and return
 
 :func:`batched_inference` runs a network over a data set in order, in batches moved to the network's device one
 at a time, so no method puts a whole data set on the GPU.
+
+One module of about 600 lines on purpose: the runner, its checkpoint format, the precision it records and the
+helpers every estimator's ``fit`` starts and ends with change together.
 """
 
 from __future__ import annotations
@@ -465,7 +468,7 @@ def run_epochs(
         Resumed when it exists and its configuration hash equals ``config``'s; otherwise
         :class:`clustlib.errors.CheckpointMismatch` is raised before anything is loaded.
     config : mapping, optional
-        Everything that defines the run (required with ``checkpoint_path``); the precision is added to it.
+        Everything that defines the run (required with ``checkpoint_path``); the hash covers it and the precision.
     checkpoint_every : int, default=1
     desc : str
         Progress-bar label.
