@@ -6,6 +6,8 @@ Every error a user can fix derives from :class:`ClustlibError`; the CLI prints i
 
 from __future__ import annotations
 
+from sklearn.exceptions import NotFittedError as _SklearnNotFittedError
+
 __all__ = [
     "ClustlibError",
     "DatasetUnavailable",
@@ -16,6 +18,7 @@ __all__ = [
     "SchedulerUnreachable",
     "MemoryBudgetExceeded",
     "CheckpointMismatch",
+    "NotFittedError",
 ]
 
 
@@ -71,3 +74,10 @@ class MemoryBudgetExceeded(ClustlibError, MemoryError):
 
 class CheckpointMismatch(InvalidParameter):
     """A checkpoint was written by another configuration (data, network, seed or hyperparameters)."""
+
+
+class NotFittedError(InvalidParameter, _SklearnNotFittedError):
+    """An estimator was used (``predict``, ``transform``...) before ``fit``.
+
+    Also scikit-learn's :class:`sklearn.exceptions.NotFittedError`, so ``check_is_fitted``-style handlers catch it.
+    """

@@ -1,6 +1,19 @@
-"""Deep clustering: autoencoders, the shared training loop, and the ClustPy-benchmark methods.
+"""Deep clustering: autoencoders, the training engine, and the methods of the reproduced papers.
 
 Names are loaded lazily (``import clustlib.deep`` does not import torch until one is used).
+
+Every torch method trains on :mod:`clustlib.deep.engine` (one epoch runner, one batched-inference helper) and
+keeps one contract:
+
+- ``random_state=None`` means seed 0 (a rerun repeats the numbers); same seed -> bit-equal labels on the CPU;
+- ``device=None`` means the first CUDA device when there is one, else the CPU; data stay on the CPU and move to
+  the device one batch (or DAC chunk) at a time;
+- ``amp`` (mixed precision) is off by default (float32, as the papers trained); ``amp=True`` is bfloat16 (float16
+  with a loss scaler on CUDA devices without bfloat16) and the fit records it in ``precision_``/``history_``;
+- ``checkpoint_path``: written atomically after every epoch, resumed bit-equal on the CPU after a kill, refused
+  (:class:`clustlib.errors.CheckpointMismatch`) when another configuration or data wrote it;
+- using an unfitted estimator raises :class:`clustlib.errors.NotFittedError` (scikit-learn's ``NotFittedError``
+  and a ``ClustlibError``); ``sklearn.base.clone`` round-trips the parameters.
 """
 
 from __future__ import annotations
@@ -20,6 +33,9 @@ __all__ = [
     "train_epochs",
     "make_adam",
     "config_hash",
+    "run_epochs",
+    "batched_inference",
+    "resolve_precision",
     # pretraining and inputs
     "PretrainResult",
     "pretrain_autoencoder",
@@ -102,6 +118,9 @@ _WHERE = {
     "train_epochs": "training",
     "make_adam": "training",
     "config_hash": "training",
+    "run_epochs": "engine",
+    "batched_inference": "engine",
+    "resolve_precision": "engine",
     "PretrainResult": "pretrain",
     "pretrain_autoencoder": "pretrain",
     "zscore_images": "preprocessing",

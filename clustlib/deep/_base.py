@@ -18,6 +18,7 @@ from sklearn.mixture import GaussianMixture
 from torch import nn
 
 from clustlib.deep.augment import AUGMENTATIONS, make_augmentation
+from clustlib.deep.engine import batched_inference, check_fitted
 from clustlib.deep.networks import list_autoencoders
 from clustlib.deep.pretrain import data_fingerprint, pretrain_autoencoder
 from clustlib.deep.training import check_checkpoint, check_checkpoint_path, resolve_device, seed_everything
@@ -85,12 +86,9 @@ def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
 
 @torch.no_grad()
 def encode_all(ae: nn.Module, X: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
-    """Embed ``X`` (N, ...) in batches with the network in eval mode; returns (N, m) float32."""
-    was_training = ae.training
-    ae.eval()
-    out = torch.cat([ae.encode(X[i:i + batch_size]).float() for i in range(0, X.shape[0], batch_size)])
-    ae.train(was_training)
-    return out
+    """Embed ``X`` (N, ...; any device) in batches with the network in eval mode; returns (N, m) float32 on the
+    network's device."""
+    return batched_inference(ae, X, batch_size=batch_size, forward=lambda x: ae.encode(x).float())
 
 
 def kmeans(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> KMeans:
@@ -107,6 +105,23 @@ INITIAL_CLUSTERINGS = ("kmeans", "em", "spectral", "subkmeans", "spectral_knn")
 SPECTRAL_DENSE_COPIES = 3
 
 _log = logging.getLogger(__name__)
+
+
+class ImageClusterer(ClusterMixin, BaseEstimator):
+    """Base of the image clusterers that train one network from scratch (DAC, MMDC): named presets and the
+    (N, C, H, W) input check. A subclass sets ``_presets`` to its module's ``PRESETS``."""
+
+    _presets: dict[str, dict] = {}
+
+    @classmethod
+    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides):
+        """An estimator with the settings of ``preset`` (a key of its module's ``PRESETS``), then ``overrides``."""
+        if preset not in cls._presets:
+            raise InvalidParameter(f"Unknown {cls.__name__} preset {preset!r}; valid: {sorted(cls._presets)}.")
+        return cls(n_clusters, **{**cls._presets[preset], **overrides})
+
+    def _check_X(self, X) -> np.ndarray:
+        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
 
 @dataclass
@@ -377,7 +392,7 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         t1 = time.perf_counter()
         # Reseed after pretraining so the clustering phase is identical on a cache hit and a miss.
         generator = seed_everything(seed)
-        Xt = torch.from_numpy(X).to(device)
+        Xt = torch.from_numpy(X)  # stays on the CPU: the loops and encode_all move one batch at a time
         self._augment = self._make_augment(X, seed, device)
         km0 = None
         if self._starts_from_initial_clustering:
@@ -424,11 +439,9 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Embed ``X`` (N, D) with the trained encoder; returns float32 (N, m)."""
-        if not hasattr(self, "autoencoder_"):
-            raise InvalidParameter(f"{type(self).__name__} is not fitted yet; call fit(X) first.")
+        check_fitted(self, "autoencoder_")
         X = self._check_X(X)
-        device = next(self.autoencoder_.parameters()).device
-        return encode_all(self.autoencoder_, torch.from_numpy(X).to(device)).cpu().numpy()
+        return encode_all(self.autoencoder_, torch.from_numpy(X)).cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Nearest final k-means centre in the embedding (ClustPy's ``predict``); int64 (N,)."""

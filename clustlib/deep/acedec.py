@@ -12,6 +12,7 @@ from torch import nn
 
 from clustlib.cluster.subkmeans import NrKMeans
 from clustlib.deep._base import DeepClusterer, encode_all, store_init_args
+from clustlib.deep.engine import to_device_batch
 from clustlib.deep.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
 
@@ -164,8 +165,8 @@ def _reinit_lonely_centers(state: _ACeDeCState, encode, X: torch.Tensor, generat
     betas = state.betas()[0]
     k = state.centers.shape[0]
     for c in lonely:
-        idx = torch.randperm(n, generator=generator)[:n_samples].to(X.device)
-        emb = (encode(X.index_select(0, idx)).float() @ state.V).float()  # (n_samples, d)
+        idx = torch.randperm(n, generator=generator)[:n_samples]
+        emb = (encode(to_device_batch(X, idx, state.V.device)).float() @ state.V).float()  # (n_samples, d)
         pick = int(torch.randint(n_samples, (1,), generator=generator))
         noise = torch.randn(emb.shape[1], generator=generator).to(emb.device)
         new_center = emb[pick] + 1e-4 * (emb.mean() + emb.std() * noise)
@@ -377,7 +378,7 @@ class ACeDeC(DeepClusterer):
         sub = np.sort(rs.choice(n, s, replace=False)) if s is not None and s < n else np.arange(n)
         self.init_subsample_ = sub.astype(np.int64)
         ae.eval()
-        Z_sub = encode_all(ae, Xt.index_select(0, torch.as_tensor(sub, device=Xt.device))).cpu().numpy()
+        Z_sub = encode_all(ae, Xt.index_select(0, torch.as_tensor(sub))).cpu().numpy()
         epochs = self._init_epochs(len(sub), max(10, int(0.2 * self.clustering_epochs)))
         centers, shared, V, beta_weights = self._init(Z_sub, seed, epochs, device)
         state = _ACeDeCState(centers, shared, V, beta_weights).to(device)

@@ -16,6 +16,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from clustlib.deep.engine import GeneratorState
 from clustlib.errors import InvalidParameter
 
 __all__ = ["RandomAffineBatch", "AUGMENTATIONS", "affine_thetas", "make_augmentation", "rgb_to_grey", "rgb_to_hsv",
@@ -27,7 +28,7 @@ AUGMENTATIONS = ("affine",)
 _LUMA = (0.299, 0.587, 0.114)
 
 
-class RandomAffineBatch:
+class RandomAffineBatch(GeneratorState):
     """Random rotation, translation and x-shear, drawn independently for every sample of a batch.
 
     Parameters
@@ -72,12 +73,6 @@ class RandomAffineBatch:
     def __repr__(self) -> str:
         return (f"RandomAffineBatch(image_shape={self.image_shape}, degrees={self.degrees}, "
                 f"translate={self.translate}, shear={self.shear})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def _thetas(self, b: int) -> torch.Tensor:
         """(B, 2, 3) ``affine_grid`` matrices of B independent draws."""

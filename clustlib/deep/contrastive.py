@@ -30,22 +30,20 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClusterMixin
 from torch import nn
-from tqdm.auto import tqdm
 
 from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
-                                    load_checkpoint, resolve_device, seed_everything)
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, full_precision, resolve_device, resolve_precision, run_epochs,
+                                  to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -69,7 +67,6 @@ BACKBONES = ("resnet34", "resnet18")
 CC_LAYERS = ("conv1", "conv2_x", "conv3_x", "conv4_x", "conv5_x", "fc6", "fc7", "fc8", "fc9")
 #: DeepCluE's six layers: three of the backbone (the notes' best guess), fc7/fc8 of g_I, fc9 of g_C.
 DEEPCLUE_LAYERS = ("conv4_x", "conv5_x", "fc6", "fc7", "fc8", "fc9")
-_CHECKPOINT_FORMAT = 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,6 +85,7 @@ def _nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tens
     return F.cross_entropy(logits, target, reduction="sum") / (2 * n)
 
 
+@full_precision
 def instance_loss(z_i: torch.Tensor, z_j: torch.Tensor, temperature: float = 0.5) -> torch.Tensor:
     """CC's instance-level contrastive loss (NT-Xent) of two views.
 
@@ -110,6 +108,7 @@ def instance_loss(z_i: torch.Tensor, z_j: torch.Tensor, temperature: float = 0.5
     return _nt_xent(z_i, z_j, float(temperature))
 
 
+@full_precision
 def cluster_loss(c_i: torch.Tensor, c_j: torch.Tensor, temperature: float = 1.0) -> torch.Tensor:
     """CC's cluster-level contrastive loss of two views, entropy term included.
 
@@ -224,7 +223,7 @@ def resize_images(x: torch.Tensor, size: int) -> torch.Tensor:
                          antialias=bool(size < max(x.shape[-2:])))
 
 
-class ContrastiveAugment:
+class ContrastiveAugment(GeneratorState):
     """CC's training transform, drawn independently for every image of a (B, 3, H, W) batch in [0, 1].
 
     RandomResizedCrop(size, scale, ratio) -> horizontal flip (p ``flip_p``) -> ColorJitter(0.8 s,
@@ -287,12 +286,6 @@ class ContrastiveAugment:
         return (f"ContrastiveAugment(size={self.size}, color_strength={self.color_strength}, blur={self.blur}, "
                 f"crop_scale={self.crop_scale}, crop_ratio={self.crop_ratio}, flip_p={self.flip_p}, "
                 f"jitter_p={self.jitter_p}, grayscale_p={self.grayscale_p})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def _rand(self, *shape: int) -> torch.Tensor:
         return torch.rand(*shape, generator=self.generator, dtype=torch.float64)
@@ -445,6 +438,9 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         Written after every epoch; resumed when it matches this configuration (``epochs`` aside, so a
         run can be continued to more epochs) and data, refused
         (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
+    amp : {False, True, "bfloat16", "float16"}, default=False
+        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32, as the
+        paper's code did; True uses bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
 
     Attributes
     ----------
@@ -454,6 +450,8 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         The cluster head's softmax on the training images.
     network_ : ContrastiveNetwork
     history_ : ContrastiveHistory
+    precision_ : str
+        "float32", "bfloat16" or "float16": what the fit trained in.
     epoch_seconds_, total_seconds_ : float
     n_features_in_ : int
 
@@ -473,7 +471,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
                  batch_size: int = 256, lr: float = 3e-4, instance_temperature: float = 0.5,
                  cluster_temperature: float = 1.0, color_strength: float = 0.5, blur: bool = False,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
-                 checkpoint_path: str | os.PathLike | None = None) -> None:
+                 checkpoint_path: str | os.PathLike | None = None, amp: bool | str = False) -> None:
         store_init_args(self, locals())
 
     # -- validation -----------------------------------------------------------------------------
@@ -522,7 +520,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
-        resolve_device(self.device)
+        resolve_precision(resolve_device(self.device), self.amp)
         return dict(n_clusters=int(k), backbone=self.backbone, image_size=int(self.image_size),
                     batch_size=int(self.batch_size), steps_per_epoch=n // int(self.batch_size))
 
@@ -530,10 +528,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
 
     def _checkpoint_config(self, X: np.ndarray) -> dict:
         # no schedule depends on ``epochs``: a checkpoint may be continued to more epochs
-        skip = {"progress", "device", "checkpoint_path", "epochs"}
-        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
-        cfg.update(method="ContrastiveClustering", data=data_fingerprint(X))
-        return cfg
+        return estimator_config(self, X, skip=("epochs",))
 
     def fit(self, X, y=None):
         """Train CC's network on X and label every image by the argmax of its cluster head.
@@ -550,106 +545,68 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         """
         self.check_params(X)
         X = self._check_X(X)
-        seed = 0 if self.random_state is None else int(self.random_state)
-        device = resolve_device(self.device)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         net = ContrastiveNetwork(int(self.n_clusters), self.backbone, seed=seed).to(device)
         augment = ContrastiveAugment(int(self.image_size), color_strength=float(self.color_strength),
                                      blur=bool(self.blur), seed=seed + 1)
         optimizer = torch.optim.Adam(net.parameters(), lr=float(self.lr), weight_decay=0.0)
-        history = ContrastiveHistory()
-        start = 0
-        cfg = self._checkpoint_config(X) if self.checkpoint_path is not None else None
-        chash = config_hash(cfg) if cfg is not None else None
-        if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
-            start = self._resume(net, optimizer, generator, augment, history, chash, device)
+        Xt = torch.from_numpy(X)  # stays on the CPU; batches go to the device one at a time
 
-        Xt = torch.from_numpy(X).to(device)
-        bar = tqdm(range(start, self.epochs), desc="CC", disable=not self.progress, leave=False)
-        for epoch in bar:
-            t_epoch = time.perf_counter()
-            totals = self._epoch(Xt, net, optimizer, augment, generator)
-            for name, v in zip(("losses", "instance_losses", "cluster_losses", "entropy_terms"), totals):
-                getattr(history, name).append(v)
-            history.epoch_seconds.append(time.perf_counter() - t_epoch)
-            bar.set_postfix(loss=f"{totals[0]:.4g}")
-            if self.checkpoint_path is not None:
-                atomic_torch_save({
-                    "format": _CHECKPOINT_FORMAT, "config_hash": chash, "config": cfg, "epoch": epoch + 1,
-                    "network": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "augment": augment.get_state(),
-                    "history": {k: getattr(history, k) for k in ("losses", "epoch_seconds", "instance_losses",
-                                                                   "cluster_losses", "entropy_terms")},
-                }, self.checkpoint_path)
+        def step(epoch: int) -> dict:
+            totals = self._epoch(Xt, net, optimizer, augment, generator, precision)
+            return dict(zip(("losses", "instance_losses", "cluster_losses", "entropy_terms"), totals))
 
+        history = run_epochs(step, epochs=int(self.epochs), history=ContrastiveHistory(), precision=precision,
+                             state=dict(network=net, optimizer=optimizer, generator=generator, augment=augment),
+                             checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X),
+                             desc="CC", progress=self.progress)
         self.network_ = net
-        probs = self._infer(Xt, lambda x: net(x)[1])
+        with precision.autocast():
+            probs = self._infer(Xt, lambda x: net(x)[1])
         self.probabilities_ = probs.float().cpu().numpy()
         self.labels_ = probs.argmax(1).cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
 
-    def _epoch(self, Xt, net, optimizer, augment, generator) -> tuple[float, float, float, float]:
+    def _epoch(self, Xt, net, optimizer, augment, generator, precision) -> tuple[float, float, float, float]:
         """One pass in shuffled full batches; returns mean (total, instance, cluster, entropy term)."""
         n, bs = Xt.shape[0], int(self.batch_size)
         t_i, t_c = float(self.instance_temperature), float(self.cluster_temperature)
         k = int(self.n_clusters)
-        perm = torch.randperm(n, generator=generator).to(Xt.device)
-        sums = torch.zeros(4, device=Xt.device)
+        device = next(net.parameters()).device
+        perm = torch.randperm(n, generator=generator)
+        sums = torch.zeros(4, device=device)
         net.train()
         steps = n // bs
         for s in range(steps):
-            xb = Xt.index_select(0, perm[s * bs:(s + 1) * bs])  # (B, 3, H, W)
+            xb = to_device_batch(Xt, perm[s * bs:(s + 1) * bs], device)  # (B, 3, H, W)
             z_i, c_i = net(augment(xb))
             z_j, c_j = net(augment(xb))
             l_ins = instance_loss(z_i, z_j, t_i)
             l_clu = cluster_loss(c_i, c_j, t_c)
             loss = l_ins + l_clu
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward(loss)
+            precision.step(optimizer)
             with torch.no_grad():
+                c_i, c_j = c_i.float(), c_j.float()
                 ent = sum(math.log(k) + (p * p.log()).sum() for p in (c_i.sum(0) / c_i.sum(), c_j.sum(0) / c_j.sum()))
-                sums += torch.stack([loss.detach(), l_ins.detach(), l_clu.detach(), ent])
+                sums += torch.stack([loss.detach().float(), l_ins.detach().float(), l_clu.detach().float(), ent])
         means = (sums / max(steps, 1)).tolist()
         return tuple(float(v) for v in means)
 
-    def _resume(self, net, optimizer, generator, augment, history, chash, device) -> int:
-        state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location=device)
-        net.load_state_dict(state["network"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        augment.set_state(state["augment"])
-        for k, v in state["history"].items():
-            setattr(history, k, list(v))
-        history.resumed_from = int(state["epoch"])
-        return int(state["epoch"])
-
     # -- inference ------------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise InvalidParameter("ContrastiveClustering is not fitted yet; call fit(X) first.")
-
-    @torch.no_grad()
     def _infer(self, Xt: torch.Tensor, head) -> torch.Tensor:
-        """``head`` on the test transform of Xt in eval mode, batches of ``batch_size``; concatenated."""
-        net = self.network_
-        was_training = net.training
-        net.eval()
-        bs, size = int(self.batch_size), int(self.image_size)
-        out = [head(resize_images(Xt[i:i + bs], size)) for i in range(0, Xt.shape[0], bs)]
-        net.train(was_training)
-        if isinstance(out[0], dict):
-            return {name: torch.cat([o[name] for o in out]) for name in out[0]}
-        return torch.cat(out)
+        """``head`` on the test transform of Xt (any device) in eval mode, batches of ``batch_size``; concatenated
+        on the network's device."""
+        size = int(self.image_size)
+        return batched_inference(self.network_, Xt, batch_size=int(self.batch_size),
+                                 forward=lambda x: head(resize_images(x, size)))
 
-    def _device_X(self, X) -> torch.Tensor:
-        self._check_fitted()
+    def _inference_X(self, X) -> torch.Tensor:
+        check_fitted(self)
         X = np.asarray(X)
         if not np.issubdtype(X.dtype, np.number):
             raise InvalidParameter(f"X must be numeric, got dtype {X.dtype}.")
@@ -658,11 +615,11 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
             raise InvalidParameter(f"X must hold RGB images (N, 3, H, W), got shape {X.shape}.")
         if not np.all(np.isfinite(X)) or X.min() < 0 or X.max() > 1:
             raise InvalidParameter("X's pixels must be finite and lie in [0, 1]; divide 8-bit images by 255.")
-        return torch.from_numpy(X).to(next(self.network_.parameters()).device)
+        return torch.from_numpy(X)  # batched_inference moves one batch at a time
 
     def predict_proba(self, X) -> np.ndarray:
         """Cluster head softmax (N, K) float32 of X (test transform, eval mode)."""
-        return self._infer(self._device_X(X), lambda x: self.network_(x)[1]).float().cpu().numpy()
+        return self._infer(self._inference_X(X), lambda x: self.network_(x)[1]).float().cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Cluster of each image: argmax of the cluster head; int64 (N,)."""
@@ -693,6 +650,6 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
             raise InvalidParameter(f"layers must be a non-empty sequence of names from {CC_LAYERS}, got {layers!r}.")
         if len(set(layers)) != len(layers):
             raise InvalidParameter(f"layers must not repeat a name, got {layers!r}.")
-        Xt = self._device_X(X)
+        Xt = self._inference_X(X)
         feats = self._infer(Xt, lambda x: self.network_.features(x, tuple(layers)))
         return {name: feats[name].float().cpu().numpy() for name in layers}

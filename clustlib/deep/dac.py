@@ -62,22 +62,19 @@ from __future__ import annotations
 
 import math
 import os
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.base import BaseEstimator, ClusterMixin
-from tqdm.auto import tqdm
 
-from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
+from clustlib.deep._base import ImageClusterer, is_finite_number, is_int, store_init_args
 from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
-from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
-                                    load_checkpoint, resolve_device, seed_everything)
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, full_precision, resolve_device, resolve_precision, run_epochs,
+                                  to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -109,7 +106,6 @@ DISTILL_ON = ("label_features", "softmax")
 PAPER_UPPER, PAPER_LOWER, PAPER_LOWER_SLOPE, PAPER_ETA, PAPER_STAR_END = 0.95, 0.455, 0.1, 0.009, 0.5
 #: Keras 1's clipping constant in binary cross-entropy.
 _EPS = 1e-7
-_CHECKPOINT_FORMAT = 2
 
 #: The ImageDataGenerator settings of the authors' scripts. ``rotation`` in degrees; ``shift`` a
 #: fraction of the image size; ``channel_shift`` an additive per-channel offset; ``rescale`` a
@@ -287,6 +283,7 @@ def _pair_elements(gram: torch.Tensor, target: torch.Tensor, kind: str) -> torch
     raise InvalidParameter(f"pair loss must be one of {PAIR_LOSSES}, got {kind!r}.")
 
 
+@full_precision
 def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor | None = None,
               kind: str = "bce") -> torch.Tensor:
     """The scripts' pairwise loss of one mini-batch (``pairs="batch"``).
@@ -320,6 +317,7 @@ def pair_loss(gram: torch.Tensor, target: torch.Tensor, selected: torch.Tensor |
     return (elem * sel).sum() / sel.sum().clamp_min(1.0) / gram.shape[0]
 
 
+@full_precision
 def chunk_pair_loss(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, kind: str = "bce") -> torch.Tensor:
     """Eq. 10 over a chunk (``pairs="chunk"``): the mean loss over the selected pairs of :func:`select_pairs`.
 
@@ -343,6 +341,13 @@ def chunk_pair_loss(z: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, k
     return (elem * sel).sum() / sel.sum().clamp_min(1.0)
 
 
+@full_precision
+def _gram(z: torch.Tensor) -> torch.Tensor:
+    """Cosine similarities (M, M) of unit label features z (M, K), in float32 (thresholds near 1 need it)."""
+    return z @ z.T
+
+
+@full_precision
 def _distill_loss(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Keras' ``binary_crossentropy`` with soft targets: mean over (B, K) of the clipped BCE."""
     p = pred.clamp(_EPS, 1 - _EPS)
@@ -378,7 +383,7 @@ def center_images(X: np.ndarray, *, scale: float = 255.0, per_channel: bool = Tr
 # ---------------------------------------------------------------------------------------------
 
 
-class KerasImageAugment:
+class KerasImageAugment(GeneratorState):
     """Keras 1 ``ImageDataGenerator`` augmentation, drawn per sample and applied to a whole batch.
 
     Per image: rotation ~ U(-rotation, rotation) degrees, shifts ~ U(-shift, shift) x size, x and y
@@ -410,12 +415,6 @@ class KerasImageAugment:
     def __repr__(self) -> str:
         return (f"KerasImageAugment(rotation={self.rotation}, shift={self.shift}, channel_shift={self.channel_shift}, "
                 f"rescale={self.rescale}, zoom={self.zoom}, flip={self.flip})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def thetas(self, b: int, h: int, w: int) -> torch.Tensor:
         """(B, 2, 3) ``affine_grid`` matrices (output -> input, normalised coordinates) of B draws."""
@@ -479,10 +478,6 @@ class DACHistory(TrainHistory):
     candidate_pairs: list = field(default_factory=list)
 
 
-_HISTORY_FIELDS = ("losses", "epoch_seconds", "thresholds", "positive_fraction", "selected_fraction",
-                   "candidate_pairs")
-
-
 def _batches(n: int, size: int) -> list[slice]:
     """Consecutive slices of ``size`` over ``n`` rows, a last one-row slice merged into the one before.
 
@@ -494,27 +489,21 @@ def _batches(n: int, size: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
-@torch.no_grad()
 def _forward_all(net: DACNetwork, X: torch.Tensor, batch_size: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(softmax, label features), each (N, K), computed in order in batches of ``batch_size``.
+    """(softmax, label features), each (N, K) on the network's device, computed in order in batches of
+    ``batch_size`` (:func:`_batches`; X on any device).
 
     With batch statistics (Keras mode 2) the network stays in training mode, as Keras' ``predict``
     behaves; otherwise it runs in eval mode.
     """
-    was_training = net.training
-    net.train(net.batch_stats)
-    ys, zs = [], []
-    for s in _batches(X.shape[0], batch_size):
-        y, z = net(X[s])
-        ys.append(y)
-        zs.append(z)
-    net.train(was_training)
-    return torch.cat(ys), torch.cat(zs)
+    return batched_inference(net, X, batch_size=batch_size, train_mode=net.batch_stats,
+                             batches=_batches(X.shape[0], batch_size))
 
 
 
 def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.Tensor, mask: torch.Tensor,
-                               parts: list[slice], kind: str, distill: tuple | None = None) -> torch.Tensor:
+                               parts: list[slice], kind: str, distill: tuple | None = None,
+                               backward=torch.Tensor.backward) -> torch.Tensor:
     """Add to the parameters' ``.grad`` the gradient of eq. 10 over a whole chunk, one mini-batch at a time.
 
     A no-grad pass gives the chunk's label features z (M, K) mini-batch by mini-batch (``parts``) and the
@@ -522,7 +511,8 @@ def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.
     inputs and batch statistics, so the same z) and back-propagates its rows of dL/dz. The result equals
     back-propagating the loss of the concatenated mini-batch outputs, with one mini-batch in memory.
     ``distill`` = (weight, on_softmax, targets (M, K)) adds the scripts' self-distillation term (mean over
-    the chunk). Returns the loss (scalar, detached).
+    the chunk). ``backward(surrogate)`` back-propagates (a float16 fit scales it first). Returns the loss
+    (scalar, detached).
     """
     with torch.no_grad():
         z_all = torch.cat([net(xa[b])[1] for b in parts])  # (M, K)
@@ -539,11 +529,11 @@ def _accumulate_chunk_gradient(net: DACNetwork, xa: torch.Tensor, target: torch.
             d = _distill_loss(y if on_softmax else z, targets[b]) * (z.shape[0] / m)
             surrogate = surrogate + weight * d
             loss = loss + weight * d.detach()
-        surrogate.backward()
+        backward(surrogate)
     return loss
 
 
-class DAC(ClusterMixin, BaseEstimator):
+class DAC(ImageClusterer):
     """Deep Adaptive Clustering: pairwise self-labelling of a ConvNet's label features.
 
     The defaults are the paper's (Chang et al. 2017, Sec. 3-5.4); where the paper is silent the value
@@ -628,6 +618,9 @@ class DAC(ClusterMixin, BaseEstimator):
     checkpoint_path : path, optional
         Written after every epoch; resumed when it matches this configuration and data, refused
         (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
+    amp : {False, True, "bfloat16", "float16"}, default=False
+        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32, as the
+        scripts did; True uses bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
 
     Attributes
     ----------
@@ -641,6 +634,8 @@ class DAC(ClusterMixin, BaseEstimator):
     network_name_ : str
     n_iterations_ : int
         Iterations the schedule ran for.
+    precision_ : str
+        "float32", "bfloat16" or "float16": what the fit trained in.
     epoch_seconds_, total_seconds_ : float
     n_features_in_ : int
 
@@ -658,21 +653,12 @@ class DAC(ClusterMixin, BaseEstimator):
                  distill_on: str | None = None, restart_optimizer: bool = False,
                  augmentation: bool | str | Mapping = True, bn_batch_stats: bool = True,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
-                 checkpoint_path: str | os.PathLike | None = None) -> None:
+                 checkpoint_path: str | os.PathLike | None = None, amp: bool | str = False) -> None:
         store_init_args(self, locals())
 
-    @classmethod
-    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "DAC":
-        """A DAC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"paper"``, ``"paper_star"``,
-        ``"script_mnist"``, ``"script_cifar10_2"``...), then ``overrides``."""
-        if preset not in PRESETS:
-            raise InvalidParameter(f"Unknown DAC preset {preset!r}; valid: {sorted(PRESETS)}.")
-        return cls(n_clusters, **{**PRESETS[preset], **overrides})
+    _presets = PRESETS  # from_preset: "paper", "paper_star", "script_mnist", "script_cifar10_2"...
 
     # -- validation -----------------------------------------------------------------------------
-
-    def _check_X(self, X) -> np.ndarray:
-        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
     def check_params(self, X) -> dict:
         """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
@@ -755,6 +741,7 @@ class DAC(ClusterMixin, BaseEstimator):
         if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
+        resolve_precision(resolve_device(self.device), self.amp)
         return dict(network=network, lower=float(lower), iterations=int(iterations), distill_weight=float(dw),
                     distill_on=don, augmentation=aug, chunk=chunk)
 
@@ -781,10 +768,7 @@ class DAC(ClusterMixin, BaseEstimator):
     # -- fitting --------------------------------------------------------------------------------
 
     def _checkpoint_config(self, X: np.ndarray, r: dict) -> dict:
-        skip = {"progress", "device", "checkpoint_path"}
-        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
-        cfg.update(method="DAC", data=data_fingerprint(X), resolved=r)
-        return cfg
+        return estimator_config(self, X, resolved=r)
 
     def thresholds(self, epoch: int, r: dict) -> tuple[float, float]:
         """(upper, lower) of epoch ``epoch`` under this estimator's schedule (``r``: :meth:`check_params`)."""
@@ -807,81 +791,58 @@ class DAC(ClusterMixin, BaseEstimator):
         """
         X = self._check_X(X)
         r = self._resolved(X)
-        seed = 0 if self.random_state is None else int(self.random_state)
-        device = resolve_device(self.device)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         net = DACNetwork(X.shape[1], int(self.n_clusters), r["network"], batch_stats=bool(self.bn_batch_stats),
                          generator=torch.Generator().manual_seed(seed)).to(device)
         augment = KerasImageAugment(**r["augmentation"], seed=seed + 1) if r["augmentation"] else None
         optimizer = self._optimizer(net)
-        history = DACHistory()
-        start = 0
-        cfg = self._checkpoint_config(X, r) if self.checkpoint_path is not None else None
-        chash = config_hash(cfg) if cfg is not None else None
-        if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
-            start = self._resume(net, optimizer, generator, augment, history, chash, device)
-
-        Xt = torch.from_numpy(X).to(device)
+        Xt = torch.from_numpy(X)  # stays on the CPU; chunks go to the device one at a time
         epoch_step = self._chunk_epoch if self.pairs == "chunk" else self._batch_epoch
-        bar = tqdm(range(start, r["iterations"]), desc="DAC", disable=not self.progress, leave=False)
-        for epoch in bar:
-            t_epoch = time.perf_counter()
-            if self.restart_optimizer:
-                optimizer = self._optimizer(net)  # cifar10_2.py recompiles every epoch: fresh RMSprop state
-            upper, lower = self.thresholds(epoch, r)
-            loss, pos, sel, candidates = epoch_step(Xt, net, optimizer, augment, generator, upper, lower, r)
-            history.losses.append(loss)
-            history.thresholds.append((upper, lower))
-            history.positive_fraction.append(pos)
-            history.selected_fraction.append(sel)
-            history.candidate_pairs.append(candidates)
-            history.epoch_seconds.append(time.perf_counter() - t_epoch)
-            bar.set_postfix(loss=f"{loss:.4g}", u=f"{upper:.3f}", l=f"{lower:.3f}")
-            if self.checkpoint_path is not None:
-                atomic_torch_save({
-                    "format": _CHECKPOINT_FORMAT, "config_hash": chash, "config": cfg, "epoch": epoch + 1,
-                    "network": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "generator": generator.get_state(), "augment": augment.get_state() if augment else None,
-                    "history": {k: getattr(history, k) for k in _HISTORY_FIELDS},
-                }, self.checkpoint_path)
 
-        y_all, z_all = _forward_all(net, Xt, int(self.batch_size))
+        def step(epoch: int) -> dict:
+            if self.restart_optimizer:
+                optimizer.state.clear()  # cifar10_2.py recompiles every epoch: fresh RMSprop state
+            upper, lower = self.thresholds(epoch, r)
+            loss, pos, sel, candidates = epoch_step(Xt, net, optimizer, augment, generator, upper, lower, r,
+                                                    precision)
+            return dict(losses=loss, thresholds=(upper, lower), positive_fraction=pos, selected_fraction=sel,
+                        candidate_pairs=candidates)
+
+        state = dict(network=net, optimizer=optimizer, generator=generator)
+        if augment is not None:
+            state["augment"] = augment
+        history = run_epochs(step, epochs=r["iterations"], history=DACHistory(), state=state, precision=precision,
+                             checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X, r),
+                             desc="DAC", progress=self.progress)
+        with precision.autocast():
+            z_all = self._label_features(net, Xt)
         self.network_ = net
         self.network_name_ = r["network"]
         self.n_iterations_ = r["iterations"]
         self.label_features_ = z_all.float().cpu().numpy()
         self.labels_ = z_all.argmax(1).cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
+
+    def _label_features(self, net: DACNetwork, X: torch.Tensor) -> torch.Tensor:
+        """Label features (N, K) of X (any device) in order, in batches of ``batch_size`` (see
+        :func:`_forward_all`)."""
+        return _forward_all(net, X, int(self.batch_size))[1]
 
     def _optimizer(self, net: DACNetwork) -> torch.optim.Optimizer:
         return torch.optim.RMSprop(net.parameters(), lr=float(self.lr), alpha=0.9, eps=1e-8)
 
-    def _resume(self, net, optimizer, generator, augment, history, chash, device) -> int:
-        state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location=device)
-        net.load_state_dict(state["network"])
-        optimizer.load_state_dict(state["optimizer"])
-        generator.set_state(state["generator"])
-        if augment is not None and state["augment"] is not None:
-            augment.set_state(state["augment"])
-        for k, v in state["history"].items():
-            setattr(history, k, [tuple(t) if isinstance(t, (list, tuple)) else t for t in v])
-        history.resumed_from = int(state["epoch"])
-        return int(state["epoch"])
-
     def _chunks(self, Xt, net, generator, r):
-        """Yield, per chunk of one epoch: its images (M, C, H, W), the frozen network's (softmax, label
-        features) on the clean images and their similarities (M, M)."""
+        """Yield, per chunk of one epoch: its images (M, C, H, W) on the network's device, the frozen network's
+        (softmax, label features) on the clean images and their similarities (M, M)."""
         n, chunk = Xt.shape[0], r["chunk"]
+        device = next(net.parameters()).device
         perm = torch.randperm(n, generator=generator)
         for c in range(n // chunk):
-            Xc = Xt.index_select(0, perm[c * chunk:(c + 1) * chunk].to(Xt.device))  # (M, C, H, W)
+            Xc = to_device_batch(Xt, perm[c * chunk:(c + 1) * chunk], device)  # (M, C, H, W)
             y_frozen, z_frozen = _forward_all(net, Xc, int(self.batch_size))  # frozen network, clean images
-            yield Xc, y_frozen, z_frozen, z_frozen @ z_frozen.T
+            yield Xc, y_frozen, z_frozen, _gram(z_frozen)
 
     @staticmethod
     def _pair_shares(target: torch.Tensor, mask: torch.Tensor) -> tuple[float, float]:
@@ -890,12 +851,12 @@ class DAC(ClusterMixin, BaseEstimator):
         candidates = m * (m - 1) / 2
         return float(target.triu(1).sum()) / candidates, float(mask.sum()) / candidates
 
-    def _chunk_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r):
+    def _chunk_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r, precision):
         """The paper's iteration (``pairs="chunk"``): per chunk, ``chunk_passes`` steps on eq. 10 over all its
         selected pairs. Returns (mean loss, positive fraction, selected fraction, candidate pairs per chunk)."""
         bs, chunk = int(self.batch_size), r["chunk"]
         wd, on_softmax = r["distill_weight"], r["distill_on"] == "softmax"
-        total = torch.zeros((), device=Xt.device)
+        total = torch.zeros((), device=next(net.parameters()).device)
         steps, pos, sel, n_chunks = 0, 0.0, 0.0, 0
         parts = _batches(chunk, bs)
         for Xc, y_frozen, z_frozen, sim in self._chunks(Xt, net, generator, r):
@@ -908,19 +869,20 @@ class DAC(ClusterMixin, BaseEstimator):
                 xa = augment(Xc) if augment is not None else Xc
                 optimizer.zero_grad(set_to_none=True)
                 loss = _accumulate_chunk_gradient(net, xa, target, mask, parts, self.pair_loss,
-                                                  (wd, on_softmax, distill_target) if wd > 0 else None)
-                optimizer.step()
+                                                  (wd, on_softmax, distill_target) if wd > 0 else None,
+                                                  backward=precision.backward)
+                precision.step(optimizer)
                 total += loss
                 steps += 1
         return float(total) / max(steps, 1), pos / max(n_chunks, 1), sel / max(n_chunks, 1), chunk * (chunk - 1) // 2
 
-    def _batch_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r):
+    def _batch_epoch(self, Xt, net, optimizer, augment, generator, upper, lower, r, precision):
         """The scripts' epoch (``pairs="batch"``): per chunk, ``chunk_passes`` shuffled passes in mini-batches,
         ``steps_per_batch`` steps on each mini-batch's own pairs (a remainder batch is dropped). Returns as
         :meth:`_chunk_epoch`."""
         chunk, bs = r["chunk"], int(self.batch_size)
         wd, on_softmax = r["distill_weight"], r["distill_on"] == "softmax"
-        total = torch.zeros((), device=Xt.device)
+        total = torch.zeros((), device=next(net.parameters()).device)
         steps, pos, sel, n_chunks = 0, 0.0, 0.0, 0
         for Xc, y_frozen, z_frozen, sim in self._chunks(Xt, net, generator, r):
             p, s = self._pair_shares(*select_pairs(sim, upper, lower, self.variant))
@@ -929,7 +891,7 @@ class DAC(ClusterMixin, BaseEstimator):
             distill_target = y_frozen if on_softmax else z_frozen
             net.train()
             for _ in range(self.chunk_passes):
-                order = torch.randperm(chunk, generator=generator).to(Xt.device)
+                order = torch.randperm(chunk, generator=generator).to(Xc.device)
                 for j in range(chunk // bs):
                     idx = order[j * bs:(j + 1) * bs]  # (B,)
                     xb = Xc.index_select(0, idx)
@@ -939,12 +901,12 @@ class DAC(ClusterMixin, BaseEstimator):
                     for _ in range(self.steps_per_batch):
                         xa = augment(xb) if augment is not None else xb
                         y, z = net(xa)
-                        loss = pair_loss(z @ z.T, t_b, s_b, self.pair_loss)
+                        loss = pair_loss(_gram(z), t_b, s_b, self.pair_loss)
                         if wd > 0:
                             loss = loss + wd * _distill_loss(y if on_softmax else z, d_b)
                         optimizer.zero_grad(set_to_none=True)
-                        loss.backward()
-                        optimizer.step()
+                        precision.backward(loss)
+                        precision.step(optimizer)
                         total += loss.detach()
                         steps += 1
         return (float(total) / max(steps, 1), pos / max(n_chunks, 1), sel / max(n_chunks, 1),
@@ -952,19 +914,14 @@ class DAC(ClusterMixin, BaseEstimator):
 
     # -- inference ------------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise InvalidParameter("DAC is not fitted yet; call fit(X) first.")
-
     def transform(self, X) -> np.ndarray:
         """Label features (N, K) float32 of X with the trained network (batches of ``batch_size`` in order)."""
-        self._check_fitted()
+        check_fitted(self)
         X = self._check_X(X)
         if tuple(X.shape[1:]) != self.network_.input_shape:
             raise InvalidParameter(f"X has images of shape {X.shape[1:]}, the network was trained on "
                                    f"{self.network_.input_shape} (C, H, W).")
-        device = next(self.network_.parameters()).device
-        return _forward_all(self.network_, torch.from_numpy(X).to(device), int(self.batch_size))[1].cpu().numpy()
+        return self._label_features(self.network_, torch.from_numpy(X)).float().cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Cluster of each image: argmax of its label feature; int64 (N,)."""

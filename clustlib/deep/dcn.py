@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 from clustlib.deep._base import DeepClusterer, encode_all, store_init_args
+from clustlib.deep.engine import to_device_batch
 from clustlib.deep.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
 
@@ -129,9 +130,9 @@ class DCN(DeepClusterer):
         @torch.no_grad()
         def centre_pass(epoch: int) -> None:
             ae.eval()
-            perm = torch.randperm(Xt.shape[0], generator=generator).to(device)
+            perm = torch.randperm(Xt.shape[0], generator=generator)
             for start in range(0, Xt.shape[0], bs):
-                z = ae.encode(Xt.index_select(0, perm[start:start + bs])).float()
+                z = ae.encode(to_device_batch(Xt, perm[start:start + bs], device)).float()
                 labels = torch.cdist(z, state.centers).argmin(1)
                 online_centroid_update(state.centers, state.counts, z, labels)
 

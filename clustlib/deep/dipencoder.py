@@ -11,6 +11,7 @@ from torch import nn
 from clustlib.deep._base import DeepClusterer, encode_all, store_init_args
 from clustlib.deep.dip import dip_gradient, dip_statistic, mirrored_modal_interval
 from clustlib.deep.networks import build_autoencoder
+from clustlib.deep.engine import to_device_batch
 from clustlib.deep.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
 
@@ -149,10 +150,11 @@ class DipEncoder(DeepClusterer):
             raise InvalidParameter(f"reconstruction_loss_weight must be None or >= 0, got {w}.")
 
     def _auto_reconstruction_weight(self, Xt: torch.Tensor, ae: nn.Module, seed: int) -> float:
+        device = next(ae.parameters()).device
         fresh = build_autoencoder(self.network, tuple(Xt.shape[1:]), self.embedding_size,
-                                  seed=seed + 1).to(Xt.device)
+                                  seed=seed + 1).to(device)
         g = torch.Generator().manual_seed(seed)
-        first = Xt.index_select(0, torch.randperm(Xt.shape[0], generator=g)[: self.batch_size].to(Xt.device))
+        first = to_device_batch(Xt, torch.randperm(Xt.shape[0], generator=g)[: self.batch_size], device)
         with torch.no_grad():
             l0 = float(torch.nn.functional.mse_loss(fresh(first), first))
         return 1.0 / (4.0 * l0) if l0 > 0 else 1.0

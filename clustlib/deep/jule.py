@@ -43,6 +43,7 @@ from sklearn.neighbors import NearestNeighbors
 from tqdm.auto import tqdm
 
 from clustlib.cluster.multiview import MemoryBudgetExceeded
+from clustlib.deep.engine import batched_inference, check_fitted, to_device_batch
 from clustlib.deep.training import resolve_device
 from clustlib.errors import InvalidParameter
 
@@ -524,13 +525,8 @@ class _JuleResult:
 
 
 def _embed(net: torch.nn.Module, inputs: Sequence[torch.Tensor], batch: int = 2048) -> np.ndarray:
-    net.eval()
-    out = []
-    with torch.inference_mode():
-        for s in range(0, inputs[0].shape[0], batch):
-            out.append(net(*[x[s:s + batch] for x in inputs]).cpu())
-    net.train()
-    return torch.cat(out).double().numpy()
+    """Eval-mode outputs (N, D) float64 of ``net(*inputs)`` (:func:`clustlib.deep.engine.batched_inference`)."""
+    return batched_inference(net, list(inputs), batch_size=batch).cpu().double().numpy()
 
 
 def _train_epochs(net: torch.nn.Module, opt: torch.optim.Optimizer, inputs: Sequence[torch.Tensor],
@@ -543,15 +539,15 @@ def _train_epochs(net: torch.nn.Module, opt: torch.optim.Optimizer, inputs: Sequ
     losses: list[float] = []
     net.train()
     for _ in range(n_epochs):
-        perm = torch.randperm(n, generator=gen).to(device)
+        perm = torch.randperm(n, generator=gen)
         total, count = 0.0, 0
         for s in range(0, n, p["batch_size"]):
             idx = perm[s:s + p["batch_size"]]
             lr = p["lr"] * (1.0 + p["lr_gamma"] * it) ** (-p["lr_power"])
             for g in opt.param_groups:
                 g["lr"] = lr
-            z = net(*[x[idx] for x in inputs])  # (B, D)
-            loss = triplet_loss(z, y_all[idx], n_negatives=p["n_negatives"], gamma=p["triplet_gamma"],
+            z = net(*[to_device_batch(x, idx, device) for x in inputs])  # (B, D); inputs stay where they are
+            loss = triplet_loss(z, y_all[idx.to(device)], n_negatives=p["n_negatives"], gamma=p["triplet_gamma"],
                                 margin=p["margin"], generator=gen)
             it += 1
             if loss is None:
@@ -707,7 +703,7 @@ def _seed_generator(random_state) -> torch.Generator:
     elif isinstance(random_state, np.random.Generator):
         seed = int(random_state.integers(0, 2**31 - 1))
     elif random_state is None:
-        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+        seed = 0  # the package's contract: None means seed 0 (clustlib.deep.engine.seed_of)
     else:
         seed = int(random_state)
     return torch.Generator().manual_seed(seed)
@@ -757,9 +753,11 @@ class JULE(ClusterMixin, BaseEstimator):
         Budget for the dense (C0, C0) affinity matrices of the merge step (C0 = initial clusters,
         about N/4); exceeding it raises ``MemoryBudgetExceeded`` with an "N/A: ..." reason before
         any training. ``None``: no check.
-    device : str, default "cpu"
+    device : str, optional
+        Default CUDA if available, else CPU (as every method in :mod:`clustlib.deep`).
     random_state : int, RandomState, Generator or None
-        Seeds weights, batch order and negative sampling; same seed -> same result on CPU.
+        Seeds weights, batch order and negative sampling; same seed -> same result on CPU. None means seed 0,
+        as for every method in :mod:`clustlib.deep` (it used to draw a fresh seed).
     verbose : bool, default False
         Progress bar.
 
@@ -794,7 +792,7 @@ class JULE(ClusterMixin, BaseEstimator):
                  momentum: float = 0.9, weight_decay: float = 5e-5, lr_gamma: float = 1e-4,
                  lr_power: float = 0.75, margin: float = 0.2, triplet_gamma: float = 1.0,
                  n_negatives: int = 20, finetune_epochs: int = 0, max_memory_bytes: int | None = None,
-                 device: str = "cpu", random_state=None, verbose: bool = False) -> None:
+                 device: str | None = None, random_state=None, verbose: bool = False) -> None:
         self.n_clusters = n_clusters
         self.eta = eta
         self.epochs_per_period = epochs_per_period
@@ -829,7 +827,7 @@ class JULE(ClusterMixin, BaseEstimator):
         gen = _seed_generator(self.random_state)
         net = EmbeddingMLP(X.shape[1], self.hidden_dims, p["embedding_dim"], init=self.init,
                            generator=gen).to(device)
-        res = _run_jule(net, [torch.as_tensor(X, device=device)], X, p["n_clusters"], p, gen, device,
+        res = _run_jule(net, [torch.as_tensor(X)], X, p["n_clusters"], p, gen, device,  # X stays on the CPU
                         verbose=self.verbose)
         self._store(res, net)
         self.fit_seconds_ = time.perf_counter() - start
@@ -846,12 +844,10 @@ class JULE(ClusterMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """Embed ``X`` (n_samples, n_features) with the trained network -> (n_samples, embedding_dim)."""
-        if not hasattr(self, "network_"):
-            raise InvalidParameter("This JULE instance is not fitted yet; call fit(X) first.")
+        check_fitted(self)
         X = _check_matrix(X)
         if X.shape[1] != self.network_.in_dim:
             raise InvalidParameter(
                 f"X has {X.shape[1]} features but JULE was fitted on {self.network_.in_dim}.")
-        dev = next(self.network_.parameters()).device
-        return _embed(self.network_, [torch.as_tensor(X, device=dev)])
+        return _embed(self.network_, [torch.as_tensor(X)])
 

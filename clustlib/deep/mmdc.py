@@ -64,23 +64,19 @@ Rotations", ICLR 2018.
 from __future__ import annotations
 
 import os
-import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from scipy.optimize import linear_sum_assignment
-from sklearn.base import BaseEstimator, ClusterMixin
-from tqdm.auto import tqdm
 
 from clustlib.deep.augment import hsv_to_rgb, rgb_to_grey, rgb_to_hsv
-from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
+from clustlib.deep._base import ImageClusterer, is_finite_number, is_int, kmeans, store_init_args
 from clustlib.deep.mmdc_networks import MMDC_NETWORKS, build_mmdc_network
-from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (TrainHistory, atomic_torch_save, check_checkpoint_path, config_hash,
-                                    load_checkpoint, resolve_device, seed_everything)
+from clustlib.deep.engine import (GeneratorState, batched_inference, begin_fit, check_fitted, estimator_config,
+                                  finish_fit, resolve_device, resolve_precision, run_epochs, to_device_batch)
+from clustlib.deep.training import TrainHistory, check_checkpoint_path
 from clustlib.errors import InvalidParameter
 
 __all__ = [
@@ -97,7 +93,6 @@ __all__ = [
 ]
 
 TARGET_MEANS = ("one_hot", "random")
-_CHECKPOINT_FORMAT = 2
 #: Restarts of the refinement k-means: scikit-learn's default when the code was written (< 0.24).
 _REFINE_N_INIT = 10
 
@@ -194,7 +189,7 @@ def assign_targets(outputs: np.ndarray | torch.Tensor, targets: np.ndarray | tor
         ``perm`` such that image ``i`` gets ``targets[perm[i]]`` (lap.lapjv on the distance matrix in
         the code; here :func:`scipy.optimize.linear_sum_assignment`).
     """
-    o = np.asarray(torch.as_tensor(outputs).detach().cpu(), dtype=np.float64)
+    o = np.asarray(torch.as_tensor(outputs).detach().float().cpu(), dtype=np.float64)
     t = np.asarray(torch.as_tensor(targets).detach().cpu(), dtype=np.float64)
     cost = np.sqrt(np.maximum(((o[:, None, :] - t[None, :, :]) ** 2).sum(-1), 0.0))  # (B, B)
     rows, cols = linear_sum_assignment(cost)
@@ -221,7 +216,7 @@ def match_labels(labels: np.ndarray, reference: np.ndarray, n_clusters: int) -> 
 # ---------------------------------------------------------------------------------------------
 
 
-class MMDCAugment:
+class MMDCAugment(GeneratorState):
     """The code's torchvision pipelines, drawn independently for every image of a batch tensor.
 
     Parameters
@@ -264,12 +259,6 @@ class MMDCAugment:
         return (f"MMDCAugment(image_size={self.image_size}, crop_sizes={self.crop_sizes}, "
                 f"input_size={self.input_size}, flip={self.flip}, color_jitter={self.color_jitter}, "
                 f"rotation_degrees={self.rotation_degrees})")
-
-    def get_state(self) -> torch.Tensor:
-        return self.generator.get_state()
-
-    def set_state(self, state: torch.Tensor) -> None:
-        self.generator.set_state(state)
 
     def _u(self, b: int, low: float, high: float) -> torch.Tensor:
         return low + (high - low) * torch.rand(b, generator=self.generator)
@@ -393,7 +382,7 @@ def _batches(perm: torch.Tensor, size: int) -> list[torch.Tensor]:
 
 
 
-class MMDC(ClusterMixin, BaseEstimator):
+class MMDC(ImageClusterer):
     """Multi-Modal Deep Clustering: fit images to fixed mixture targets by per-batch linear assignment.
 
     Defaults follow the thesis (Sec. 4.2, 4.4) for the network chosen: the MNIST row for the VGG, the
@@ -456,6 +445,9 @@ class MMDC(ClusterMixin, BaseEstimator):
     checkpoint_path : path, optional
         Written after every epoch; resumed when it matches this configuration and data, refused
         (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
+    amp : {False, True, "bfloat16", "float16"}, default=False
+        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32, as the
+        paper's code did; True uses bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
 
     Attributes
     ----------
@@ -474,6 +466,8 @@ class MMDC(ClusterMixin, BaseEstimator):
     augment_ : MMDCAugment
     history_ : MMDCHistory
     network_name_ : str
+    precision_ : str
+        "float32", "bfloat16" or "float16": what the fit trained in.
     epoch_seconds_, total_seconds_ : float
     n_features_in_ : int
 
@@ -491,21 +485,12 @@ class MMDC(ClusterMixin, BaseEstimator):
                  color_jitter: bool | None = None, rotation_degrees: float | None = None,
                  target_dim: int | None = None, target_sigma: float = 0.0, target_means: str = "one_hot",
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
-                 checkpoint_path: str | os.PathLike | None = None) -> None:
+                 checkpoint_path: str | os.PathLike | None = None, amp: bool | str = False) -> None:
         store_init_args(self, locals())
 
-    @classmethod
-    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides) -> "MMDC":
-        """An MMDC with the settings of ``preset`` (a key of :data:`PRESETS`: ``"thesis_cifar10"``,
-        ``"readme_cifar10"``...), then ``overrides``."""
-        if preset not in PRESETS:
-            raise InvalidParameter(f"Unknown MMDC preset {preset!r}; valid: {sorted(PRESETS)}.")
-        return cls(n_clusters, **{**PRESETS[preset], **overrides})
+    _presets = PRESETS  # from_preset: "thesis_cifar10", "readme_cifar10"...
 
     # -- validation -----------------------------------------------------------------------------
-
-    def _check_X(self, X) -> np.ndarray:
-        return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
 
     def check_params(self, X) -> dict:
         """Validate every parameter against ``X`` (or an array of X's shape) before any compute.
@@ -593,6 +578,7 @@ class MMDC(ClusterMixin, BaseEstimator):
         if rs is not None and not is_int(rs, 0):
             raise InvalidParameter(f"random_state must be None or an integer >= 0, got {rs!r}.")
         check_checkpoint_path(self.checkpoint_path)
+        resolve_precision(resolve_device(self.device), self.amp)
         r.update(input_size=int(input_size), crop_sizes=tuple(int(s) for s in crops), target_dim=int(dim),
                  rotation=bool(r["rotation"]), flip=bool(r["flip"]), color_jitter=bool(r["color_jitter"]),
                  rotation_degrees=float(r["rotation_degrees"]), lr_gamma=float(r["lr_gamma"]))
@@ -601,10 +587,7 @@ class MMDC(ClusterMixin, BaseEstimator):
     # -- fitting --------------------------------------------------------------------------------
 
     def _checkpoint_config(self, X: np.ndarray, r: dict) -> dict:
-        skip = {"progress", "device", "checkpoint_path"}
-        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in skip}
-        cfg.update(method="MMDC", data=data_fingerprint(X), resolved=r)
-        return cfg
+        return estimator_config(self, X, resolved=r)
 
     def fit(self, X, y=None):
         """Train the network to fit X onto the mixture targets.
@@ -621,10 +604,8 @@ class MMDC(ClusterMixin, BaseEstimator):
         """
         X = self._check_X(X)
         r = self._resolved(X)
-        seed = 0 if self.random_state is None else int(self.random_state)
-        device = resolve_device(self.device)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         k, n = int(self.n_clusters), X.shape[0]
         net = build_mmdc_network(r["network"], X.shape[1], r["target_dim"], r["input_size"], sobel=bool(self.sobel),
                                  generator=torch.Generator().manual_seed(seed)).to(device)
@@ -635,51 +616,40 @@ class MMDC(ClusterMixin, BaseEstimator):
         optimizer = self._optimizer(net)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(r["lr_milestones"]),
                                                          gamma=r["lr_gamma"])
-        history = MMDCHistory()
-        start, labels_before = 0, None
-        cfg = self._checkpoint_config(X, r) if self.checkpoint_path is not None else None
-        chash = config_hash(cfg) if cfg is not None else None
-        if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
-            start, targets, components, labels_before = self._resume(net, optimizer, scheduler, generator, augment,
-                                                                     history, chash, device)
+        Xt = torch.from_numpy(X)  # stays on the CPU; batches go to the device one at a time
+        means_d = means.to(device)
+        # what the epochs rebind: each image's target (N, d) and component (N,), and the labels before refinement
+        fit = {"targets": targets.to(device), "components": components, "labels_before_refinement": None}
 
-        Xt = torch.from_numpy(X).to(device)
-        targets, means_d = targets.to(device), means.to(device)
-        bar = tqdm(range(start, r["epochs"]), desc="MMDC", disable=not self.progress, leave=False)
-        for epoch in bar:
-            t_epoch = time.perf_counter()
-            before = components.clone()
+        def step(epoch: int) -> dict:
+            before = fit["components"].clone()
             lr = optimizer.param_groups[0]["lr"]
             refining = epoch >= r["refine_epoch"]
             if refining:
                 z = _embed(net, Xt, augment, int(self.batch_size))  # (N, d), eval mode, centre crops
-                if labels_before is None:  # the state the code evaluates before its first k-means
-                    labels_before = _nearest(z, means_d).cpu()
-                components = self._refine(z, components, seed + epoch)
-                targets = means_d[components.to(device)]  # sigma is not re-drawn: images move to their mean
-            rot_loss = self._rotation_epoch(net, Xt, augment, optimizer, generator) if r["rotation"] else float("nan")
-            loss, targets, components = self._clustering_epoch(net, Xt, augment, optimizer, generator, targets,
-                                                               components, assign=not refining)
+                if fit["labels_before_refinement"] is None:  # the state the code evaluates before its first k-means
+                    fit["labels_before_refinement"] = _nearest(z, means_d).cpu()
+                fit["components"] = self._refine(z, fit["components"], seed + epoch)
+                # sigma is not re-drawn: images move to their mean
+                fit["targets"] = means_d[fit["components"].to(device)]
+            rot_loss = (self._rotation_epoch(net, Xt, augment, optimizer, generator, precision) if r["rotation"]
+                        else float("nan"))
+            loss, fit["targets"], fit["components"] = self._clustering_epoch(
+                net, Xt, augment, optimizer, generator, fit["targets"], fit["components"], assign=not refining,
+                precision=precision)
             scheduler.step()
-            history.losses.append(loss)
-            history.rotation_losses.append(rot_loss)
-            history.reassigned_fraction.append(float((components != before).float().mean()))
-            history.refined.append(bool(refining))
-            history.learning_rates.append(float(lr))
-            history.epoch_seconds.append(time.perf_counter() - t_epoch)
-            bar.set_postfix(loss=f"{loss:.4g}", moved=f"{history.reassigned_fraction[-1]:.3f}")
-            if self.checkpoint_path is not None:
-                atomic_torch_save({
-                    "format": _CHECKPOINT_FORMAT, "config_hash": chash, "config": cfg, "epoch": epoch + 1,
-                    "network": net.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                    "augment": augment.get_state(), "targets": targets.cpu(), "components": components.cpu(),
-                    "labels_before_refinement": labels_before,
-                    "history": {f: getattr(history, f) for f in ("losses", "epoch_seconds", "rotation_losses",
-                                                                  "reassigned_fraction", "refined", "learning_rates")},
-                }, self.checkpoint_path)
+            return dict(losses=loss, rotation_losses=rot_loss,
+                        reassigned_fraction=float((fit["components"] != before).float().mean()),
+                        refined=bool(refining), learning_rates=float(lr))
 
-        z = _embed(net, Xt, augment, int(self.batch_size))
+        history = run_epochs(step, epochs=r["epochs"], history=MMDCHistory(), precision=precision,
+                             state=dict(network=net, optimizer=optimizer, scheduler=scheduler, generator=generator,
+                                        augment=augment, fit=fit),
+                             checkpoint_path=self.checkpoint_path, config=self._checkpoint_config(X, r),
+                             desc="MMDC", progress=self.progress)
+        components, labels_before = fit["components"], fit["labels_before_refinement"]
+        with precision.autocast():
+            z = _embed(net, Xt, augment, int(self.batch_size))
         self.network_ = net
         self.network_name_ = r["network"]
         self.augment_ = augment
@@ -688,10 +658,7 @@ class MMDC(ClusterMixin, BaseEstimator):
         self.labels_ = _nearest(z, means_d).cpu().numpy()
         self.labels_before_refinement_ = None if labels_before is None else labels_before.numpy().astype(np.int64)
         self.target_labels_ = components.cpu().numpy().astype(np.int64)
-        self.history_ = history
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
-        self.n_features_in_ = int(np.prod(X.shape[1:]))
+        finish_fit(self, start, history, X)
         return self
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
@@ -702,75 +669,61 @@ class MMDC(ClusterMixin, BaseEstimator):
                                 {"params": decay, "weight_decay": float(self.weight_decay)}],
                                lr=float(self.lr), momentum=float(self.momentum))
 
-    def _resume(self, net, optimizer, scheduler, generator, augment, history, chash, device):
-        state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location="cpu")
-        net.load_state_dict(state["network"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        generator.set_state(state["generator"])
-        augment.set_state(state["augment"])
-        for key, v in state["history"].items():
-            setattr(history, key, list(v))
-        history.resumed_from = int(state["epoch"])
-        return int(state["epoch"]), state["targets"], state["components"], state["labels_before_refinement"]
-
     def _refine(self, z: torch.Tensor, components: torch.Tensor, seed: int) -> torch.Tensor:
         """k-means on the eval-mode centre-crop outputs z (N, d), labels renamed to overlap the current targets."""
         labels = kmeans(z.double().cpu().numpy(), int(self.n_clusters), _REFINE_N_INIT, seed).labels_
         return torch.from_numpy(match_labels(labels, components.numpy(), int(self.n_clusters)))
 
-    def _rotation_epoch(self, net, Xt, augment, optimizer, generator) -> float:
+    def _rotation_epoch(self, net, Xt, augment, optimizer, generator, precision) -> float:
         net.train()
-        total, steps = torch.zeros((), device=Xt.device), 0
+        device = next(net.parameters()).device
+        total, steps = torch.zeros((), device=device), 0
         for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), int(self.batch_size)):
-            x4, labels = augment.rotnet(Xt.index_select(0, idx.to(Xt.device)))  # (4B, C, s, s), (4B,)
+            x4, labels = augment.rotnet(to_device_batch(Xt, idx, device))  # (4B, C, s, s), (4B,)
             loss = F.cross_entropy(net.rotation_logits(x4), labels)
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward(loss)
+            precision.step(optimizer)
             total += loss.detach()
             steps += 1
         return float(total) / max(steps, 1)
 
-    def _clustering_epoch(self, net, Xt, augment, optimizer, generator, targets, components, assign: bool):
-        total, steps = torch.zeros((), device=Xt.device), 0
+    def _clustering_epoch(self, net, Xt, augment, optimizer, generator, targets, components, assign: bool,
+                          precision):
+        device = targets.device
+        total, steps = torch.zeros((), device=device), 0
         for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), int(self.batch_size)):
-            idx_d = idx.to(Xt.device)
-            xb = Xt.index_select(0, idx_d)  # (B, C, S, S)
+            idx_d = idx.to(device)
+            xb = to_device_batch(Xt, idx, device)  # (B, C, S, S)
             if assign:
                 net.eval()
                 with torch.no_grad():
                     z_eval = net(augment.center(xb))  # (B, d)
                 perm = torch.from_numpy(assign_targets(z_eval, targets[idx_d]))
-                targets[idx_d] = targets[idx_d[perm.to(Xt.device)]]
+                targets[idx_d] = targets[idx_d[perm.to(device)]]
                 components[idx] = components[idx[perm]]
             net.train()
             z = net(augment(xb))  # (B, d)
-            loss = F.mse_loss(z, targets[idx_d])
+            loss = F.mse_loss(z.float(), targets[idx_d])
             optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
+            precision.backward(loss)
+            precision.step(optimizer)
             total += loss.detach()
             steps += 1
         return float(total) / max(steps, 1), targets, components
 
     # -- inference ------------------------------------------------------------------------------
 
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "network_"):
-            raise InvalidParameter("MMDC is not fitted yet; call fit(X) first.")
-
     def transform(self, X) -> np.ndarray:
         """Unit embeddings (N, d) float32 of X's centre crops, network in eval mode."""
-        self._check_fitted()
+        check_fitted(self)
         X = self._check_X(X)
         size = self.augment_.image_size
         if X.shape[1] != self.network_.in_channels or X.shape[2] != size or X.shape[3] != size:
             raise InvalidParameter(f"X has images of shape {X.shape[1:]}, the network was trained on "
                                    f"{(self.network_.in_channels, size, size)} "
                                    "(C, H, W).")
-        device = next(self.network_.parameters()).device
-        return _embed(self.network_, torch.from_numpy(X).to(device), self.augment_, int(self.batch_size)).cpu().numpy()
+        return _embed(self.network_, torch.from_numpy(X), self.augment_, int(self.batch_size)).float().cpu().numpy()
 
     def predict(self, X) -> np.ndarray:
         """Cluster of each image: the nearest mixture mean to its embedding; int64 (N,)."""
@@ -787,14 +740,9 @@ def _default_crops(network: str, size: int) -> tuple[int, ...]:
     return {32: (20,), 64: (40,), 96: (64,)}.get(size, (max(1, round(size * 0.625)),))
 
 
-@torch.no_grad()
 def _embed(net, Xt: torch.Tensor, augment: MMDCAugment, batch_size: int) -> torch.Tensor:
-    """Eval-mode outputs (N, d) of the centre-crop view, in X's order."""
-    was_training = net.training
-    net.eval()
-    z = torch.cat([net(augment.center(Xt[i:i + batch_size])) for i in range(0, Xt.shape[0], batch_size)])
-    net.train(was_training)
-    return z
+    """Eval-mode outputs (N, d) of the centre-crop view, in X's order, on the network's device (X on any)."""
+    return batched_inference(net, Xt, batch_size=batch_size, forward=lambda x: net(augment.center(x)))
 
 
 def _nearest(z: torch.Tensor, means: torch.Tensor) -> torch.Tensor:

@@ -30,6 +30,7 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from clustlib.cluster.multiview import check_views
+from clustlib.deep.engine import check_fitted
 from clustlib.deep.jule import JULE, _check_jule_params, _embed, _run_jule, _seed_generator
 from clustlib.deep.training import resolve_device
 from clustlib.errors import InvalidParameter
@@ -85,7 +86,7 @@ def _jule_kwargs(jule_params: dict | None) -> dict:
 def _stage_seeds(random_state, n: int) -> list[int]:
     if isinstance(random_state, np.random.RandomState):
         return [int(s) for s in random_state.randint(0, 2**31 - 1, n)]
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(0 if random_state is None else random_state)  # None means seed 0 (the contract)
     return [int(s) for s in rng.integers(0, 2**31 - 1, n)]
 
 
@@ -100,7 +101,7 @@ def fit_view_jules(views, n_clusters: int, *, jule_params: dict | None = None, r
     jule_params : dict, optional
         Extra :class:`~clustlib.deep.jule.JULE` parameters (``eta``, ``epochs_per_period``, ...).
     random_state : int or None
-        View ``j`` gets a seed derived from it.
+        View ``j`` gets a seed derived from it (None: from seed 0).
     verbose : bool
 
     Returns
@@ -132,8 +133,10 @@ class MVnet(ClusterMixin, BaseEstimator):
         JULE hyper-parameters shared by every stage (defaults: JULE's, e.g. ``eta=0.9``).
     finetune : bool, default True
         Run stage 3 (end-to-end JULE). ``False`` stops at MVnet_fix.
-    device : str, default "cpu"
+    device : str, optional
+        Default CUDA if available, else CPU (as every method in :mod:`clustlib.deep`).
     random_state : int, RandomState or None
+        Seeds the three stages; None means seed 0, as for every method in :mod:`clustlib.deep`.
     verbose : bool, default False
 
     Attributes
@@ -158,7 +161,7 @@ class MVnet(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, n_clusters: int = 10, *, hidden_dim: int = 160, embedding_dim: int = 160,
-                 jule_params: dict | None = None, finetune: bool = True, device: str = "cpu",
+                 jule_params: dict | None = None, finetune: bool = True, device: str | None = None,
                  random_state=None, verbose: bool = False) -> None:
         self.n_clusters = n_clusters
         self.hidden_dim = hidden_dim
@@ -203,7 +206,7 @@ class MVnet(ClusterMixin, BaseEstimator):
             view_models = fit_view_jules(views, p["n_clusters"], jule_params=kw, random_state=s_views,
                                          verbose=self.verbose)
         self.view_models_ = list(view_models)
-        xs = [torch.as_tensor(X, dtype=torch.float32, device=device) for X in views]
+        xs = [torch.as_tensor(X, dtype=torch.float32) for X in views]  # stay on the CPU; batches move
         view_nets = [copy.deepcopy(j.network_).to(device) for j in self.view_models_]
         Zc = np.hstack([_embed(net, [x]) for net, x in zip(view_nets, xs)]).astype(np.float32)
 
@@ -245,10 +248,8 @@ class MVnet(ClusterMixin, BaseEstimator):
 
     def transform(self, views) -> np.ndarray:
         """Unified MVnet embedding of new views -> (n_samples, embedding_dim)."""
-        if not hasattr(self, "network_"):
-            raise InvalidParameter("This MVnet instance is not fitted yet; call fit(views) first.")
+        check_fitted(self)
         views = check_views(views)
         if len(views) != len(self.view_models_):
             raise InvalidParameter(f"MVnet was fitted on {len(self.view_models_)} views; got {len(views)}.")
-        dev = next(self.network_.parameters()).device
-        return _embed(self.network_, [torch.as_tensor(X, dtype=torch.float32, device=dev) for X in views])
+        return _embed(self.network_, [torch.as_tensor(X, dtype=torch.float32) for X in views])

@@ -202,7 +202,7 @@ def pretrain_autoencoder(
     ae.to(dev)
     generator = seed_everything(seed)
     optimizer = make_adam(ae.parameters(), lr)
-    Xt = torch.from_numpy(X).to(dev)
+    Xt = torch.from_numpy(X)  # stays on the CPU; train_epochs moves one batch at a time
     augment = make_augmentation(augmentation, image_shape, fill=augmentation_fill, seed=seed + 1, device=dev)
     history: TrainHistory = train_epochs(
         Xt,
