@@ -21,16 +21,18 @@
 # with clustlib's own trainers: autoencoders pretrained once per (data, network, m, seed) and shared by every
 # method; DEC, IDEC and DCN scored by a final k-means on the embedding, as ClustPy does.
 #
-# | experiment | paper item | here |
+# | experiment | paper item | here (`full`: the paper datasets) |
 # |---|---|---|
-# | A, B | Tables I–II, Figure 1 | main table on every dataset; clustering runtime per method |
-# | C | Table III | the small d-512-256-128-10 autoencoder |
-# | D | Figure 2 | embedding size m |
-# | E | Figure 3 | initial clustering: k-means, EM, spectral, SubKmeans (AE baselines, DEC, IDEC, DCN) |
-# | F | Figure 4 | clustering learning rate |
-# | G | Figure 5 | train vs. unseen test: the official train/test splits (USPS, MNIST in the paper); digits has none, so there a stratified random 70/30 split, labelled |
-# | H | Table IV | augmentation: random rotation/translation/shear in pretraining and clustering |
-# | I | Table V | ResNet18 convolutional autoencoder |
+# | A, B | Tables I–II, Figure 1 | main table on all eight datasets (colour rows included); clustering runtime per method |
+# | C | Table III | the small d-512-256-128-10 autoencoder, all eight datasets, all six methods |
+# | D | Figure 2 | embedding size m, one panel per dataset: USPS, MNIST, ImageNet10 |
+# | E | Figure 3 | initial clustering: k-means, EM, spectral, SubKmeans (AE baselines, DEC, IDEC, DCN), USPS and MNIST |
+# | F | Figure 4 | clustering learning rate, one panel per dataset: USPS, MNIST, ImageNet10 |
+# | G | Figure 5 | train vs. unseen test: the official train/test splits of USPS and MNIST; digits has none, so there a stratified random 70/30 split, labelled |
+# | H | Table IV | augmentation on the five grey datasets: random rotation/translation/shear in pretraining and clustering |
+# | I | Table V | ResNet18 convolutional autoencoder, all eight datasets, all six methods |
+#
+# DipEncoder runs where the paper ran it (Tables II–V), not in the sweeps of Figures 2–5.
 #
 # Methods: AE+KMeans, DEC, IDEC, DCN, ACe/DeC, DipEncoder. `digits` is scikit-learn's 1,797-image *test part*
 # of Optdigits (the paper's Optdigits has 5,620 images). The `smoke` profile uses fewer epochs and three seeds
@@ -41,8 +43,8 @@
 # 2.2-2.9x faster here), float32 elsewhere; every table has a `precision` column and every bfloat16 record says so.
 # A job that an earlier experiment already ran (D at m = 10, E with k-means, F at the default learning rate are
 # experiment A's own runs when the datasets agree) is logged again under its experiment and not recomputed.
-# Expected time on 2 CPU cores: `ci` ~1 min, `smoke` ~5 min; `full` (ten seeds, 100 + 150 epochs, the eight
-# paper datasets) days on a GPU.
+# Expected time on 2 CPU cores: `ci` ~1 min, `smoke` ~5 min of CPU (20 + 10 epochs, two seeds outside the main
+# table; measured, see the profile); `full` (ten seeds, 100 + 150 epochs, the eight paper datasets) days on a GPU.
 
 # %% tags=["parameters"]
 profile: str = "interactive"  # parameter profile, set by `clustlib run`
