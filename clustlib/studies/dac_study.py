@@ -1013,9 +1013,11 @@ def figure_sweep(table: pd.DataFrame, sweep: str, *, metrics_shown=None):
                                     alpha=0.15, color=style["color"], linewidth=0)
             values = sorted(part["value"].unique())
             ax.set_xticks(values, [f"{v:g}" for v in values], fontsize="small")
-            ax.set(xlabel=xlabel, ylabel="clustering accuracy" if metric == "acc" else metric.upper(),
-                   ylim=(0, 1.02))
-            ax.set_title(metric.upper() if len(datasets) == 1 else f"{metric.upper()}, {dataset}", fontsize="medium")
+            single = len(metrics_shown) == 1
+            ax.set(xlabel=xlabel, ylabel="clustering accuracy" if single else metric.upper(), ylim=(0, 1.02))
+            if not single or len(datasets) > 1:
+                ax.set_title(metric.upper() if len(datasets) == 1 else f"{metric.upper()}, {dataset}",
+                             fontsize="medium")
     fig.suptitle(title.format(" and ".join(datasets)), fontsize="medium")
     axes[0, -1].legend(frameon=False, fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0))
     return fig
@@ -1103,9 +1105,10 @@ def figure_label_feature_samples(samples: dict, *, dataset: str):
         for edge in range(1, len(clusters)):
             bar_ax.axvline(edge - 0.5, color="0.85", linewidth=0.8)
     method = VARIANT_NAMES.get(str(samples["variant"]), str(samples["variant"]))
-    fig.suptitle(f"Figure 3: {method} label features on {dataset}; per cluster the most confident image of its "
+    fig.suptitle(f"Figure 3: {method} label features on {dataset}, per cluster the most confident image of its\n"
                  "majority class (top) and of another class (bottom); the cluster's own neuron in black",
                  fontsize="small")
+    fig.supxlabel(" ", fontsize="small")  # a blank line at the foot, where the profile stamp goes
     return fig
 
 
