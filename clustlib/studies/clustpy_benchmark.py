@@ -558,9 +558,12 @@ def records_frame(records: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-def _suptitle(fig, frame: pd.DataFrame, title: str, n_seeds: int) -> None:
+def _suptitle(fig, frame: pd.DataFrame, title: str, keys) -> None:
     """The figure title on one line, what the error bars show and the precision on a second (fits a column)."""
-    spread = f"mean ± SD over {n_seeds} seeds" if n_seeds > 1 else "one seed, no error bar"
+    sizes = frame.groupby(list(keys)).size()
+    lo, hi = int(sizes.min()), int(sizes.max())
+    seeds = f"{lo}" if lo == hi else f"{lo}–{hi}"
+    spread = f"mean ± SD over {seeds} seeds" if hi > 1 else "one seed, no error bar"
     precision_ = "bfloat16 autocast" if (frame.get("precision") == "bfloat16").any() else "float32"
     fig.suptitle(f"{title}\n{spread}; {precision_}", fontsize="medium")
 
@@ -612,7 +615,7 @@ def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, xlabel: str)
     (as the paper draws them), one line per method."""
     colours = _method_colours()
     datasets = _dataset_order(frame["dataset"])
-    fig, axes = _panels(datasets)
+    fig, axes = _panels(datasets, height=3.1)
     ticks = sorted(frame[value].astype(float).unique())
     from matplotlib.ticker import FixedFormatter, FixedLocator, NullLocator
 
@@ -627,12 +630,11 @@ def figure_by_value(frame: pd.DataFrame, value: str, *, title: str, xlabel: str)
         ax.xaxis.set_major_locator(FixedLocator(ticks))
         ax.xaxis.set_major_formatter(FixedFormatter([f"{t:g}" for t in ticks]))
         ax.xaxis.set_minor_locator(NullLocator())
-        ax.tick_params(axis="x", labelsize="small", rotation=45 if len(ticks) > 4 or max(ticks) < 0.01 else 0)
+        ax.tick_params(axis="x", labelsize="small", rotation=45 if len(ticks) > 4 else 0)
         ax.set_title(DATASET_NAMES.get(dataset, dataset))
         ax.set_xlabel(xlabel)
     axes[0].set_ylabel("ACC (%)")
-    n = int(frame.groupby(["dataset", "method", value]).size().max())
-    _suptitle(fig, frame, title, n)
+    _suptitle(fig, frame, title, ["dataset", "method", value])
     _legend_below(fig, axes, ncol=3 if len(datasets) == 1 else None)
     return fig
 
@@ -643,7 +645,7 @@ def _bar_panels(frame: pd.DataFrame, *, x: str, hue: str, order, hue_order, titl
     acc in %) draws the paper's values as black diamonds on their bars."""
     datasets = _dataset_order(frame["dataset"])
     fig, axes = _panels(datasets, width=max(2.6, 0.55 * len(order) * max(1, len(hue_order)) ** 0.5 + 1.2),
-                        height=2.9)
+                        height=3.4)
     for ax, dataset in zip(axes, datasets):
         part = frame[frame["dataset"] == dataset].assign(acc_pct=lambda f: 100 * f["acc"])
         sns.barplot(data=part, x=x, y="acc_pct", hue=hue, order=order, hue_order=hue_order, errorbar="sd", ax=ax,
@@ -659,8 +661,7 @@ def _bar_panels(frame: pd.DataFrame, *, x: str, hue: str, order, hue_order, titl
         ax.set_ylabel("")
         ax.tick_params(axis="x", rotation=35, labelsize="small")
     axes[0].set_ylabel("ACC (%)")
-    n = int(frame.groupby(["dataset", x, hue]).size().max())
-    _suptitle(fig, frame, title, n)
+    _suptitle(fig, frame, title, ["dataset", x, hue])
     _legend_below(fig, axes)
     return fig
 
