@@ -59,7 +59,7 @@ class PaperProtocol:
 PAPER_PROTOCOLS = {
     ("clustpy2023", "II"): PaperProtocol(
         {"optdigits": 5620, "usps": 9298, "mnist": 70000, "fashion_mnist": 70000, "kmnist": 70000,
-         "cifar10": 60000, "imagenet10": 13000, "imagenet_dogs": 2574}, "100+150", "std over 10 runs"),
+         "cifar10": 60000, "imagenet10": 13000, "imagenet_dog_clustpy": 2574}, "100+150", "std over 10 runs"),
     ("deepclue2022", "II"): PaperProtocol({"fashion_mnist": 70000, "cifar10": 60000, "cifar100_20": 60000,
                                            "stl10": 13000, "imagenet10": 13000, "tiny_imagenet": 100000}, "", ""),
 }
