@@ -223,6 +223,13 @@ figures.publish(run, mmdc.draw_figures(run.run_dir, only=["mmdc_table4_3_ablatio
 # %%
 figures.publish(run, mmdc.draw_figures(run.run_dir, only=["mmdc_table4_4_features", "mmdc_figure4_1_target_grid"]))
 
+# %% [markdown]
+# Figure 4.2: members of each cluster of the first seed's main network, failures (another class than the
+# cluster's majority) framed in red; the thesis draws STL-10, which `full` runs.
+
+# %%
+figures.publish(run, mmdc.draw_figures(run.run_dir, only=["mmdc_figure4_2_cluster_samples_"]))
+
 # %% tags=["check"]
 logged = run.records
 assert len(logged) > 0 and logged["value"].between(-0.5, 1).all() and logged["value"].notna().all()

@@ -316,6 +316,13 @@ def test_study_loops_resume_without_recomputing_and_figures_redraw(tiny_run, mon
         return out
 
     assert names() == ["mmdc_table4_3_ablation", "mmdc_training_curves_digits", "mmdc_table4_5_refinement",
-                       "mmdc_table4_4_features", "mmdc_figure4_1_target_grid"]
+                       "mmdc_table4_4_features", "mmdc_figure4_1_target_grid", "mmdc_figure4_2_cluster_samples_digits"]
+    samples = results.load_arrays(run_dir, "figure4_2_samples_digits")
+    n_clusters = samples["majority"].size
+    assert samples["images"].shape[:2] == (n_clusters, 8) and samples["images"].dtype == np.uint8
+    shown = samples["true"] >= 0
+    assert (shown.sum(axis=1) == np.minimum(samples["size"], 8)).all()  # a full row where the cluster has 8
+    failures = shown & (samples["true"] != samples["majority"][:, None])
+    assert (failures.sum(axis=1) <= 2).all() and list(samples["majority"]) == sorted(samples["majority"])
     assert names(only=["mmdc_table4_4_features"]) == ["mmdc_table4_4_features"]
     assert not (run_dir / "checkpoints").exists()  # finish() removes them once every job is done

@@ -492,6 +492,9 @@ def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, prese
                                                    X, seed, probe_params, fit_s=fit_s, epochs=resolved["epochs"])
                 feature_rows = pd.DataFrame([row])
                 logs += feature_logs
+            if main and seed == seeds[0]:  # Figure 4.2: members of each cluster, failures included
+                results.save_arrays(run.run_dir, f"figure4_2_samples_{dataset}",
+                                    **cluster_samples(imagesets[dataset], model.labels_, seed=seed))
             kept = _keep_job(run, name, {"score": score, "history": pd.DataFrame(_history_rows(
                 dataset, setting, seed, model.history_)), "refinement": refinement_rows, "features": feature_rows},
                 logs)
@@ -1007,8 +1010,69 @@ def figure_target_grid(grid: pd.DataFrame, *, dataset: str | None = None, metric
 
 
 #: The figures of study 05, by file stem (the training curves add the dataset name).
+def cluster_samples(imageset, labels, *, per_cluster: int = 8, failures: int = 2, seed: int = 0) -> dict:
+    """Figure 4.2's grid: for each cluster, ``per_cluster`` random members, up to ``failures`` of them from another
+    class than the cluster's majority class (shown last, as the thesis marks its failures).
+
+    Returns arrays for :func:`clustlib.results.save_arrays`: ``images`` uint8 (K, per_cluster, H, W, C) (blank
+    where a cluster has fewer members), ``true`` int (K, per_cluster) class of each image (-1: blank), ``majority``
+    int (K,) and ``size`` int (K,) per cluster (ordered by majority class), ``classes`` the class names.
+    """
+    rng = np.random.default_rng(seed)
+    images, truth = imageset.images, np.asarray(imageset.labels)
+    clusters = np.unique(labels)
+    majority = np.array([np.bincount(truth[labels == c]).argmax() for c in clusters])
+    order = np.argsort(majority, kind="stable")
+    grid = np.zeros((len(clusters), per_cluster, *images.shape[1:]), dtype=np.uint8)
+    true = np.full((len(clusters), per_cluster), -1)
+    for row, k in enumerate(order):
+        members = np.flatnonzero(labels == clusters[k])
+        good, bad = members[truth[members] == majority[k]], members[truth[members] != majority[k]]
+        bad = rng.permutation(bad)[:failures]
+        good = rng.permutation(good)[:per_cluster - len(bad)]
+        chosen = np.concatenate([good, bad]).astype(int)
+        grid[row, :len(chosen)] = images[chosen]
+        true[row, :len(chosen)] = truth[chosen]
+    return {"images": grid, "true": true, "majority": majority[order],
+            "size": np.array([np.sum(labels == clusters[k]) for k in order]),
+            "classes": np.array([str(c) for c in imageset.classes])}
+
+
+def figure_cluster_samples(samples: dict, dataset: str, *, stand_ins: dict | None = None):
+    """Figure 4.2 as the thesis draws it: one row per cluster, its members left to right, failures (images of
+    another class than the cluster's majority) framed in red."""
+    import matplotlib.pyplot as plt
+
+    images, true, majority = samples["images"], samples["true"], samples["majority"]
+    classes = list(samples["classes"])
+    n_rows, n_cols = true.shape
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(0.75 * n_cols + 1.6, 0.75 * n_rows + 0.6), squeeze=False)
+    for r in range(n_rows):
+        for c in range(n_cols):
+            ax = axes[r, c]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if true[r, c] < 0:
+                ax.axis("off")
+                continue
+            image = images[r, c]
+            ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+            failure = true[r, c] != majority[r]
+            for spine in ax.spines.values():
+                spine.set_edgecolor("#d62728" if failure else "0.8")
+                spine.set_linewidth(2.5 if failure else 0.5)
+        axes[r, 0].set_ylabel(f"{classes[majority[r]]}\n(n={samples['size'][r]})", rotation=0, ha="right",
+                              va="center", fontsize=7)
+    paper_data = (stand_ins or {}).get(dataset, dataset)
+    shown = dataset if paper_data == dataset else f"{dataset} (standing in for {paper_data})"
+    fig.suptitle(f"Figure 4.2: members of each MMDC cluster on {shown}; rows: majority class (cluster size); "
+                 "red: another class", fontsize=8)
+    fig.tight_layout(rect=(0, 0, 1, 0.96))
+    return fig
+
+
 FIGURES = ("mmdc_table4_3_ablation", "mmdc_training_curves_", "mmdc_table4_5_refinement", "mmdc_table4_4_features",
-           "mmdc_figure4_1_target_grid")
+           "mmdc_figure4_1_target_grid", "mmdc_figure4_2_cluster_samples_")
 
 
 def _artifact(run_dir, name: str) -> pd.DataFrame | None:
@@ -1018,7 +1082,7 @@ def _artifact(run_dir, name: str) -> pd.DataFrame | None:
 def draw_figures(run_dir, only=None):
     """Every figure of study 05 drawn from one run folder alone (the figures contract of :mod:`clustlib.figures`):
     ``(name, figure)`` pairs for the Table 4.3 ablation, the training curves per dataset, Table 4.5, Table 4.4 and
-    Figure 4.1, each where the run kept its table. ``only``: names or name prefixes (:data:`FIGURES`) to draw."""
+    Figure 4.1 and Figure 4.2 (cluster members), each where the run kept its table. ``only``: names or name prefixes (:data:`FIGURES`) to draw."""
     params = results.read_params(run_dir)
     stand_ins = dict(params.get("stand_ins") or {})
     wanted = (lambda name: True) if only is None else (lambda name: any(name.startswith(o) for o in only))
@@ -1041,3 +1105,8 @@ def draw_figures(run_dir, only=None):
             name = "mmdc_figure4_1_target_grid" + (f"_{dataset}" if i else "")
             if wanted(name):
                 yield name, figure_target_grid(grid, dataset=dataset, stand_ins=stand_ins)
+    for path in sorted((Path(run_dir) / "artifacts").glob("figure4_2_samples_*.npz")):
+        dataset = path.stem.removeprefix("figure4_2_samples_")
+        if wanted(f"mmdc_figure4_2_cluster_samples_{dataset}"):
+            yield (f"mmdc_figure4_2_cluster_samples_{dataset}",
+                   figure_cluster_samples(results.load_arrays(run_dir, path.stem), dataset, stand_ins=stand_ins))
