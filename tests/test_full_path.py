@@ -152,10 +152,10 @@ def full_env(tmp_path_factory):
     env = {"CLUSTLIB_HOME": home, "CLUSTLIB_DATA": base / "data", "CLUSTLIB_CACHE": base / "cache",
            "TORCH_HOME": base / "torch", "CLUSTLIB_RUNS": home / "runs", "CLUSTLIB_RESULTS": home / "results",
            "CLUSTLIB_FIGURES": home / "figures", "CLUSTLIB_OFFLINE": "1"}
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update({k: str(v) for k, v in env.items()})
     write_datasets(base / "data")
     write_weights(base / "torch")
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: str(v) for k, v in env.items()})
     yield env
     shutil.rmtree(base / "torch", ignore_errors=True)  # ~300 MB of stood-in checkpoints
     shutil.rmtree(base / "cache", ignore_errors=True)
