@@ -385,3 +385,29 @@ def test_full_profile_host_memory_is_what_load_inputs_states():
                                           "imagenet10": 30.0, "imagenet_dogs": 41.8, "tiny_imagenet": 57.4}
     for number in ("6.6 GB", "50.8 GB", "35.6 GB", "57 GB on Tiny-ImageNet"):
         assert number in deepclue.load_inputs.__doc__
+
+
+def test_pixel_baselines_see_pixels_in_zero_one(monkeypatch):
+    """K-means/SC/AC/NMF and JULE take the flattened pixels / 255 once (a white pixel is 1.0, not 1/255)."""
+    from clustlib.deep import JULE
+    from clustlib.studies import dac_study
+
+    digits = data.load("digits", subset=60)
+    seen = {}
+
+    def capture(X, *args, **kwargs):
+        seen["pixels"] = X
+        return np.zeros(len(X), dtype=np.int64)
+
+    monkeypatch.setattr(dac_study, "cluster_label_features", capture)
+    deepclue.baseline_labels(digits, "kmeans_pixels", 0)
+    assert seen["pixels"].max() == pytest.approx(digits.images.max() / 255.0)
+
+    def fit(self, X):
+        seen["jule"] = X
+        self.labels_ = np.zeros(len(X), dtype=np.int64)
+        return self
+
+    monkeypatch.setattr(JULE, "fit", fit)
+    deepclue.baseline_labels(digits, "jule_pixels", 0, baseline_params={"jule_pixels": {}})
+    assert seen["jule"].max() == pytest.approx(digits.images.max() / 255.0)

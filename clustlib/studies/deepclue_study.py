@@ -430,8 +430,7 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     check_baselines([baseline], {b: v for b, v in (baseline_params or {}).items() if b == baseline})
     k = imageset.n_classes
     if baseline not in DEEP_BASELINES:
-        X = imageset.flat_pixels().astype(np.float64)  # (N, D); the same numbers as ``/ 255.0``, one float64 copy
-        X /= 255.0
+        X = imageset.flat_pixels().astype(np.float64)  # (N, D) in [0, 1] (flat_pixels divides by 255)
         return cluster_label_features(X, BASELINES[baseline][1], k, seed=seed)
     params = _baseline_params(baseline, baseline_params)
     if baseline in ("ae_pixels", "dec_pixels"):
@@ -445,7 +444,7 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     if baseline == "jule_pixels":
         from clustlib.deep import JULE
 
-        X = imageset.flat_pixels().astype(np.float32) / np.float32(255)
+        X = imageset.flat_pixels()  # (N, D) float32 in [0, 1]
         return np.asarray(JULE(k, **params, random_state=seed, device=device).fit(X).labels_, dtype=np.int64)
     from clustlib.deep import DAC
     from clustlib.studies.dac_study import prepare_inputs as dac_inputs, script_settings
