@@ -152,7 +152,8 @@ def _full_size(dataset: str) -> float:
         splits = data.dataset_info(dataset).get("splits") or {}
     except Exception:  # noqa: BLE001 - an unregistered name has no known size
         return np.nan
-    return float(splits.get("all", np.nan)) if isinstance(splits, dict) else np.nan
+    size = splits.get("all") if isinstance(splits, dict) else None
+    return float(size) if size is not None else np.nan  # an image tree's size is known only once it is there
 
 
 def _epochs(row) -> str:

@@ -15,6 +15,7 @@ import shutil
 import sys
 import threading
 import time
+import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -440,6 +441,11 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
                                      "__import__('clustlib.runner').runner._install_kernel_progress()"]}
     config = Config()
     config.KernelManager.transport = _kernel_transport()
+    if config.KernelManager.transport == "ipc":  # sockets of its own: two runs started at once never share one
+        from jupyter_core.paths import jupyter_runtime_dir
+
+        os.makedirs(jupyter_runtime_dir(), exist_ok=True)
+        config.KernelManager.ip = os.path.join(jupyter_runtime_dir(), f"clustlib-{uuid.uuid4().hex[:12]}-ipc")
     try:
         with _environment(**env), live:
             pm.execute_notebook(

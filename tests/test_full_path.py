@@ -173,9 +173,7 @@ def _study(number: str) -> str:
 
 
 #: Studies whose full path stops at a known bug outside the study and data code (strict: passes once it is fixed).
-KNOWN_BUGS = {
-    "04": "clustlib.fidelity._full_size: float(None) for an image tree (registered size None) in the ledger cell",
-}
+KNOWN_BUGS: dict = {}
 NUMBERS = [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_BUGS[n])) if n in KNOWN_BUGS else n
            for n in sorted(OVERRIDES)]
 

@@ -326,3 +326,11 @@ def test_study_loops_resume_without_recomputing_and_figures_redraw(tiny_run, mon
     assert (failures.sum(axis=1) <= 2).all() and list(samples["majority"]) == sorted(samples["majority"])
     assert names(only=["mmdc_table4_4_features"]) == ["mmdc_table4_4_features"]
     assert not (run_dir / "checkpoints").exists()  # finish() removes them once every job is done
+
+
+def test_a_table_4_4_dataset_too_small_for_the_probe_split_is_refused_before_training(monkeypatch, tmp_path):
+    monkeypatch.setattr(MMDC, "fit", lambda *a, **k: pytest.fail("trained before the check"))
+    tiny = data.load("digits", subset=30)  # 3 images per class: no stratified 1/6 test split of 10 classes
+    with pytest.raises(InvalidParameter, match=r"Raise subsets\['digits'\]"):
+        mmdc.run_grid(results.start_run("05_mmdc", "test", {}, run_dir=tmp_path), {"digits": tiny}, [False], [False], [0],
+                      feature_datasets=["digits"], feature_seeds=[0], progress=False)

@@ -429,6 +429,7 @@ def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, prese
     from clustlib.deep import MMDC
 
     estimator_params = estimator_params or {}
+    check_probe_splits(imagesets, [d for d in feature_datasets if d in imagesets])
     rows, history, refined_rows, appended, features = [], [], [], [], []
     settings = {d: ablation_settings(d, sobel, rotation, estimator_params, ablation_datasets) for d in imagesets}
     jobs = [(d, s, r, seed) for d in imagesets for s, r in settings[d] for seed in seeds]
@@ -550,6 +551,23 @@ def probe_split(imageset, dataset: str, seed: int) -> tuple[np.ndarray, np.ndarr
     return np.sort(train), np.sort(test), "stratified 5/6 train, 1/6 test split (CIFAR's test share)"
 
 
+def check_probe_splits(imagesets: dict, feature_datasets) -> None:
+    """Refuse, before any training, a Table 4.4 dataset too small for :func:`probe_split`'s stratified 1/6 test
+    split (at least 2 images per class and a test share of one image per class)."""
+    for dataset in feature_datasets:
+        imageset = imagesets[dataset]
+        splits = data.dataset_info(dataset).get("splits") or {}
+        if "train" in splits and "test" in splits and len(imageset) == splits.get("all"):
+            continue  # the official split
+        counts = np.bincount(np.asarray(imageset.labels))
+        counts = counts[counts > 0]
+        if counts.min() < 2 or len(imageset) // 6 < counts.size:
+            raise InvalidParameter(
+                f"Table 4.4's linear probe on {dataset} needs a stratified 1/6 test split: at least 2 images per "
+                f"class and {6 * counts.size} images in all; got {len(imageset)} images, {counts.min()} in the "
+                f"smallest class. Raise subsets['{dataset}'] or leave {dataset} out of feature_datasets.")
+
+
 def feature_scores(imageset, dataset: str, method: str, network, augment, X: np.ndarray, seed: int,
                    probe_params: dict | None = None, *, fit_s: float = np.nan, epochs: int = 0
                    ) -> tuple[dict, list[dict]]:
@@ -615,6 +633,7 @@ def run_feature_baselines(run: results.Run, imagesets: dict, datasets, baselines
     (:func:`feature_scores`). Resumable as :func:`run_grid`. Returns one row per (dataset, method, seed)."""
     from clustlib.deep.selfsup_baselines import create_baseline
 
+    check_probe_splits(imagesets, datasets)
     rows = []
     jobs = [(d, m, seed) for d in datasets for m in baselines for seed in seeds]
     for dataset, method, seed in tqdm(jobs, desc="NAT / RotNet", disable=not progress):
