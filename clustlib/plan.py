@@ -177,7 +177,17 @@ def _estimate(plan: StudyPlan, params: dict) -> None:
              f"{seeds} seed(s) x {epochs} epochs x {sum(main.values()):,} images, ResNet-size network at {size} px"
              f"{gpu_note}"))
         biggest = max(main, key=main.get) if main else None
-        if biggest:
+        if biggest and plan.study == "04_deepclue":  # the study's own estimate, stage by stage
+            from clustlib.studies.deepclue_study import host_memory
+
+            memory = host_memory({**params, "datasets": list(main), "subsets": {**(params.get("subsets") or {}),
+                                                                               **main}})
+            top = memory.loc[memory["peak_gb"].idxmax()]
+            add(("host memory: peak", float(top["peak_gb"]), "GB",
+                 f"{top['dataset']}: every dataset's uint8 images plus its largest stage (CC input, layer features "
+                 "with PCA's copy, or the pixel baselines; deepclue_study.host_memory)"))
+            add(("disk: checkpoints", seeds * len(main) * 0.2, "GB", "about 200 MB per (dataset, seed) network"))
+        elif biggest:
             raw = main[biggest] * size * size * 3 / 1e9
             add(("host memory: decoded images (peak)", raw * 9, "GB",
                  f"{biggest}: {main[biggest]:,} images at {size} px as uint8 ({raw:.1f} GB) plus two float32 copies"))
