@@ -275,6 +275,8 @@ def _kernel_transport() -> str:
     return "ipc" if os.name == "posix" and fits else "tcp"
 
 
+#: Seconds a kernel may take to start (papermill's default, 60 s, was exceeded on two busy cores).
+KERNEL_START_TIMEOUT_S = 300
 _CLUSTLIB_ERRORS = set(errors.__all__)  # exception names papermill reports for a ClustlibError in a cell
 
 
@@ -451,7 +453,8 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
             pm.execute_notebook(
                 str(source), str(output), parameters={**params, "profile": profile},
                 kernel_name=kernel_name(), language="python", cwd=str(project_root()), execution_timeout=timeout,
-                progress_bar=False, request_save_on_cell_execute=True, config=config, **hooks,
+                progress_bar=False, request_save_on_cell_execute=True, config=config,
+                start_timeout=KERNEL_START_TIMEOUT_S, **hooks,
             )
     except pm.PapermillExecutionError as exc:
         run_info.update(status="failed", error=f"{exc.ename}: {exc.evalue}", finished_utc=repro.utc_now())
