@@ -35,20 +35,19 @@ def redrawable_studies() -> list[str]:
     return [study for study in STUDY_MODULES if hasattr(study_module(study), "draw_figures")]
 
 
-def publish(run, figures, *, show: bool = True) -> list[Path]:
+def publish(run, figures, *, show: bool = True) -> None:
     """Save every ``(name, figure)`` of ``figures`` under ``figures/<profile>/<study>/`` and show it inline.
 
     ``run`` is the notebook's :class:`clustlib.results.Run`; ``figures`` usually
-    ``study.draw_figures(run.run_dir, only=[...])``. Returns the written paths.
+    ``study.draw_figures(run.run_dir, only=[...])``. Returns nothing, so a notebook cell ending in it shows only
+    the figures (the files are where :func:`clustlib.plots.save_figure` puts them).
     """
-    paths = []
     for name, fig in figures:
-        paths += plots.save_figure(fig, name, study=run.study, profile=run.profile, close=False)
+        plots.save_figure(fig, name, study=run.study, profile=run.profile, close=False)
         if show:
             plots.show(fig)
         else:
             plt.close(fig)
-    return paths
 
 
 def redraw(study: str, profile: str, *, style: str = "notebook", run_dir=None, root=None) -> list[Path]:

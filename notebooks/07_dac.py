@@ -91,6 +91,7 @@ import pandas as pd
 from IPython.display import display
 
 from clustlib import figures, fidelity, findings, plots, repro, results
+from clustlib.paths import figures_root
 from clustlib.studies import dac_study as dac
 
 STUDY = "07_dac"
@@ -233,7 +234,7 @@ if table3 is not None:
 # **cluster sizes** of the final partition (not in the paper).
 
 # %%
-published = figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds", "fig4", "cluster_sizes"]))
+figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "thresholds", "fig4", "cluster_sizes"]))
 
 # %% [markdown]
 # **Figure 1**: every image's label features mapped into the regular K-gon, at the initial stage (the untrained
@@ -243,13 +244,13 @@ published = figures.publish(run, dac.draw_figures(run.run_dir, only=["table2", "
 # feature, and the most confident image of another class (a failure mode).
 
 # %%
-published += figures.publish(run, dac.draw_figures(run.run_dir, only=["fig1", "fig3"]))
+figures.publish(run, dac.draw_figures(run.run_dir, only=["fig1", "fig3"]))
 
 # %% [markdown]
 # **Figures 5 to 7**: scores against the retention rate, the number of clusters and the number of samples.
 
 # %%
-published += figures.publish(run, dac.draw_figures(run.run_dir, only=["fig5", "fig6", "fig7"]))
+figures.publish(run, dac.draw_figures(run.run_dir, only=["fig5", "fig6", "fig7"]))
 
 # %% tags=["check"]
 logged = run.records
@@ -269,7 +270,7 @@ for (sweep, name), frame in sweeps.items():
     kept = kept[kept["dataset"] == name]
     assert len(kept) == len(sweep_values[sweep]) * len(sweep_methods) * len(sweep_seeds) == len(frame)
     assert sorted(set(kept["value"])) == sorted(float(v) for v in sweep_values[sweep])
-drawn = {path.stem for path in published}
+drawn = {path.stem for path in (figures_root() / profile / STUDY).glob("*.png")}  # what this run saved
 assert {f"dac_{f}_{d}" for f in ("table2", "fig1_kgon", "fig3_label_features") for d in datasets} <= drawn
 assert all(any(n.startswith(f"dac_fig{dac.SWEEPS[s][0]}_") for n in drawn) for s, names in sweep_data.items() if names)
 

@@ -35,7 +35,7 @@ def test_all_names_import():
 def test_every_canonical_dataset_is_registered_with_metadata():
     canonical = {"digits", "optdigits", "usps", "mnist", "fashion_mnist", "kmnist", "cifar10", "cifar100_20",
                  "stl10", "imagenet10", "imagenet_dogs", "tiny_imagenet", "voc2007", "coil100", "archi",
-                 "mit_indoor", "flowers17", "birds", "umist", "fei"}
+                 "mit_indoor", "flowers17", "birds", "umist", "fei", "imagenet_dog_clustpy"}
     assert set(data.list_datasets()) == canonical
     assert data.list_datasets("*mnist*") == ["fashion_mnist", "kmnist", "mnist"]
     for name in canonical:

@@ -48,8 +48,9 @@ def toy_study(isolated_project, monkeypatch):
 
 
 def test_publish_saves_and_redraw_rewrites_every_figure_without_the_notebook(toy_study, isolated_project):
-    written = figures.publish(toy_study, _draw_figures(toy_study.run_dir, only=["scores"]), show=False)
-    assert [p.name for p in written] == ["scores.png", "scores.pdf"]
+    assert figures.publish(toy_study, _draw_figures(toy_study.run_dir, only=["scores"]), show=False) is None
+    folder = isolated_project / "figures" / "smoke" / "99_toy"
+    assert sorted(p.name for p in folder.iterdir()) == ["scores.pdf", "scores.png"]
     paths = figures.redraw("99_toy", "smoke", style="paper")
     assert sorted(p.name for p in paths) == ["history.pdf", "history.png", "scores.pdf", "scores.png"]
     width_px, _ = Image.open(paths[0]).size  # 6.4 in wide fits neither column: across both, 7.0 in at 200 dpi

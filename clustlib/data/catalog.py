@@ -28,7 +28,8 @@ from clustlib.data.sources.usps import read_usps
 from clustlib.errors import DatasetUnavailable
 
 __all__ = ["folder_metadata", "folder_locate", "load_folder", "TreeSource", "tree_source", "scan_flowers17_archive",
-           "DEBIAN_FASHION_MNIST", "IMAGENET10_WNIDS", "IMAGENET_DOGS_WNIDS", "FLOWERS17_PER_CLASS"]
+           "DEBIAN_FASHION_MNIST", "IMAGENET10_WNIDS", "IMAGENET_DOGS_WNIDS", "FLOWERS17_PER_CLASS",
+           "CLUSTPY_DOG", "CLUSTPY_DOG_WNIDS"]
 
 #: Where Debian's ``dataset-fashion-mnist`` package installs the gzip-compressed IDX files.
 DEBIAN_FASHION_MNIST = Path("/usr/share/datasets/fashion-mnist")
@@ -729,3 +730,47 @@ def folder_locate(name: str, root: Path) -> FolderListing:
             "a folder holding one sub-folder of images per class."
         )
     return scan_image_folder(path, dataset=name)
+
+
+#: ClustPy's "ImageNetDog" (Leiber et al. 2023, Table II; ClustPy's loader): 15 Stanford Dogs breeds, 2,574 images.
+#: Its list is DAC's ImageNet-Dogs list (:data:`IMAGENET_DOGS_WNIDS`) with n02097209 (standard schnauzer) in place
+#: of n02097130 (giant schnauzer); DAC's 19,500-image ``imagenet_dogs`` is another selection.
+CLUSTPY_DOG_WNIDS = ("n02085936", "n02086646", "n02088238", "n02091467", "n02097209", "n02099601", "n02101388",
+                     "n02101556", "n02102177", "n02105056", "n02105412", "n02105855", "n02107142", "n02110958",
+                     "n02112137")
+CLUSTPY_DOG = "imagenet_dog_clustpy"
+_DOG_FOLDERS = ("stanford_dogs/Images", "StanfordDogs/Images", "Images")
+
+
+def _locate_clustpy_dogs(root: Path, split: str):
+    """Stanford Dogs as its archive extracts (``<root>/stanford_dogs/Images/<wnid>-<breed>/*.jpg``): the 15 breeds
+    of :data:`CLUSTPY_DOG_WNIDS`, labelled in that order."""
+    looked = [Path(root) / f for f in _DOG_FOLDERS]
+    for folder in looked:
+        if folder.is_dir():
+            names = {d.name.split("-", 1)[0]: d.name for d in folder.iterdir() if d.is_dir()}
+            if all(w in names for w in CLUSTPY_DOG_WNIDS):
+                return scan_selected_folders(folder, [names[w] for w in CLUSTPY_DOG_WNIDS], dataset=CLUSTPY_DOG)
+    raise missing_error(CLUSTPY_DOG, looked, _DOG_HOW, what="the Stanford Dogs image folders")
+
+
+_DOG_HOW = ("download images.tar from http://vision.stanford.edu/aditya86/ImageNetDogs/ and extract it to "
+            "<data root>/stanford_dogs/ (giving stanford_dogs/Images/n02085936-Maltese_dog/...); there is no "
+            "automatic download.")
+
+
+def _register_clustpy_dogs() -> None:
+    register_dataset(
+        CLUSTPY_DOG, locate=_locate_clustpy_dogs, n_classes=15, splits={"all": None}, default_image_size=224,
+        source_url="http://vision.stanford.edu/aditya86/ImageNetDogs/", how_to_get=_DOG_HOW,
+        layout="<data root>/stanford_dogs/Images/<wnid>-<breed>/<image>.jpg", paper_n_samples=2574,
+        offline="no (needs the Stanford Dogs image tree under the data root)", task="fine-grained",
+        description="ImageNetDog of the ClustPy benchmark: 15 Stanford Dogs breeds, 2,574 images at 224 px",
+        license="Stanford Dogs terms (ImageNet images, non-commercial research)",
+        citation="A. Khosla, N. Jayadevaprakash, B. Yao, F.-F. Li, Novel dataset for fine-grained image "
+                 "categorization: Stanford Dogs, CVPR FGVC workshop 2011.",
+        notes="Not DAC's 19,500-image imagenet_dogs: one breed differs (n02097209 for n02097130).",
+    )(load_folder)
+
+
+_register_clustpy_dogs()

@@ -24,6 +24,7 @@ from matplotlib import pyplot as plt
 from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
+from clustlib.data.catalog import CLUSTPY_DOG, CLUSTPY_DOG_WNIDS  # ClustPy's ImageNetDog, registered there
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
 from clustlib.errors import InvalidParameter
@@ -48,57 +49,6 @@ INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans
               "spectral_knn": "Spectral (kNN graph)"}
 _GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
 
-
-#: ClustPy's "ImageNetDog": 15 Stanford Dogs breeds, 2,574 images (Table II; ClustPy's loader). Its list is DAC's
-#: ImageNet-Dogs list (``clustlib.data.catalog.IMAGENET_DOGS_WNIDS``) with n02097209 (standard schnauzer) in place
-#: of n02097130 (giant schnauzer); DAC's 19,500-image ``imagenet_dogs`` is another selection.
-CLUSTPY_DOG_WNIDS = ("n02085936", "n02086646", "n02088238", "n02091467", "n02097209", "n02099601", "n02101388",
-                     "n02101556", "n02102177", "n02105056", "n02105412", "n02105855", "n02107142", "n02110958",
-                     "n02112137")
-CLUSTPY_DOG = "imagenet_dog_clustpy"
-_DOG_FOLDERS = ("stanford_dogs/Images", "StanfordDogs/Images", "Images")
-
-
-def _locate_clustpy_dogs(root: Path, split: str):
-    """Stanford Dogs as its archive extracts (``<root>/stanford_dogs/Images/<wnid>-<breed>/*.jpg``): the 15 breeds
-    of :data:`CLUSTPY_DOG_WNIDS`, labelled in that order."""
-    from clustlib.data._files import missing_error
-    from clustlib.data.sources.folder import scan_selected_folders
-
-    looked = [Path(root) / f for f in _DOG_FOLDERS]
-    for folder in looked:
-        if folder.is_dir():
-            names = {d.name.split("-", 1)[0]: d.name for d in folder.iterdir() if d.is_dir()}
-            if all(w in names for w in CLUSTPY_DOG_WNIDS):
-                return scan_selected_folders(folder, [names[w] for w in CLUSTPY_DOG_WNIDS], dataset=CLUSTPY_DOG)
-    raise missing_error(CLUSTPY_DOG, looked, _DOG_HOW, what="the Stanford Dogs image folders")
-
-
-_DOG_HOW = ("download images.tar from http://vision.stanford.edu/aditya86/ImageNetDogs/ and extract it to "
-            "<data root>/stanford_dogs/ (giving stanford_dogs/Images/n02085936-Maltese_dog/...); there is no "
-            "automatic download.")
-
-
-def _register_clustpy_dogs() -> None:
-    from clustlib.data.catalog import load_folder
-    from clustlib.data.registry import register_dataset
-
-    if CLUSTPY_DOG in data.list_datasets():
-        return
-    register_dataset(
-        CLUSTPY_DOG, locate=_locate_clustpy_dogs, n_classes=15, splits={"all": None}, default_image_size=224,
-        source_url="http://vision.stanford.edu/aditya86/ImageNetDogs/", how_to_get=_DOG_HOW,
-        layout="<data root>/stanford_dogs/Images/<wnid>-<breed>/<image>.jpg", paper_n_samples=2574,
-        offline="no (needs the Stanford Dogs image tree under the data root)", task="fine-grained",
-        description="ImageNetDog of the ClustPy benchmark: 15 Stanford Dogs breeds, 2,574 images at 224 px",
-        license="Stanford Dogs terms (ImageNet images, non-commercial research)",
-        citation="A. Khosla, N. Jayadevaprakash, B. Yao, F.-F. Li, Novel dataset for fine-grained image "
-                 "categorization: Stanford Dogs, CVPR FGVC workshop 2011.",
-        notes="Not DAC's 19,500-image imagenet_dogs: one breed differs (n02097209 for n02097130).",
-    )(load_folder)
-
-
-_register_clustpy_dogs()
 
 
 def _normalisation(imageset) -> str:
