@@ -118,6 +118,9 @@ class Run:
         self._t0 = time.perf_counter()
         # A resumed run (``clustlib run`` after an interruption) reuses its folder: what it logged stays logged.
         self._records: list[dict] = read_records(self.run_dir).to_dict("records") if self.records_path.exists() else []
+        self._jobs: dict[tuple, dict] = {}  # (dataset, method, setting, seed) -> metrics, for :meth:`logged`
+        for row in self._records:
+            self._index(row)
         atomic_write_text(self.run_dir / "params.json", json.dumps(self.params, indent=2, sort_keys=True, default=str))
         atomic_write_text(self.run_dir / "env.json", json.dumps(
             {**repro.environment_info(), "study": study, "profile": profile, "params_sha": self.params_sha},
@@ -147,6 +150,8 @@ class Run:
             handle.flush()
             os.fsync(handle.fileno())
         self._records.extend(rows)
+        for row in rows:
+            self._index(row)
         return rows
 
     def logged(self, *, dataset: str, method: str, setting=None, seed: int = 0) -> dict | None:
@@ -155,11 +160,12 @@ class Run:
         A study loop skips a job whose metrics are here: that is how a rerun of an interrupted ``clustlib run``
         recomputes no finished job.
         """
-        setting = format_setting(setting)
-        found = {row["metric"]: row["value"] for row in self._records
-                 if (row["dataset"], row["method"], row["setting"] or "", int(row["seed"]))
-                 == (dataset, method, setting, int(seed))}
-        return found or None
+        found = self._jobs.get((dataset, method, format_setting(setting), int(seed)))
+        return dict(found) if found else None
+
+    def _index(self, row: dict) -> None:
+        key = (row["dataset"], row["method"], row["setting"] or "", int(row["seed"]))
+        self._jobs.setdefault(key, {})[row["metric"]] = row["value"]
 
     def checkpoint_path(self, *, dataset: str, method: str, setting=None, seed: int = 0) -> Path:
         """Where one job's trainer keeps its checkpoint: ``<run_dir>/checkpoints/<dataset>-<method>-<hash>-s<seed>.ckpt``.

@@ -50,7 +50,7 @@ from tqdm.auto import tqdm
 
 from clustlib import metrics
 from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
-from clustlib.deep.mmdc import MMDC, MMDCAugment, MMDCHistory, assign_targets
+from clustlib.deep.mmdc import MMDC, MMDCAugment, MMDCHistory, _batches, assign_targets
 from clustlib.deep.mmdc_networks import build_mmdc_network
 from clustlib.deep.pretrain import data_fingerprint
 from clustlib.deep.training import (atomic_torch_save, config_hash, load_checkpoint, resolve_device,
@@ -65,14 +65,6 @@ _CHECKPOINT_FORMAT = 1
 _KMEANS_N_INIT = 10
 #: The thesis's linear-probe protocol (Sec. 4.4.2).
 PROBE_DEFAULTS = dict(epochs=100, lr=0.1, momentum=0.9, weight_decay=1e-5, batch_size=128, augmented=True)
-
-
-def _batches(perm: torch.Tensor, size: int) -> list[torch.Tensor]:
-    """Chunks of ``perm``; a last chunk of one index joins the one before (train-mode BN needs 2 rows)."""
-    parts = list(torch.split(perm, size))
-    if len(parts) > 1 and len(parts[-1]) == 1:
-        parts[-2:] = [torch.cat(parts[-2:])]
-    return parts
 
 
 class _SelfSupervised(BaseEstimator):
