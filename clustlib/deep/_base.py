@@ -371,7 +371,8 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
         self._param_errors(X)
         check_checkpoint_path(self.checkpoint_path)
         if self.checkpoint_path is not None:  # a foreign checkpoint fails now, not after pretraining
-            check_checkpoint(self.checkpoint_path, self._checkpoint_config(X, None), ignore=("autoencoder",))
+            check_checkpoint(self.checkpoint_path, self._checkpoint_config(X, None), ignore=("autoencoder",),
+                             upgradable=(1,))  # train_epochs upgrades a format-1 file in place
         seed = self._seed()
         device = resolve_device(self.device)
         t0 = time.perf_counter()

@@ -353,19 +353,20 @@ def _read_checkpoint(path: str | os.PathLike, map_location=None) -> dict:
 
 
 def check_checkpoint(path: str | os.PathLike, config: Mapping, *, fmt: int = CHECKPOINT_FORMAT,
-                     ignore=()) -> None:
+                     ignore=(), upgradable=()) -> None:
     """Refuse, before any training, a checkpoint at ``path`` that another configuration or data wrote.
 
     Compares the configuration stored in the file with ``config`` on every key but ``ignore`` (what is only
     known once training started, such as the pretrained autoencoder's hash); :func:`load_checkpoint` still
-    compares the whole hash when the run resumes. No file at ``path`` passes.
+    compares the whole hash when the run resumes. No file at ``path`` passes. A file in one of the
+    ``upgradable`` formats passes too (its trainer rewrites it in format ``fmt`` before resuming).
     """
     if not Path(path).exists():
         return
     state = _read_checkpoint(path, map_location="cpu")
     stored, mine = state.get("config") or {}, _jsonable(config)
     differ = sorted(k for k in set(stored) | set(mine) if k not in ignore and stored.get(k) != mine.get(k))
-    if state.get("format") != fmt or differ:
+    if state.get("format") not in (fmt, *upgradable) or differ:
         raise CheckpointMismatch(
             f"Checkpoint {path} was written by another configuration or data (it differs in {differ or 'format'}); "
             "refusing to load it. Delete the file to start afresh, or rerun with the configuration that wrote it."

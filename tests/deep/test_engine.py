@@ -228,3 +228,17 @@ def test_an_autoencoder_checkpoint_written_before_the_engine_resumes(tmp_path):
     torch.save({"format": 1, "config_hash": "another run", "epoch": 1}, path)
     with pytest.raises(CheckpointMismatch, match="format 1"):
         fit(3, path)
+
+
+def test_the_early_checkpoint_check_lets_an_upgradable_format_through(tmp_path):
+    """A DEC/IDEC/DCN fit checks its checkpoint before pretraining; a format-1 file of the same run must pass
+    that check (the trainer upgrades it later), one of another format or configuration must not."""
+    from clustlib.deep.engine import check_checkpoint
+
+    path = tmp_path / "old.ckpt"
+    torch.save({"format": 1, "config": {"lr": 0.1}, "epoch": 3}, path)
+    check_checkpoint(path, {"lr": 0.1}, upgradable=(1,))
+    with pytest.raises(CheckpointMismatch, match="format"):
+        check_checkpoint(path, {"lr": 0.1})
+    with pytest.raises(CheckpointMismatch, match="lr"):
+        check_checkpoint(path, {"lr": 0.2}, upgradable=(1,))
