@@ -89,7 +89,7 @@ class Executor(Protocol):
     def map(self, fn: Callable[..., dict], specs: Iterable, *, key: Callable[[Any], str] = str,
             store: str | os.PathLike | ResultStore | None = None,
             shared: Mapping[str, Any] | None = None, desc: str | None = None,
-            progress: bool = True) -> dict[str, dict]:
+            progress: bool = True, on_result: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
         ...
 
 
@@ -153,8 +153,10 @@ class InProcessExecutor:
     def map(self, fn: Callable[..., dict], specs: Iterable, *, key: Callable[[Any], str] = str,
             store: str | os.PathLike | ResultStore | None = None,
             shared: Mapping[str, Any] | None = None, desc: str | None = None,
-            progress: bool = True) -> dict[str, dict]:
+            progress: bool = True, on_result: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
         """Run ``fn(spec, **shared)`` for every spec whose key is not in ``store`` yet.
+
+        ``on_result(key, result)`` is called in this process as each task completes (after the store line).
 
         Returns
         -------
@@ -169,6 +171,8 @@ class InProcessExecutor:
             if store is not None:
                 store.append(k, res)
             results[k] = res
+            if on_result is not None:
+                on_result(k, res)
         return {k: results[k] for k in keys}
 
     def close(self) -> None:
@@ -275,10 +279,11 @@ class DaskExecutor:
     def map(self, fn: Callable[..., dict], specs: Iterable, *, key: Callable[[Any], str] = str,
             store: str | os.PathLike | ResultStore | None = None,
             shared: Mapping[str, Any] | None = None, desc: str | None = None,
-            progress: bool = True) -> dict[str, dict]:
+            progress: bool = True, on_result: Callable[[str, dict], None] | None = None) -> dict[str, dict]:
         """Submit ``fn(spec, **shared)`` for every spec not in ``store``; write results as they complete.
 
-        ``shared`` values are scattered to every worker once. Results come back in spec order.
+        ``shared`` values are scattered to every worker once. Results come back in spec order;
+        ``on_result(key, result)`` is called in this process as each one completes (completion order).
         """
         from distributed import as_completed
 
@@ -287,7 +292,9 @@ class DaskExecutor:
         shared = dict(shared or {})
         todo = [(k, s) for k, s in zip(keys, specs) if k not in results]
         if todo:
-            scattered = {name: self.client.scatter(value, broadcast=True, hash=False)
+            # each value scattered as one object (a one-item list): a dict given to scatter would be split into
+            # futures keyed by its own keys, which clash across calls
+            scattered = {name: self.client.scatter([value], broadcast=True, hash=False)[0]
                          for name, value in shared.items()}
             extra = {"resources": {"GPU": 1}} if self.gpu else {}
             futures = {}
@@ -303,6 +310,8 @@ class DaskExecutor:
                     if store is not None:
                         store.append(k, res)
                     results[k] = res
+                    if on_result is not None:
+                        on_result(k, res)
                     bar.update()
         return {k: results[k] for k in keys}
 

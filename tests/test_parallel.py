@@ -99,3 +99,25 @@ def test_dask_map_survives_a_worker_killed_mid_task(dask_executor, tmp_path):
     assert {k: r["value"] for k, r in stored.items()} == {str(s): s * s for s in range(8)}
     serial = InProcessExecutor().map(_square, range(8), progress=False)
     assert [r["value"] for r in serial.values()] == [r["value"] for r in out.values()]
+
+
+def _lookup(spec, table):
+    return {"value": table[spec]}
+
+
+def test_in_process_on_result_sees_every_task_as_it_completes():
+    seen = []
+    out = InProcessExecutor().map(_square, [3, 1, 2], progress=False,
+                                  on_result=lambda k, r: seen.append((k, r["value"])))
+    assert seen == [("3", 9), ("1", 1), ("2", 4)] and list(out) == ["3", "1", "2"]
+
+
+def test_dask_scatters_a_dict_as_one_object_and_reports_each_result(dask_executor):
+    """Two maps share a dict under the same name and with the same keys but other values: each task sees its own."""
+    seen = []
+    first = dask_executor.map(_lookup, ["a", "b"], shared={"table": {"a": 1, "b": 2}}, progress=False,
+                              on_result=lambda k, r: seen.append(k))
+    second = dask_executor.map(_lookup, ["a", "b"], shared={"table": {"a": 10, "b": 20}}, progress=False)
+    assert [r["value"] for r in first.values()] == [1, 2]
+    assert [r["value"] for r in second.values()] == [10, 20]
+    assert sorted(seen) == ["a", "b"]
