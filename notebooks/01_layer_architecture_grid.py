@@ -142,7 +142,8 @@ findings.show_comparison(layer_grid.compare_with_paper(records), findings.captio
 # unless the run described them (the `full` profile). `BoF features (s)` is the time of our representation itself.
 
 # %%
-findings.show_table(guerin_bof.bof_table(run.records).round(3), findings.caption(
+bof_side = guerin_bof.bof_table(run.records).round(3)
+findings.show_table(bof_side.astype(object).where(bof_side.notna(), "—"), findings.caption(
     STUDY, profile, params, "BoF rows of Tables A.3–A.6, ours beside the paper (NMI; clustering time in seconds)"),
     empty="No BoF row in this run or the paper.")
 

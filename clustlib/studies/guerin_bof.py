@@ -44,6 +44,8 @@ PAPER_DATASETS = ("voc2007", "archi", "flowers17", "umist")
 #: Our algorithm names -> the paper's column codes (the same as the CNN rows of ``layer_grid``).
 ALGORITHM_CODES = {"kmeans": "KM", "agglomerative": "Agg"}
 _CLUSTERING_LABELS = {"KM": "k-means", "Agg": "agglomerative (Ward)"}
+#: The paper's dataset names (Table 1); other datasets of a run are labelled as stand-ins.
+_DATASET_LABELS = {"voc2007": "VOC2007", "archi": "Archi", "flowers17": "Flowers", "umist": "UMist"}
 #: Notebook parameter -> BagOfFeatures argument.
 _BOF_PARAMS = {"bof_vocabulary": "vocabulary_size", "bof_patch": "patch_size", "bof_step": "step",
                "bof_image_size": "image_size", "bof_sample": "sample_size"}
@@ -201,19 +203,21 @@ def figure_bof(records: pd.DataFrame, ax=None):
     them (the text: BoF NMI "much below deep features")."""
     wide = _representation_frame(records)
     clusterings = [c for c in _CLUSTERING_LABELS if c in set(wide.index.get_level_values("clustering"))]
+    reps = [r for r in (*_REPRESENTATIONS[:3], _ONE_NETWORK, _REPRESENTATIONS[3]) if r in wide.columns]
+    datasets = [d for d in PAPER_DATASETS if d in set(wide.index.get_level_values("dataset"))]
+    datasets += [d for d in dict.fromkeys(wide.index.get_level_values("dataset")) if d not in datasets]
     if ax is None:
-        fig, axes = plt.subplots(1, max(len(clusterings), 1), figsize=(4.2 * max(len(clusterings), 1) + 2.2, 3.6),
-                                 layout="constrained", sharey=True, squeeze=False)
+        panel_width = min(7.0, max(2.8, 0.3 * len(datasets) * len(reps) + 1.0))
+        fig, axes = plt.subplots(1, max(len(clusterings), 1), figsize=(panel_width * max(len(clusterings), 1) + 2.4,
+                                                                        3.6), layout="constrained", sharey=True,
+                                 squeeze=False)
         axes = axes[0]
     else:
         fig, axes = ax.figure, [ax]
         clusterings = clusterings[:1]
-    reps = [r for r in (*_REPRESENTATIONS[:3], _ONE_NETWORK, _REPRESENTATIONS[3]) if r in wide.columns]
     palette = dict(zip(_REPRESENTATIONS, sns.color_palette("colorblind", len(_REPRESENTATIONS))))
     palette[_ONE_NETWORK] = palette[_REPRESENTATIONS[2]]
     theirs = _paper_representations()
-    datasets = [d for d in PAPER_DATASETS if d in set(wide.index.get_level_values("dataset"))]
-    datasets += [d for d in dict.fromkeys(wide.index.get_level_values("dataset")) if d not in datasets]
     width = 0.8 / max(len(reps), 1)
     for panel, clustering in zip(axes, clusterings):
         part = wide.xs(clustering, level="clustering").reindex(datasets)
@@ -228,7 +232,7 @@ def figure_bof(records: pd.DataFrame, ax=None):
                     panel.plot(x[keep], values[keep], marker="D", color="black", markersize=4.5, linestyle="none",
                                zorder=5, label=None if paper_drawn else "paper (Tables A.3–A.6)")
                     paper_drawn = True
-        panel.set_xticks(np.arange(len(datasets)), datasets)
+        panel.set_xticks(np.arange(len(datasets)), [_DATASET_LABELS.get(d, f"{d}\n(stand-in)") for d in datasets])
         panel.set_title(_CLUSTERING_LABELS[clustering])
         panel.set_ylim(*plots.PAPER_YLIM)
         panel.set_xlabel("dataset")
