@@ -50,10 +50,11 @@ def _state_hash(module: torch.nn.Module) -> str:
 
 
 def _history(est) -> np.ndarray:
-    h = getattr(est, "history_", None)
-    if h is not None:
-        return np.asarray(h.losses, dtype=np.float64)
-    return np.asarray(getattr(est, "loss_history_", []), dtype=np.float64).ravel()
+    """Per-epoch losses: JULE's and MVnet's ``loss_history_`` (one list per period, flattened; what they froze
+    before the engine gave them a per-period ``history_``), every other method's ``history_.losses``."""
+    if hasattr(est, "loss_history_"):
+        return np.asarray(est.loss_history_, dtype=np.float64).ravel()
+    return np.asarray(est.history_.losses, dtype=np.float64)
 
 
 def _methods(cache_dir: str):

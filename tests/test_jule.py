@@ -199,9 +199,94 @@ def test_transform_checks_feature_count(digits):
 
 
 def test_memory_budget_gives_na_reason_before_training(digits):
-    from clustlib.cluster.multiview import MemoryBudgetExceeded
+    from clustlib.errors import MemoryBudgetExceeded
 
     est = JULE(10, max_memory_bytes=10_000)
     with pytest.raises(MemoryBudgetExceeded, match="N/A") as info:
         est.fit(digits[0][:400])
     assert "clusters" in info.value.reason and not hasattr(est, "network_")
+
+
+# --- checkpoints: resume after a kill, refusal of another run's file --------------------------------------------
+
+
+class _Killed(Exception):
+    """Stands for the process dying right after a checkpoint was written."""
+
+
+def _die_after(monkeypatch, path, step: int) -> list[int]:
+    """Make the engine raise :class:`_Killed` right after it wrote step ``step`` to ``path``; returns the steps
+    written there."""
+    import clustlib.deep.engine as engine
+
+    real, written = engine.write_checkpoint, []
+
+    def write_then_die(p, payload):
+        real(p, payload)
+        if str(p) == str(path):
+            written.append(payload["epoch"])
+            if payload["epoch"] == step:
+                monkeypatch.setattr(engine, "write_checkpoint", real)
+                raise _Killed
+
+    monkeypatch.setattr(engine, "write_checkpoint", write_then_die)
+    return written
+
+
+#: 250 digits, half the clusters merged per period of 2 epochs, a budget of 2 epochs, 1 fine-tuning epoch: the steps
+#: are a period that trains and merges, a merge without training (budget spent) and the fine-tuning, one of each.
+_RESUMABLE = dict(eta=0.5, epochs_per_period=2, max_epochs=2, finetune_epochs=1, random_state=0)
+
+
+def _same_fit(a: JULE, b: JULE) -> None:
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+    np.testing.assert_array_equal(a.embedding_, b.embedding_)
+    for k, v in a.network_.state_dict().items():
+        assert torch.equal(v, b.network_.state_dict()[k]), k
+    assert a.loss_history_ == b.loss_history_ and a.finetune_loss_ == b.finetune_loss_
+    assert a.n_clusters_history_ == b.n_clusters_history_ and a.n_epochs_ == b.n_epochs_
+    np.testing.assert_array_equal(a.history_.losses, b.history_.losses)  # NaN for the merge without training
+
+
+@pytest.mark.parametrize("killed_after", [1, 2])
+def test_jule_killed_after_a_period_resumes_bit_equal(digits, tmp_path, monkeypatch, killed_after):
+    X = digits[0][:250]
+    reference = JULE(5, **_RESUMABLE).fit(X)
+    assert reference.history_.stage == ["period", "period", "finetune"]
+    assert reference.n_epochs_ == 2 and len(reference.finetune_loss_) == 1
+    path = tmp_path / "jule.pt"
+    written = _die_after(monkeypatch, path, killed_after)
+    with pytest.raises(_Killed):
+        JULE(5, checkpoint_path=path, **_RESUMABLE).fit(X)
+    assert written == list(range(1, killed_after + 1))
+    saved = torch.load(path, weights_only=True)  # tensors and plain values only
+    labels = saved["state"]["fit"]["labels"]
+    assert labels.dtype == torch.int64 and labels.shape == (250,)
+    assert int(labels.max()) + 1 == reference.history_.n_clusters[killed_after - 1]
+    resumed = JULE(5, checkpoint_path=path, **_RESUMABLE).fit(X)
+    assert resumed.history_.resumed_from == killed_after
+    _same_fit(resumed, reference)
+    again = JULE(5, checkpoint_path=path, **_RESUMABLE).fit(X)  # finished: nothing left to train
+    assert again.history_.resumed_from == 3
+    _same_fit(again, reference)
+
+
+def test_jule_refuses_a_checkpoint_of_another_run(digits, tmp_path):
+    from clustlib.errors import CheckpointMismatch
+
+    X = digits[0][:250]
+    path = tmp_path / "jule.pt"
+    JULE(5, checkpoint_path=path, **_RESUMABLE).fit(X)
+    for other, data in (({"lr": 0.02}, X), ({"amp": True}, X), ({}, X[:240]), ({"random_state": 1}, X)):
+        with pytest.raises(CheckpointMismatch, match="another configuration or data.*Delete the file"):
+            JULE(5, checkpoint_path=path, **{**_RESUMABLE, **other}).fit(data)
+
+
+def test_jule_trains_in_bfloat16_when_asked_and_records_it(digits):
+    X = digits[0][:250]
+    half = JULE(5, epochs_per_period=2, amp=True, random_state=0).fit(X)
+    assert half.precision_ == "bfloat16" and half.history_.precision == "bfloat16"
+    assert np.isfinite(half.history_.losses).all() and np.unique(half.labels_).size == 5
+    full = JULE(5, epochs_per_period=2, random_state=0).fit(X)
+    assert full.precision_ == "float32" and full.embedding_.dtype == np.float64
+    assert not np.array_equal(half.loss_history_, full.loss_history_)  # the forward passes did run in bfloat16

@@ -6,6 +6,7 @@ import os
 
 import numpy as np
 import pytest
+import torch
 
 from clustlib.cluster.multiview import MVSC, RMKKM, make_multiview_blobs
 from clustlib.deep.jule import JULE
@@ -195,3 +196,91 @@ def test_figures_8_and_16_use_umist_and_the_papers_networks_and_class():
     assert highlight == 4
     lite = mvnet_tables.DatasetOutcome("digits", y, None, single_labels={f"v{i}": y for i in range(4)})
     assert mvnet_tables.figure_8_views(lite) == (["v0", "v1", "v2"], None)
+
+
+# --- checkpoints: every stage resumes after a kill; another run's file is refused ------------------------------
+
+
+class _Killed(Exception):
+    """Stands for the process dying right after a checkpoint was written."""
+
+
+#: 120 samples, 2 epochs a period, half the clusters merged a period: 2 periods in every stage.
+_SMALL = dict(jule_params={"epochs_per_period": 2, "eta": 0.5}, random_state=0)
+
+
+@pytest.fixture(scope="module")
+def small_views(problem):
+    return [v[:120] for v in problem[0]]
+
+
+@pytest.fixture(scope="module")
+def small_reference(small_views):
+    return MVnet(6, **_SMALL).fit(small_views)
+
+
+@pytest.mark.parametrize("stage", ["run.view1.pt", "run.fusion.pt", "run.pt"])
+def test_mvnet_killed_in_any_stage_resumes_bit_equal(small_views, small_reference, tmp_path, monkeypatch, stage):
+    import clustlib.deep.engine as engine
+
+    killed_after = 1  # of the stage's 2 periods
+    real = engine.write_checkpoint
+
+    def write_then_die(p, payload):
+        real(p, payload)
+        if p.name == stage and payload["epoch"] == killed_after:
+            monkeypatch.setattr(engine, "write_checkpoint", real)
+            raise _Killed
+
+    monkeypatch.setattr(engine, "write_checkpoint", write_then_die)
+    path = tmp_path / "run.pt"
+    with pytest.raises(_Killed):
+        MVnet(6, checkpoint_path=path, **_SMALL).fit(small_views)
+    resumed = MVnet(6, checkpoint_path=path, **_SMALL).fit(small_views)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run.fusion.pt", "run.pt", "run.view0.pt", "run.view1.pt",
+                                                         "run.view2.pt"]
+    ref = small_reference
+
+    def fit_of(model):  # the JULE run that wrote ``stage``
+        return {"run.view1.pt": model.view_models_[1], "run.fusion.pt": model.fusion_model_, "run.pt": model}[stage]
+
+    assert len(fit_of(ref).history_.stage) > killed_after  # the kill was mid-stage
+    assert fit_of(resumed).history_.resumed_from == killed_after
+    assert resumed.view_models_[0].history_.resumed_from == len(ref.view_models_[0].history_.stage)  # finished
+    np.testing.assert_array_equal(resumed.labels_, ref.labels_)
+    np.testing.assert_array_equal(resumed.labels_fix_, ref.labels_fix_)
+    np.testing.assert_array_equal(resumed.embedding_, ref.embedding_)
+    for k, v in ref.network_.state_dict().items():
+        assert torch.equal(resumed.network_.state_dict()[k], v), k
+    assert resumed.loss_history_ == ref.loss_history_ and resumed.n_clusters_history_ == ref.n_clusters_history_
+    labels = torch.load(path, weights_only=True)["state"]["fit"]["labels"]  # tensors and plain values only
+    np.testing.assert_array_equal(labels.numpy(), ref.labels_)
+
+
+def test_mvnet_refuses_another_runs_checkpoint_before_training(small_views, tmp_path, monkeypatch):
+    from clustlib.deep import mvnet as module
+    from clustlib.errors import CheckpointMismatch
+
+    path = tmp_path / "run.pt"
+    MVnet(6, checkpoint_path=path, **_SMALL).fit(small_views)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before refusing the checkpoint")
+
+    monkeypatch.setattr(module, "fit_view_jules", no_training)
+    for other in ({"jule_params": {"epochs_per_period": 2, "eta": 0.6}}, {"random_state": 1}, {"amp": True}):
+        with pytest.raises(CheckpointMismatch, match="another configuration or data"):
+            MVnet(6, checkpoint_path=path, **{**_SMALL, **other}).fit(small_views)
+    with pytest.raises(CheckpointMismatch, match="another configuration or data"):
+        MVnet(6, checkpoint_path=path, **_SMALL).fit([small_views[0][::-1].copy(), *small_views[1:]])
+    monkeypatch.undo()
+    other_views = fit_view_jules(small_views, 6, jule_params=_SMALL["jule_params"], random_state=5)
+    with pytest.raises(CheckpointMismatch, match="another configuration or data"):  # other start: the fusion's file
+        MVnet(6, checkpoint_path=path, **_SMALL).fit(small_views, view_models=other_views)
+
+
+def test_mvnet_sets_amp_and_checkpoints_itself():
+    with pytest.raises(InvalidParameter, match="set by MVnet"):
+        MVnet(6, jule_params={"amp": True}).fit([np.zeros((10, 2))] * 2)
+    with pytest.raises(InvalidParameter, match="checkpoint_path"):
+        fit_view_jules([np.zeros((10, 2))] * 2, 3, jule_params={"checkpoint_path": "x.pt"})

@@ -90,6 +90,64 @@ def test_interrupted_fit_resumes_to_the_same_network(images, tmp_path, monkeypat
         ssl.NAT(4, checkpoint_path=path, **{**kwargs, "lr": 0.01}).fit(images)
 
 
+class _Killed(Exception):
+    """Stands for the process dying right after a checkpoint was written."""
+
+
+@pytest.mark.usefixtures("one_thread")
+@pytest.mark.parametrize("name", ["NAT", "RotNet", "NAT+Rot"])
+def test_killed_after_an_epoch_resumes_bit_equal(name, images, tmp_path, monkeypatch):
+    import clustlib.deep.engine as engine
+
+    kwargs = dict(random_state=2, **{**TINY, "epochs": 3, "lr_milestones": (2,)})
+    if name != "RotNet":
+        kwargs["reassign_every"] = 2
+    whole = ssl.create_baseline(name, 4, **kwargs).fit(images)
+    path = tmp_path / "run.pt"
+    real = engine.write_checkpoint
+
+    def write_then_die(p, payload):
+        real(p, payload)
+        if payload["epoch"] == 2:
+            raise _Killed
+
+    monkeypatch.setattr(engine, "write_checkpoint", write_then_die)
+    with pytest.raises(_Killed):
+        ssl.create_baseline(name, 4, checkpoint_path=path, **kwargs).fit(images)
+    monkeypatch.setattr(engine, "write_checkpoint", real)
+    resumed = ssl.create_baseline(name, 4, checkpoint_path=path, **kwargs).fit(images)
+    assert resumed.history_.resumed_from == 2
+    for k, v in whole.network_.state_dict().items():
+        assert torch.equal(resumed.network_.state_dict()[k], v), k
+    assert np.array_equal(resumed.transform(images), whole.transform(images))
+    for field in ("losses", "rotation_losses", "reassigned_fraction", "learning_rates"):
+        np.testing.assert_array_equal(getattr(resumed.history_, field), getattr(whole.history_, field))
+    if name != "RotNet":
+        assert np.array_equal(resumed.target_index_, whole.target_index_)
+    with pytest.raises(CheckpointMismatch, match="another configuration or data"):
+        ssl.create_baseline(name, 4, checkpoint_path=path, **{**kwargs, "random_state": 3}).fit(images)
+
+
+def test_a_checkpoint_written_before_the_engine_is_refused_with_the_fix(images, tmp_path):
+    path = tmp_path / "nat.ckpt"
+    torch.save({"format": 1, "config_hash": "0123456789abcdef", "epoch": 1}, path)  # the loop before the engine
+    with pytest.raises(CheckpointMismatch, match="format 1.*Delete the file"):
+        ssl.NAT(4, checkpoint_path=path, random_state=0, **TINY).fit(images)
+
+
+def test_nat_signature_spells_out_every_parameter():
+    import inspect
+
+    import sklearn.base
+
+    nat = ssl.NAT(6, rotation=True, lr=0.1, input_size=32)
+    assert set(nat.get_params()) == set(ssl.RotNet().get_params()) | {"target_dim", "reassign_every", "rotation"}
+    assert list(inspect.signature(ssl.NAT).parameters)[:3] == ["target_dim", "reassign_every", "rotation"]
+    assert sklearn.base.clone(nat).get_params() == nat.get_params()
+    with pytest.raises(TypeError, match="targt_dim"):
+        ssl.NAT(4, targt_dim=3)
+
+
 @pytest.mark.parametrize("make,match", [
     (lambda: ssl.NAT(0), "target_dim"),
     (lambda: ssl.NAT(4, reassign_every=0), "reassign_every"),

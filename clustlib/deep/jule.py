@@ -17,6 +17,11 @@ The merge step keeps the cluster affinity matrix up to date after each merge (ex
 x K_s + C) per merge) instead of rebuilding it; :func:`merge_clusters_reference` is the
 straightforward rebuild-everything version the fast path is tested and benchmarked against.
 
+The recurrent loop (:func:`run_jule`, which MVnet's stages use too) runs on
+:func:`clustlib.deep.engine.run_epochs` with one step per period (:func:`jule_schedule`): with a
+``checkpoint_path`` a fit killed after period e resumes bit for bit from the network, optimiser,
+generator, cluster labels (a tensor) and iteration count saved after that period.
+
 References
 ----------
 J. Yang, D. Parikh, D. Batra, "Joint Unsupervised Learning of Deep Representations and Image
@@ -30,9 +35,10 @@ enhance clustering of complex natural images", Neurocomputing 423, 2021, Section
 from __future__ import annotations
 
 import math
+import os
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,15 +46,22 @@ import torch
 from scipy.sparse.csgraph import connected_components
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.neighbors import NearestNeighbors
-from tqdm.auto import tqdm
 
-from clustlib.cluster.multiview import MemoryBudgetExceeded
-from clustlib.deep.engine import batched_inference, check_fitted, to_device_batch
-from clustlib.deep.training import resolve_device
-from clustlib.errors import InvalidParameter
+from clustlib.deep._base import check_inputs, is_finite_number, is_int, store_init_args
+from clustlib.deep.engine import (FitStart, Precision, batched_inference, check_checkpoint_path, check_fitted,
+                                  estimator_config, finish_fit, full_precision, resolve_device, resolve_precision,
+                                  run_epochs, seed_of, to_device_batch)
+from clustlib.deep.training import TrainHistory
+from clustlib.errors import InvalidParameter, MemoryBudgetExceeded
 
 __all__ = [
     "JULE",
+    "JuleHistory",
+    "JuleResult",
+    "run_jule",
+    "jule_schedule",
+    "check_jule_params",
+    "embed",
     "EmbeddingMLP",
     "nn_chain_init",
     "sample_affinity",
@@ -463,6 +476,7 @@ def merge_clusters_reference(features: np.ndarray, labels: np.ndarray, n_merges:
 # ---------------------------------------------------------------------------------------------
 
 
+@full_precision  # a half-precision embedding is compared in float32 (no change in a float32 fit)
 def triplet_loss(z: torch.Tensor, y: torch.Tensor, *, n_negatives: int = 20, gamma: float = 1.0,
                  margin: float = 0.2, generator: torch.Generator | None = None) -> torch.Tensor | None:
     """JULE's weighted triplet loss inside one mini-batch.
@@ -510,28 +524,97 @@ def triplet_loss(z: torch.Tensor, y: torch.Tensor, *, n_negatives: int = 20, gam
 
 
 # ---------------------------------------------------------------------------------------------
-# the recurrent process (shared by JULE, CC and MVnet)
+# the recurrent process (JULE's, CC's and MVnet's), on clustlib.deep.engine.run_epochs
 # ---------------------------------------------------------------------------------------------
 
 
 @dataclass
-class _JuleResult:
-    labels: np.ndarray
-    embedding: np.ndarray
-    n_clusters_history: list[int]
-    loss_history: list[list[float]]
-    n_epochs: int
-    finetune_loss: list[float] = field(default_factory=list)
+class JuleHistory(TrainHistory):
+    """Per-step record of :func:`run_jule`; a step is one learn-and-merge period, or the final fine-tuning.
+
+    Attributes
+    ----------
+    losses : list of float
+        Mean triplet loss over the step's epochs (NaN for a merge without training).
+    epoch_losses : list of list of float
+        Mean triplet loss of every epoch of the step (empty for a merge without training).
+    n_clusters : list of int
+        Clusters after the step.
+    stage : list of str
+        ``"period"`` (train, then merge) or ``"finetune"`` (train on the final clusters).
+    epoch_seconds, resumed_from, precision
+        As :class:`clustlib.deep.training.TrainHistory`, counted in steps.
+    """
+
+    epoch_losses: list = field(default_factory=list)
+    n_clusters: list = field(default_factory=list)
+    stage: list = field(default_factory=list)
 
 
-def _embed(net: torch.nn.Module, inputs: Sequence[torch.Tensor], batch: int = 2048) -> np.ndarray:
-    """Eval-mode outputs (N, D) float64 of ``net(*inputs)`` (:func:`clustlib.deep.engine.batched_inference`)."""
-    return batched_inference(net, list(inputs), batch_size=batch).cpu().double().numpy()
+@dataclass
+class JuleResult:
+    """What :func:`run_jule` returns: the final clusters and embedding, and the record of every step."""
+
+    labels: np.ndarray  # (N,) int64, ids 0..K-1
+    embedding: np.ndarray  # (N, D) float64, the network's eval-mode output after the last step
+    history: JuleHistory
+    n_initial_clusters: int
+
+    def _epochs(self, stage: str) -> list[list[float]]:
+        return [list(e) for e, s in zip(self.history.epoch_losses, self.history.stage) if s == stage and len(e)]
+
+    @property
+    def n_clusters_history(self) -> list[int]:
+        """Cluster count at the start and after each period, ending at ``n_clusters``."""
+        h = self.history
+        return [self.n_initial_clusters, *(int(c) for c, s in zip(h.n_clusters, h.stage) if s == "period")]
+
+    @property
+    def loss_history(self) -> list[list[float]]:
+        """Per-epoch losses, one list per period that trained."""
+        return self._epochs("period")
+
+    @property
+    def finetune_loss(self) -> list[float]:
+        """Per-epoch losses of the final fine-tuning (empty without one)."""
+        return [loss for epochs in self._epochs("finetune") for loss in epochs]
+
+    @property
+    def n_epochs(self) -> int:
+        """Training epochs spent in the periods (fine-tuning not counted)."""
+        return sum(len(e) for e in self.loss_history)
+
+
+def embed(network: torch.nn.Module, inputs: Sequence[torch.Tensor], batch_size: int = 2048) -> np.ndarray:
+    """Eval-mode outputs (N, D) float64 of ``network(*inputs)`` in batches of ``batch_size`` rows
+    (:func:`clustlib.deep.engine.batched_inference`; the inputs stay where they are)."""
+    return batched_inference(network, list(inputs), batch_size=batch_size).cpu().double().numpy()
+
+
+def jule_schedule(n_initial: int, n_clusters: int, params: Mapping) -> list[tuple[int, int]]:
+    """``(training epochs, merges)`` of every step of a JULE run that starts from ``n_initial`` clusters.
+
+    A period trains ``epochs_per_period`` epochs, then merges ``ceil(eta * C)`` pairs (never below
+    ``n_clusters``); once another period would pass ``max_epochs``, one last step merges the rest without
+    training; ``finetune_epochs > 0`` adds a final step that trains without merging. :func:`merge_clusters`
+    merges exactly the pairs it is asked for, so the schedule is known before training.
+    """
+    steps, c, spent, per = [], int(n_initial), 0, params["epochs_per_period"]
+    while c > n_clusters:
+        if spent + per <= params["max_epochs"]:
+            spent += per
+            steps.append((per, min(math.ceil(params["eta"] * c), c - n_clusters)))
+        else:  # epoch budget spent: the remaining merges happen without training
+            steps.append((0, c - n_clusters))
+        c -= steps[-1][1]
+    if params["finetune_epochs"] > 0:
+        steps.append((params["finetune_epochs"], 0))
+    return steps
 
 
 def _train_epochs(net: torch.nn.Module, opt: torch.optim.Optimizer, inputs: Sequence[torch.Tensor],
                   labels: np.ndarray, n_epochs: int, it0: int, p: dict, gen: torch.Generator,
-                  device: torch.device, bar: Callable[[], None] | None = None) -> tuple[list[float], int]:
+                  device: torch.device, precision: Precision) -> tuple[list[float], int]:
     """Train ``n_epochs`` on the current labels with the inv LR policy; returns epoch losses, iterations."""
     y_all = torch.as_tensor(labels, device=device)
     n = inputs[0].shape[0]
@@ -546,20 +629,19 @@ def _train_epochs(net: torch.nn.Module, opt: torch.optim.Optimizer, inputs: Sequ
             lr = p["lr"] * (1.0 + p["lr_gamma"] * it) ** (-p["lr_power"])
             for g in opt.param_groups:
                 g["lr"] = lr
-            z = net(*[to_device_batch(x, idx, device) for x in inputs])  # (B, D); inputs stay where they are
+            with precision.autocast():
+                z = net(*[to_device_batch(x, idx, device) for x in inputs])  # (B, D); inputs stay where they are
             loss = triplet_loss(z, y_all[idx.to(device)], n_negatives=p["n_negatives"], gamma=p["triplet_gamma"],
                                 margin=p["margin"], generator=gen)
             it += 1
             if loss is None:
                 continue
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            precision.backward(loss)
+            precision.step(opt)
             total += float(loss.detach()) * idx.shape[0]
             count += idx.shape[0]
         losses.append(total / max(count, 1))
-        if bar is not None:
-            bar()
     return losses, it
 
 
@@ -568,13 +650,50 @@ def affinity_memory_bytes(n_initial_clusters: int) -> int:
     return 2 * int(n_initial_clusters) ** 2 * 8
 
 
-def _run_jule(net: torch.nn.Module, inputs: Sequence[torch.Tensor], init_features: np.ndarray,
-              n_clusters: int, p: dict, gen: torch.Generator, device: torch.device,
-              verbose: bool = False, desc: str = "JULE",
-              params: Sequence[torch.nn.Parameter] | None = None) -> _JuleResult:
-    """Initial clusters in ``init_features``, then learn/merge periods until ``n_clusters`` remain."""
+def run_jule(network: torch.nn.Module, inputs: Sequence[torch.Tensor], init_features: np.ndarray, params: dict,
+             generator: torch.Generator, *, device: torch.device, precision: Precision,
+             checkpoint_path: str | os.PathLike | None = None, config: Mapping | None = None,
+             progress: bool = False, desc: str = "JULE") -> JuleResult:
+    """JULE's recurrent process: initial clusters in ``init_features``, then learn/merge periods until
+    ``params["n_clusters"]`` remain, one :func:`clustlib.deep.engine.run_epochs` step per period
+    (:func:`jule_schedule`).
+
+    Parameters
+    ----------
+    network : torch.nn.Module
+        Maps batches of ``inputs`` (B, d_j) to unit rows (B, D) (:class:`EmbeddingMLP`, MVnet's network); trained
+        in place with SGD.
+    inputs : sequence of Tensor (N, d_j)
+        The network's inputs, on any device (the CPU); batches move to ``device``.
+    init_features : ndarray (N, F)
+        Where the initial nearest-neighbour chains are found (JULE: its input; MVnet: its unified embedding).
+    params : dict
+        From :func:`check_jule_params`.
+    generator : torch.Generator
+        CPU generator of the batch order and the negative sampling.
+    device : torch.device
+        The network's device.
+    precision : Precision
+        The training forward passes autocast to it; the triplet loss and the merges run in float32/float64.
+    checkpoint_path, config : optional
+        As :func:`~clustlib.deep.engine.run_epochs`: after every step the network, optimiser, generator, cluster
+        labels (a tensor), iteration count and history are saved, and resumed when ``config`` matches.
+    progress : bool
+        A progress bar over the steps.
+    desc : str
+        Its label.
+
+    Raises
+    ------
+    InvalidParameter
+        ``n_clusters`` above the initial clusters (JULE only merges).
+    MemoryBudgetExceeded
+        The merge step's dense matrices exceed ``params["max_memory_bytes"]`` ("N/A: ..." reason).
+    Both before any training.
+    """
+    n_clusters = params["n_clusters"]
     # JULE.torch renorms the flattened input before its first affinity/1-NN search, as before every merge
-    labels = nn_chain_init(renorm(init_features) if p["normalize"] else init_features)
+    labels = nn_chain_init(renorm(init_features) if params["normalize"] else init_features)
     c0 = int(labels.max()) + 1
     if n_clusters > c0:
         raise InvalidParameter(
@@ -582,82 +701,68 @@ def _run_jule(net: torch.nn.Module, inputs: Sequence[torch.Tensor], init_feature
             f"nearest-neighbour chains found on these {init_features.shape[0]} samples; JULE only "
             f"merges clusters. Use n_clusters <= {c0}, or give more samples.")
     need = affinity_memory_bytes(c0)
-    if p.get("max_memory_bytes") is not None and need > p["max_memory_bytes"]:
+    if params.get("max_memory_bytes") is not None and need > params["max_memory_bytes"]:
         raise MemoryBudgetExceeded(
             f"N/A: JULE's merge step on {init_features.shape[0]} samples starts from {c0} clusters and "
             f"needs about {need / 2**30:.1f} GiB for its dense cluster-affinity matrices, more than the "
-            f"{p['max_memory_bytes'] / 2**30:.1f} GiB allowed (max_memory_bytes).")
-    opt = torch.optim.SGD(list(params) if params is not None else net.parameters(), lr=p["lr"],
-                          momentum=p["momentum"], weight_decay=p["weight_decay"])
-    history, losses = [c0], []
-    it, epochs = 0, 0
-    C = c0
-    # expected number of training periods, for the progress bar
-    n_per, c = 0, c0
-    while c > n_clusters:
-        c -= min(math.ceil(p["eta"] * c), c - n_clusters)
-        n_per += 1
-    total = min(n_per * p["epochs_per_period"], p["max_epochs"]) + p["finetune_epochs"]
-    with tqdm(total=total, desc=desc, disable=not verbose, leave=False) as pbar:
-        while C > n_clusters:
-            train = epochs + p["epochs_per_period"] <= p["max_epochs"]
-            if train:
-                ep_loss, it = _train_epochs(net, opt, inputs, labels, p["epochs_per_period"], it, p, gen,
-                                            device, pbar.update)
-                losses.append(ep_loss)
-                epochs += p["epochs_per_period"]
-                n_merge = min(math.ceil(p["eta"] * C), C - n_clusters)
-            else:  # epoch budget spent: the remaining merges happen without training
-                n_merge = C - n_clusters
-            feats = _embed(net, inputs)
-            labels = merge_clusters(feats, labels, n_merge, k_s=p["k_s"], k_c=p["k_c"],
-                                    n_target=n_clusters, normalize=p["normalize"])
-            C = int(labels.max()) + 1
-            history.append(C)
-        ft_loss: list[float] = []
-        if p["finetune_epochs"] > 0:
-            ft_loss, it = _train_epochs(net, opt, inputs, labels, p["finetune_epochs"], it, p, gen, device,
-                                        pbar.update)
-    return _JuleResult(labels=labels, embedding=_embed(net, inputs), n_clusters_history=history,
-                       loss_history=losses, n_epochs=epochs, finetune_loss=ft_loss)
+            f"{params['max_memory_bytes'] / 2**30:.1f} GiB allowed (max_memory_bytes).")
+    opt = torch.optim.SGD(network.parameters(), lr=params["lr"], momentum=params["momentum"],
+                          weight_decay=params["weight_decay"])
+    schedule = jule_schedule(c0, n_clusters, params)
+    fit = {"labels": torch.from_numpy(labels), "iteration": 0}  # what the steps rebind (checkpointed)
+
+    def step(i: int) -> dict:
+        n_epochs, n_merges = schedule[i]
+        current = fit["labels"].numpy()
+        losses: list[float] = []
+        if n_epochs:
+            losses, fit["iteration"] = _train_epochs(network, opt, inputs, current, n_epochs, fit["iteration"],
+                                                     params, generator, device, precision)
+        if n_merges:
+            current = merge_clusters(embed(network, inputs), current, n_merges, k_s=params["k_s"], k_c=params["k_c"],
+                                     n_target=n_clusters, normalize=params["normalize"])
+            fit["labels"] = torch.from_numpy(current)
+        return dict(losses=float(np.mean(losses)) if losses else float("nan"), epoch_losses=losses,
+                    n_clusters=int(current.max()) + 1, stage="period" if n_merges else "finetune")
+
+    history = run_epochs(step, epochs=len(schedule), history=JuleHistory(), precision=precision,
+                         state=dict(network=network, optimizer=opt, generator=generator, fit=fit),
+                         checkpoint_path=checkpoint_path, config=config, desc=desc, progress=progress,
+                         autocast_step=False)
+    return JuleResult(labels=fit["labels"].numpy(), embedding=embed(network, inputs), history=history,
+                      n_initial_clusters=c0)
 
 
 # ---------------------------------------------------------------------------------------------
-# validation helpers (shared with MVnet)
+# validation (shared with MVnet)
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_matrix(X, name: str = "X") -> np.ndarray:
+def _check_matrix(X) -> np.ndarray:
     try:
-        X = np.asarray(X, dtype=np.float32)
-    except (TypeError, ValueError) as exc:
-        raise InvalidParameter(f"{name} must be a numeric array of shape (n_samples, n_features): {exc}") from exc
+        X = np.asarray(X)
+    except ValueError as exc:  # ragged rows
+        raise InvalidParameter(f"X must be a numeric array of shape (n_samples, n_features): {exc}") from exc
     if X.ndim != 2:
-        raise InvalidParameter(
-            f"{name} must be 2-D (n_samples, n_features); got shape {X.shape}. Flatten images first "
-            f"(X.reshape(len(X), -1)).")
+        raise InvalidParameter(f"X must be 2-D (n_samples, n_features); got shape {X.shape}. Flatten images first "
+                               "(X.reshape(len(X), -1)).")
     if X.shape[0] < 2 or X.shape[1] < 1:
-        raise InvalidParameter(f"{name} needs at least 2 samples and 1 feature; got shape {X.shape}.")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        rows = np.flatnonzero(bad.any(axis=1))
-        raise InvalidParameter(
-            f"{name} has {int(bad.sum())} NaN/inf values in {rows.size} rows (first rows: "
-            f"{rows[:5].tolist()}). Impute or drop those rows before clustering.")
-    return X
+        raise InvalidParameter(f"X needs at least 2 samples and 1 feature; got shape {X.shape}.")
+    return check_inputs(X, (2,), "(n_samples, n_features)")
 
 
-def _check_jule_params(est, n_samples: int) -> dict:
+def check_jule_params(est, n_samples: int) -> dict:
+    """Validate the parameters of a :class:`JULE` (or a template of MVnet's stages) for ``n_samples`` samples,
+    before any compute; returns them resolved (what :func:`run_jule` takes)."""
     def _int(name: str, lo: int) -> int:
         v = getattr(est, name)
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        if not is_int(v, lo):
             raise InvalidParameter(f"{name} must be an integer >= {lo}; got {v!r}.")
         return int(v)
 
     def _pos(name: str, allow_zero: bool = False) -> float:
         v = getattr(est, name)
-        ok = isinstance(v, (int, float, np.number)) and not isinstance(v, bool) and np.isfinite(v)
-        if not ok or v < 0 or (v == 0 and not allow_zero):
+        if not is_finite_number(v) or v < 0 or (v == 0 and not allow_zero):
             kind = ">= 0" if allow_zero else "> 0"
             raise InvalidParameter(f"{name} must be a finite number {kind}; got {v!r}.")
         return float(v)
@@ -665,8 +770,8 @@ def _check_jule_params(est, n_samples: int) -> dict:
     k = _int("n_clusters", 1)
     if k >= n_samples:
         raise InvalidParameter(f"n_clusters={k} must be smaller than the number of samples ({n_samples}).")
-    eta = getattr(est, "eta")
-    if isinstance(eta, bool) or not isinstance(eta, (int, float, np.number)) or not (0 < eta <= 1):
+    eta = est.eta
+    if not is_finite_number(eta) or not (0 < eta <= 1):
         raise InvalidParameter(
             f"eta (the unfolding rate: fraction of clusters merged per period) must be in (0, 1]; got "
             f"{eta!r}. JULE uses 0.9 for objects and 0.2 for faces.")
@@ -677,6 +782,8 @@ def _check_jule_params(est, n_samples: int) -> dict:
     hidden = tuple(est.hidden_dims)
     if any(int(h) < 1 for h in hidden):
         raise InvalidParameter(f"hidden_dims must be positive widths; got {est.hidden_dims!r}.")
+    check_checkpoint_path(est.checkpoint_path)
+    resolve_precision(resolve_device(est.device), est.amp)
     return dict(
         n_clusters=k, eta=float(eta), epochs_per_period=_int("epochs_per_period", 1),
         max_epochs=_int("max_epochs", 0), k_s=_int("k_s", 1), k_c=_int("k_c", 1),
@@ -685,28 +792,26 @@ def _check_jule_params(est, n_samples: int) -> dict:
         lr_power=_pos("lr_power", True), margin=_pos("margin", True),
         triplet_gamma=_pos("triplet_gamma"), n_negatives=_int("n_negatives", 1),
         finetune_epochs=_int("finetune_epochs", 0), embedding_dim=_int("embedding_dim", 1),
-        max_memory_bytes=_memory_limit(getattr(est, "max_memory_bytes", None)), normalize=bool(est.normalize),
+        max_memory_bytes=_memory_limit(est.max_memory_bytes), normalize=bool(est.normalize),
     )
 
 
 def _memory_limit(v) -> int | None:
     if v is None:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v <= 0:
+    if not is_int(v, 1):
         raise InvalidParameter(f"max_memory_bytes must be a positive integer or None; got {v!r}.")
     return int(v)
 
 
-def _seed_generator(random_state) -> torch.Generator:
+def _seed(random_state) -> int:
+    """The seed of ``random_state``: an int, None (seed 0, the package's contract: clustlib.deep.engine.seed_of),
+    or one drawn from a RandomState / Generator."""
     if isinstance(random_state, np.random.RandomState):
-        seed = int(random_state.randint(0, 2**31 - 1))
-    elif isinstance(random_state, np.random.Generator):
-        seed = int(random_state.integers(0, 2**31 - 1))
-    elif random_state is None:
-        seed = 0  # the package's contract: None means seed 0 (clustlib.deep.engine.seed_of)
-    else:
-        seed = int(random_state)
-    return torch.Generator().manual_seed(seed)
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    return seed_of(random_state)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -755,11 +860,17 @@ class JULE(ClusterMixin, BaseEstimator):
         any training. ``None``: no check.
     device : str, optional
         Default CUDA if available, else CPU (as every method in :mod:`clustlib.deep`).
+    amp : {False, None, True, "bfloat16", "float16"}, default False
+        Mixed precision of the training forward passes (:func:`clustlib.deep.engine.resolve_precision`); off by
+        default (the papers trained in float32). The triplet loss and the merges stay in float32/float64.
     random_state : int, RandomState, Generator or None
         Seeds weights, batch order and negative sampling; same seed -> same result on CPU. None means seed 0,
         as for every method in :mod:`clustlib.deep` (it used to draw a fresh seed).
     verbose : bool, default False
-        Progress bar.
+        Progress bar (one step per period).
+    checkpoint_path : path, optional
+        Written after every period (network, optimiser, generator, cluster labels, history; tensors and plain
+        values only), resumed when it matches this configuration and data; another one is refused.
 
     Attributes
     ----------
@@ -775,8 +886,12 @@ class JULE(ClusterMixin, BaseEstimator):
     finetune_loss_ : list of float
     n_epochs_ : int
         Training epochs spent in the recurrent periods.
+    history_ : JuleHistory
+        Per-step record (loss, clusters, seconds, precision).
+    precision_ : str
+        "float32", "bfloat16" or "float16".
     fit_seconds_ : float
-        Wall time of ``fit``, in seconds.
+        Wall time of ``fit``, in seconds (also ``total_seconds_``).
 
     References
     ----------
@@ -792,48 +907,25 @@ class JULE(ClusterMixin, BaseEstimator):
                  momentum: float = 0.9, weight_decay: float = 5e-5, lr_gamma: float = 1e-4,
                  lr_power: float = 0.75, margin: float = 0.2, triplet_gamma: float = 1.0,
                  n_negatives: int = 20, finetune_epochs: int = 0, max_memory_bytes: int | None = None,
-                 device: str | None = None, random_state=None, verbose: bool = False) -> None:
-        self.n_clusters = n_clusters
-        self.eta = eta
-        self.epochs_per_period = epochs_per_period
-        self.max_epochs = max_epochs
-        self.k_s = k_s
-        self.k_c = k_c
-        self.normalize = normalize
-        self.hidden_dims = hidden_dims
-        self.embedding_dim = embedding_dim
-        self.init = init
-        self.batch_size = batch_size
-        self.lr = lr
-        self.momentum = momentum
-        self.weight_decay = weight_decay
-        self.lr_gamma = lr_gamma
-        self.lr_power = lr_power
-        self.margin = margin
-        self.triplet_gamma = triplet_gamma
-        self.n_negatives = n_negatives
-        self.finetune_epochs = finetune_epochs
-        self.max_memory_bytes = max_memory_bytes
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
+                 device: str | None = None, amp: bool | str | None = False, random_state=None,
+                 verbose: bool = False, checkpoint_path: str | os.PathLike | None = None) -> None:
+        store_init_args(self, locals())
 
     def fit(self, X, y=None) -> "JULE":
         """Cluster ``X`` of shape (n_samples, n_features); ``y`` is ignored."""
-        start = time.perf_counter()
+        t0 = time.perf_counter()
         X = _check_matrix(X)
-        p = _check_jule_params(self, X.shape[0])
+        p = check_jule_params(self, X.shape[0])
+        seed = _seed(self.random_state)
         device = resolve_device(self.device)
-        gen = _seed_generator(self.random_state)
+        start = FitStart(seed, device, resolve_precision(device, self.amp), torch.Generator().manual_seed(seed), t0)
         net = EmbeddingMLP(X.shape[1], self.hidden_dims, p["embedding_dim"], init=self.init,
-                           generator=gen).to(device)
-        res = _run_jule(net, [torch.as_tensor(X)], X, p["n_clusters"], p, gen, device,  # X stays on the CPU
-                        verbose=self.verbose)
-        self._store(res, net)
-        self.fit_seconds_ = time.perf_counter() - start
-        return self
-
-    def _store(self, res: _JuleResult, net: torch.nn.Module) -> None:
+                           generator=start.generator).to(device)
+        config = None if self.checkpoint_path is None else \
+            estimator_config(self, X, skip=("verbose", "max_memory_bytes", "random_state"), seed=seed)
+        res = run_jule(net, [torch.as_tensor(X)], X, p, start.generator, device=device,  # X stays on the CPU
+                       precision=start.precision, checkpoint_path=self.checkpoint_path, config=config,
+                       progress=self.verbose)
         self.network_ = net.eval()
         self.labels_ = res.labels
         self.embedding_ = res.embedding
@@ -841,6 +933,9 @@ class JULE(ClusterMixin, BaseEstimator):
         self.loss_history_ = res.loss_history
         self.finetune_loss_ = res.finetune_loss
         self.n_epochs_ = res.n_epochs
+        finish_fit(self, start, res.history, X)
+        self.fit_seconds_ = self.total_seconds_
+        return self
 
     def transform(self, X) -> np.ndarray:
         """Embed ``X`` (n_samples, n_features) with the trained network -> (n_samples, embedding_dim)."""
@@ -849,5 +944,4 @@ class JULE(ClusterMixin, BaseEstimator):
         if X.shape[1] != self.network_.in_dim:
             raise InvalidParameter(
                 f"X has {X.shape[1]} features but JULE was fitted on {self.network_.in_dim}.")
-        return _embed(self.network_, [torch.as_tensor(X)])
-
+        return embed(self.network_, [torch.as_tensor(X)])

@@ -37,9 +37,8 @@ thesis, Hebrew University of Jerusalem, Sec. 4.4.2 and Table 4.4.
 
 from __future__ import annotations
 
+import inspect
 import os
-import time
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,18 +48,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from clustlib import metrics
-from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans, store_init_args
+from clustlib.deep._base import check_inputs, is_finite_number, is_int, kmeans
+from clustlib.deep.engine import begin_fit, check_fitted, estimator_config, finish_fit, run_epochs
 from clustlib.deep.mmdc import MMDC, MMDCAugment, MMDCHistory, _batches, assign_targets
 from clustlib.deep.mmdc_networks import build_mmdc_network
-from clustlib.deep.pretrain import data_fingerprint
-from clustlib.deep.training import (atomic_torch_save, config_hash, load_checkpoint, resolve_device,
-                                    seed_everything)
 from clustlib.errors import InvalidParameter
 
 __all__ = ["NAT", "RotNet", "BASELINES", "create_baseline", "penultimate_features", "kmeans_scores",
            "linear_probe", "check_probe_params", "PROBE_DEFAULTS"]
 
-_CHECKPOINT_FORMAT = 1
 #: Restarts of the evaluation k-means (scikit-learn's default when the thesis was written).
 _KMEANS_N_INIT = 10
 #: The thesis's linear-probe protocol (Sec. 4.4.2).
@@ -70,10 +66,21 @@ PROBE_DEFAULTS = dict(epochs=100, lr=0.1, momentum=0.9, weight_decay=1e-5, batch
 class _SelfSupervised(BaseEstimator):
     """Shared engine of :class:`NAT` and :class:`RotNet`: MMDC's network, schedule, augmentation and checkpoints.
 
-    A subclass sets ``_task`` ("nat" or "rotnet"); ``rotation`` adds the RotNet epoch before each NAT epoch.
+    A subclass sets ``_task`` ("nat" or "rotnet"); ``rotation`` adds the RotNet epoch before each NAT epoch. The
+    keyword parameters here are those of both (RotNet's signature; NAT adds its own, see :func:`_nat_signature`).
     """
 
     _task = ""
+
+    def __init__(self, *, network: str = "auto", sobel: bool = False, epochs: int | None = None, lr: float = 0.05,
+                 momentum: float = 0.9, weight_decay: float = 5e-4, lr_milestones: tuple[int, ...] | None = None,
+                 lr_gamma: float | None = None, batch_size: int = 128, crop_sizes: tuple[int, ...] | None = None,
+                 input_size: int | None = None, flip: bool | None = None, color_jitter: bool | None = None,
+                 rotation_degrees: float | None = None, device: str | None = None, random_state: int | None = None,
+                 progress: bool = True, checkpoint_path: str | os.PathLike | None = None) -> None:
+        for name, value in locals().items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
 
     def _check_X(self, X) -> np.ndarray:
         return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
@@ -109,30 +116,13 @@ class _SelfSupervised(BaseEstimator):
             r.update(target_dim=int(self.target_dim), reassign_every=int(self.reassign_every))
         return r
 
-    def _config(self, X: np.ndarray, r: dict) -> dict:
-        cfg = {k: v for k, v in self.get_params(deep=False).items() if k not in ("progress", "device",
-                                                                               "checkpoint_path")}
-        return {**cfg, "method": type(self).__name__, "data": data_fingerprint(X), "resolved": r}
-
     def fit(self, X, y=None):
-        """Train the network on X.
-
-        Parameters
-        ----------
-        X : array-like of float, shape (N, C, S, S)
-            Square images, pixels in [0, 1] (as MMDC takes them).
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
+        """Train the network on ``X`` (N, C, S, S), square images with pixels in [0, 1] as MMDC takes them, one
+        :func:`clustlib.deep.engine.run_epochs` step per epoch; ``y`` is ignored. Returns self."""
         X = self._check_X(X)
         r = self.check_params(X)
-        seed = 0 if self.random_state is None else int(self.random_state)
-        device = resolve_device(self.device)
-        t0 = time.perf_counter()
-        generator = seed_everything(seed)
+        start = begin_fit(self)
+        seed, device, generator = start.seed, start.device, start.generator
         init = torch.Generator().manual_seed(seed)
         out_dim = r["target_dim"] if self._nat() else 4
         net = build_mmdc_network(r["network"], X.shape[1], out_dim, r["input_size"], sobel=bool(self.sobel),
@@ -149,71 +139,49 @@ class _SelfSupervised(BaseEstimator):
                               color_jitter=r["color_jitter"], rotation_degrees=r["rotation_degrees"], seed=seed + 1)
         n = X.shape[0]
         targets = F.normalize(torch.randn(n, out_dim, generator=generator), dim=1) if self._nat() else None
-        holder = torch.randperm(n, generator=generator) if self._nat() else None  # image i holds targets[holder[i]]
+        # what the NAT epochs permute in place: image i holds targets[holder[i]]
+        fit = {"holder": torch.randperm(n, generator=generator) if self._nat() else None}
         optimizer = _sgd(modules, self.lr, self.momentum, self.weight_decay)
         scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=list(r["lr_milestones"]),
                                                          gamma=r["lr_gamma"])
-        history = MMDCHistory()
-        start = 0
-        chash = config_hash(self._config(X, r)) if self.checkpoint_path is not None else None
-        if self.checkpoint_path is not None and Path(self.checkpoint_path).exists():
-            state = load_checkpoint(self.checkpoint_path, chash, fmt=_CHECKPOINT_FORMAT, map_location="cpu")
-            modules.load_state_dict(state["modules"])
-            optimizer.load_state_dict(state["optimizer"])
-            scheduler.load_state_dict(state["scheduler"])
-            generator.set_state(state["generator"])
-            augment.set_state(state["augment"])
-            holder = state["holder"]
-            for key, v in state["history"].items():
-                setattr(history, key, list(v))
-            start = history.resumed_from = int(state["epoch"])
-
         Xt = torch.from_numpy(X).to(device)
         targets = targets.to(device) if targets is not None else None
         rotation_logits = modules["rotation_head"] if "rotation_head" in modules else None
-        bar = tqdm(range(start, r["epochs"]), desc=type(self).__name__, disable=not self.progress, leave=False)
-        for epoch in bar:
-            t_epoch = time.perf_counter()
+        batch = int(self.batch_size)
+
+        def step(epoch: int) -> dict:
             lr = optimizer.param_groups[0]["lr"]
-            rot = _rotation_epoch(net, rotation_logits, Xt, augment, optimizer, generator, int(self.batch_size)) \
+            rot = _rotation_epoch(net, rotation_logits, Xt, augment, optimizer, generator, batch) \
                 if r["rotation"] else float("nan")
             loss, moved = float("nan"), 0.0
             if self._nat():
-                before = holder.clone()
-                loss = _nat_epoch(net, Xt, augment, optimizer, generator, targets, holder, int(self.batch_size),
+                before = fit["holder"].clone()
+                loss = _nat_epoch(net, Xt, augment, optimizer, generator, targets, fit["holder"], batch,
                                   assign=epoch % r["reassign_every"] == 0)
-                moved = float((holder != before).float().mean())
+                moved = float((fit["holder"] != before).float().mean())
             scheduler.step()
-            history.losses.append(loss)
-            history.rotation_losses.append(rot)
-            history.reassigned_fraction.append(moved)
-            history.refined.append(False)
-            history.learning_rates.append(float(lr))
-            history.epoch_seconds.append(time.perf_counter() - t_epoch)
-            if self.checkpoint_path is not None:
-                atomic_torch_save({
-                    "format": _CHECKPOINT_FORMAT, "config_hash": chash, "epoch": epoch + 1,
-                    "modules": modules.state_dict(), "optimizer": optimizer.state_dict(),
-                    "scheduler": scheduler.state_dict(), "generator": generator.get_state(),
-                    "augment": augment.get_state(), "holder": holder,
-                    "history": {f: getattr(history, f) for f in ("losses", "epoch_seconds", "rotation_losses",
-                                                                  "reassigned_fraction", "refined", "learning_rates")},
-                }, self.checkpoint_path)
+            return dict(losses=loss, rotation_losses=rot, reassigned_fraction=moved, refined=False,
+                        learning_rates=float(lr))
+
+        config = None if self.checkpoint_path is None else estimator_config(self, X, resolved=r)
+        history = run_epochs(step, epochs=r["epochs"], history=MMDCHistory(), precision=start.precision,
+                             state=dict(modules=modules, optimizer=optimizer, scheduler=scheduler,
+                                        generator=generator, augment=augment, fit=fit),
+                             checkpoint_path=self.checkpoint_path, config=config, desc=type(self).__name__,
+                             progress=self.progress)
+        holder = fit["holder"]
         self.network_ = net
         self.rotation_head_ = rotation_logits
         self.network_name_ = r["network"]
         self.augment_ = augment
-        self.history_ = history
         self.targets_ = None if targets is None else targets.cpu().numpy().astype(np.float32)
         self.target_index_ = None if holder is None else holder.numpy().astype(np.int64)
-        self.epoch_seconds_ = history.mean_epoch_seconds
-        self.total_seconds_ = time.perf_counter() - t0
+        finish_fit(self, start, history, X)
         return self
 
     def transform(self, X) -> np.ndarray:
         """Penultimate-layer features (N, F) float32 of X's centre crops (see :func:`penultimate_features`)."""
-        if not hasattr(self, "network_"):
-            raise InvalidParameter(f"{type(self).__name__} is not fitted yet; call fit(X) first.")
+        check_fitted(self)
         return penultimate_features(self.network_, self.augment_, self._check_X(X), batch_size=int(self.batch_size))
 
 
@@ -271,14 +239,22 @@ class NAT(_SelfSupervised):
 
     _task = "nat"
 
-    def __init__(self, target_dim: int = 10, *, reassign_every: int = 3, rotation: bool = False,
-                 network: str = "auto", sobel: bool = False, epochs: int | None = None, lr: float = 0.05,
-                 momentum: float = 0.9, weight_decay: float = 5e-4, lr_milestones: tuple[int, ...] | None = None,
-                 lr_gamma: float | None = None, batch_size: int = 128, crop_sizes: tuple[int, ...] | None = None,
-                 input_size: int | None = None, flip: bool | None = None, color_jitter: bool | None = None,
-                 rotation_degrees: float | None = None, device: str | None = None, random_state: int | None = None,
-                 progress: bool = True, checkpoint_path: str | os.PathLike | None = None) -> None:
-        store_init_args(self, locals())
+    def __init__(self, target_dim: int = 10, *, reassign_every: int = 3, rotation: bool = False, **shared) -> None:
+        super().__init__(**shared)  # a name not in _SelfSupervised's signature is a TypeError there
+        self.target_dim = target_dim
+        self.reassign_every = reassign_every
+        self.rotation = rotation
+
+
+def _nat_signature() -> inspect.Signature:
+    """NAT's own parameters followed by the shared keyword ones, spelled out: what ``inspect.signature(NAT)``,
+    scikit-learn's ``get_params`` and ``clone`` read instead of ``**shared``."""
+    own = [q for q in inspect.signature(NAT.__init__).parameters.values() if q.kind is not q.VAR_KEYWORD]
+    shared = list(inspect.signature(_SelfSupervised.__init__).parameters.values())[1:]  # after self
+    return inspect.Signature(own + shared)
+
+
+NAT.__init__.__signature__ = _nat_signature()
 
 
 class RotNet(_SelfSupervised):
@@ -292,15 +268,7 @@ class RotNet(_SelfSupervised):
     ICLR 2018.
     """
 
-    _task = "rotnet"
-
-    def __init__(self, *, network: str = "auto", sobel: bool = False, epochs: int | None = None, lr: float = 0.05,
-                 momentum: float = 0.9, weight_decay: float = 5e-4, lr_milestones: tuple[int, ...] | None = None,
-                 lr_gamma: float | None = None, batch_size: int = 128, crop_sizes: tuple[int, ...] | None = None,
-                 input_size: int | None = None, flip: bool | None = None, color_jitter: bool | None = None,
-                 rotation_degrees: float | None = None, device: str | None = None, random_state: int | None = None,
-                 progress: bool = True, checkpoint_path: str | os.PathLike | None = None) -> None:
-        store_init_args(self, locals())
+    _task = "rotnet"  # its parameters are _SelfSupervised's
 
 
 #: Table 4.4's baselines as the thesis prints them -> (estimator class, fixed arguments).
@@ -331,25 +299,34 @@ def _sgd(modules: nn.Module, lr: float, momentum: float, weight_decay: float) ->
                            lr=float(lr), momentum=float(momentum))
 
 
-def _rotation_epoch(net, head, Xt, augment, optimizer, generator, batch_size: int) -> float:
-    net.train()
-    total, steps = torch.zeros((), device=Xt.device), 0
-    for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), batch_size):
-        x4, labels = augment.rotnet(Xt.index_select(0, idx.to(Xt.device)))  # (4B, C, s, s), (4B,)
-        logits = head(net.features(x4)) if head is not None else net.rotation_logits(x4)  # (4B, 4)
-        loss = F.cross_entropy(logits, labels)
+def _sgd_epoch(optimizer, batches: list[torch.Tensor], loss_of, device: torch.device) -> float:
+    """One SGD step per batch of indices on ``loss_of(idx)`` (a scalar tensor); the mean loss over the batches."""
+    total = torch.zeros((), device=device)
+    for idx in batches:
+        loss = loss_of(idx)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         total += loss.detach()
-        steps += 1
-    return float(total) / max(steps, 1)
+    return float(total) / max(len(batches), 1)
+
+
+def _rotation_epoch(net, head, Xt, augment, optimizer, generator, batch_size: int) -> float:
+    """One RotNet epoch: every image of a batch at the four angles, cross-entropy of the angle."""
+    net.train()
+
+    def loss_of(idx):
+        x4, labels = augment.rotnet(Xt.index_select(0, idx.to(Xt.device)))  # (4B, C, s, s), (4B,)
+        logits = head(net.features(x4)) if head is not None else net.rotation_logits(x4)  # (4B, 4)
+        return F.cross_entropy(logits, labels)
+
+    return _sgd_epoch(optimizer, _batches(torch.randperm(Xt.shape[0], generator=generator), batch_size), loss_of,
+                      Xt.device)
 
 
 def _nat_epoch(net, Xt, augment, optimizer, generator, targets, holder, batch_size: int, assign: bool) -> float:
     """One NAT epoch; ``holder`` (N,) is permuted in place within each batch when ``assign``."""
-    total, steps = torch.zeros((), device=Xt.device), 0
-    for idx in _batches(torch.randperm(Xt.shape[0], generator=generator), batch_size):
+    def loss_of(idx):
         xb = Xt.index_select(0, idx.to(Xt.device))  # (B, C, S, S)
         if assign:
             net.eval()
@@ -358,13 +335,10 @@ def _nat_epoch(net, Xt, augment, optimizer, generator, targets, holder, batch_si
             perm = torch.from_numpy(assign_targets(z_eval, targets[holder[idx].to(Xt.device)]))
             holder[idx] = holder[idx[perm]]
         net.train()
-        loss = F.mse_loss(net(augment(xb)), targets[holder[idx].to(Xt.device)])
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        total += loss.detach()
-        steps += 1
-    return float(total) / max(steps, 1)
+        return F.mse_loss(net(augment(xb)), targets[holder[idx].to(Xt.device)])
+
+    return _sgd_epoch(optimizer, _batches(torch.randperm(Xt.shape[0], generator=generator), batch_size), loss_of,
+                      Xt.device)
 
 
 @torch.no_grad()
