@@ -62,7 +62,7 @@ bof_vocabulary: int = 200  # visual words (k-means centres) of the BoF vocabular
 bof_patch: int = 16  # side of a dense SIFT patch in pixels (a multiple of 4)
 bof_step: int = 8  # spacing of the dense SIFT grid in pixels
 bof_image_size: int = 64  # images are resized to this square side (pixels) before SIFT
-bof_sample: int = 20000  # descriptors sampled to learn the BoF vocabulary
+bof_sample: int = 10000  # descriptors sampled to learn the BoF vocabulary
 
 # %%
 from clustlib import fidelity, figures, findings, plots, repro, results
