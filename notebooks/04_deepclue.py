@@ -66,12 +66,13 @@ baselines: list = ["kmeans_pixels", "spectral_pixels", "agglomerative_pixels", "
 baseline_params: dict = {}  # per-baseline overrides of the AE, DEC, JULE and DAC settings (epochs, network)
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
+scheduler: str | None = None  # jobs run here (null), on a local Dask cluster (local) or at tcp://host:8786
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
 from IPython.display import display
 
-from clustlib import fidelity, figures, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, parallel, plots, repro, results
 from clustlib.studies import deepclue_study as deepclue
 
 STUDY = "04_deepclue"
@@ -88,6 +89,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+executor = parallel.make_executor(scheduler)  # this process, or the Dask cluster that scheduler names
 progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
@@ -119,7 +121,7 @@ for name in datasets:
 
 # %%
 runs = deepclue.run_grid(run, imagesets, seeds, estimator_params=estimator_params, device=device, progress=progress,
-                         ensemble_sizes=ensemble_sizes_per_layer, **ensemble)
+                         ensemble_sizes=ensemble_sizes_per_layer, parallel=executor, **ensemble)
 
 # %% [markdown]
 # ## Evaluate
@@ -205,7 +207,8 @@ else:
 findings.show_table(deepclue.skipped_baselines(datasets, baselines), "Baseline runs skipped, and why",
                     empty="Every listed baseline runs on every dataset.")
 base_rows = deepclue.run_baselines(run, imagesets, baselines, seeds, baseline_params=baseline_params, device=device,
-                                   progress=progress)
+                                   progress=progress,
+                                   parallel=executor)
 findings.show_table(deepclue.summary(base_rows), findings.caption(
     STUDY, profile, params, "Baselines, NMI, ARI, ACC (mean ± SD over seeds); s: seconds per run"),
     empty="No baseline ran.")
@@ -263,5 +266,6 @@ fidelity.show_ledger(STUDY, run.records, profile, params)
 # tests, ours beside the paper's, and whether the direction agrees.
 
 # %%
+executor.close()
 run_dir = run.finish()
 findings.show(findings.deepclue(run.records, profile=profile, params=params), run_dir=run_dir)

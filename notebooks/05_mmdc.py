@@ -85,12 +85,13 @@ grid_seeds: list = [0, 1, 2]  # seeds of every Figure 4.1 cell
 grid_params: dict = {}  # MMDC arguments over the dataset setting for Figure 4.1, e.g. {"epochs": 5}
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
+scheduler: str | None = None  # jobs run here (null), on a local Dask cluster (local) or at tcp://host:8786
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
 from IPython.display import display
 
-from clustlib import fidelity, figures, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, parallel, plots, repro, results
 from clustlib.studies import mmdc_study as mmdc
 
 STUDY = "05_mmdc"
@@ -105,6 +106,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+executor = parallel.make_executor(scheduler)  # this process, or the Dask cluster that scheduler names
 progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
@@ -134,7 +136,7 @@ findings.show_table(mmdc.settings_table(datasets, sobel, rotation, preset=preset
 runs = mmdc.run_grid(run, imagesets, sobel, rotation, seeds, preset=preset, estimator_params=estimator_params,
                      ablation_datasets=ablation_datasets, refinement=refinement, refinement_epochs=refinement_epochs,
                      feature_datasets=feature_datasets, feature_seeds=feature_seeds, probe_params=probe_params,
-                     device=device, progress=progress)
+                     device=device, progress=progress, parallel=executor)
 
 # %% [markdown]
 # ## Compute: the feature evaluation of Table 4.4
@@ -149,7 +151,8 @@ runs = mmdc.run_grid(run, imagesets, sobel, rotation, seeds, preset=preset, esti
 # %%
 baseline_rows = mmdc.run_feature_baselines(run, imagesets, feature_datasets, baselines, feature_seeds, preset=preset,
                                            estimator_params=estimator_params, baseline_params=baseline_params,
-                                           probe_params=probe_params, device=device, progress=progress)
+                                           probe_params=probe_params, device=device, progress=progress,
+                                           parallel=executor)
 features = mmdc.save_features(run, baseline_rows, runs.features)
 
 # %% [markdown]
@@ -163,7 +166,7 @@ features = mmdc.save_features(run, baseline_rows, runs.features)
 # %%
 grid = mmdc.run_target_grid(run, imagesets, grid_datasets, target_dims, target_sigmas, grid_seeds, preset=preset,
                             estimator_params=estimator_params, grid_params=grid_params, device=device,
-                            progress=progress)
+                            progress=progress, parallel=executor)
 
 # %% [markdown]
 # ## Evaluate
@@ -266,5 +269,6 @@ fidelity.show_ledger(STUDY, run.records, profile, params)
 # ours beside the paper's, and whether the direction agrees.
 
 # %%
+executor.close()
 run_dir = run.finish()
 findings.show(findings.mmdc(run.records, profile=profile, params=params), run_dir=run_dir)

@@ -75,10 +75,11 @@ compare_clustpy_seeds: list = []  # seeds of the side-by-side (empty: the seeds 
 amp: str = "off"  # "off" float32 (the benchmark), "on" bfloat16 autocast, "cpu_bf16" bfloat16 on a native-bf16 CPU
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
+scheduler: str | None = None  # jobs run here (null), on a local Dask cluster (local) or at tcp://host:8786
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
-from clustlib import fidelity, figures, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, parallel, plots, repro, results
 from clustlib.deep import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
@@ -99,11 +100,12 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+executor = parallel.make_executor(scheduler)  # this process, or the Dask cluster that scheduler names
 progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 precision = bench.precision(amp, device)
 train = dict(pretrain_epochs=pretrain_epochs, clustering_epochs=clustering_epochs, batch_size=batch_size,
              device=device, n_threads=n_threads, amp=bench.amp_flag(amp, device), method_params=method_params,
-             progress=progress, shared={})  # shared: jobs already run, reused by later experiments
+             progress=progress, shared={}, parallel=executor)  # shared: jobs run, reused by later experiments
 factor_seeds = factor_seeds or seeds
 main = None  # the main table, reused by experiment H's comparison
 stand_ins = findings.CLUSTPY_STAND_INS  # digits is the test part of Optdigits: compared with the Optdigits rows
@@ -314,5 +316,6 @@ fidelity.show_ledger(STUDY, run.records, profile, params)
 # study tests, ours beside the paper's, and whether the direction agrees.
 
 # %%
+executor.close()
 run_dir = run.finish()
 findings.show(findings.clustpy_benchmark(run.records, profile=profile, params=params), run_dir=run_dir)

@@ -84,13 +84,14 @@ sweep_seeds: list = [0]  # seeds of Figures 5 to 7 (the paper reports one run)
 sweep_estimator_params: dict = {}  # DAC arguments per variant in Figures 5 to 7, over estimator_params
 device: str = "cpu"  # "cpu" or "cuda"
 n_threads: int = 2  # CPU threads for torch and BLAS (recorded)
+scheduler: str | None = None  # jobs run here (null), on a local Dask cluster (local) or at tcp://host:8786
 data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
 import pandas as pd
 from IPython.display import display
 
-from clustlib import figures, fidelity, findings, plots, repro, results
+from clustlib import fidelity, figures, findings, parallel, plots, repro, results
 from clustlib.paths import figures_root
 from clustlib.studies import dac_study as dac
 
@@ -107,6 +108,7 @@ repro.seed_everything(seeds[0])
 repro.set_threads(n_threads)
 plots.set_style()
 run = results.start_run(STUDY, profile, params)
+executor = parallel.make_executor(scheduler)  # this process, or the Dask cluster that scheduler names
 progress = not run.managed  # progress bars in JupyterLab; under `clustlib run` the executed notebook stays clean
 
 # %% [markdown]
@@ -131,7 +133,7 @@ findings.show_table(dac.settings_table(datasets, variants, preset=preset, networ
 
 # %%
 runs = dac.run_grid(run, imagesets, variants, seeds, preset=preset, networks=networks, epochs=epochs,
-                    estimator_params=estimator_params, device=device, progress=progress)
+                    estimator_params=estimator_params, device=device, progress=progress, parallel=executor)
 dac.keep_label_feature_samples(run, imagesets, runs)  # Figure 3 examples, kept in the run folder
 
 # %% [markdown]
@@ -152,7 +154,8 @@ display(runs.scores[["dataset", "method", "seed", "n_clusters_found", "fit_s", "
 # and NMF, each on the label features of every trained network, beside the network's own argmax.
 
 # %%
-table3 = dac.run_table3(run, imagesets, runs, table3_methods, progress=progress) if table3_methods else None
+table3 = (dac.run_table3(run, imagesets, runs, table3_methods, progress=progress, parallel=executor)
+          if table3_methods else None)
 findings.show_table(None if table3 is None else dac.summary(table3, ["dataset", "features", "method"]),
                     "Table 3 in this run: clusterings of the label features (mean ± SD over seeds)",
                     empty="Table 3 skipped: table3_methods is empty in this profile.")
@@ -169,7 +172,7 @@ findings.show_table(None if table3 is None else dac.summary(table3, ["dataset", 
 
 # %%
 table2_baselines = dac.run_baselines(run, imagesets, baselines, seeds, baseline_params=baseline_params,
-                                     device=device, progress=progress) if baselines else None
+                                     device=device, progress=progress, parallel=executor) if baselines else None
 findings.show_table(None if table2_baselines is None else dac.summary(table2_baselines, ["dataset", "method"]),
                     findings.caption(STUDY, profile, params, "Table 2 baselines in this run (mean ± SD over seeds)"),
                     empty="Table 2 baselines skipped: baselines is empty in this profile.")
@@ -198,7 +201,7 @@ for sweep, names in sweep_data.items():
         sweeps[(sweep, name)] = dac.run_sweep(
             run, sweep, name, base, sweep_values[sweep], sweep_methods, sweep_seeds, preset=preset, networks=networks,
             epochs=epochs, estimator_params=overrides, baseline_params=baseline_params,
-            per_class=clusters_per_class, device=device, progress=progress)
+            per_class=clusters_per_class, device=device, progress=progress, parallel=executor)
 for (sweep, name), frame in sweeps.items():
     findings.show_table(dac.summary(frame, ["value", "n", "method"]), findings.caption(
         STUDY, profile, params, f"Figure {dac.SWEEPS[sweep][0]} on {name}: {sweep} sweep (mean ± SD over seeds)"),
@@ -290,5 +293,6 @@ fidelity.show_ledger(STUDY, run.records, profile, params)
 # ours beside the paper's, and whether the direction agrees.
 
 # %%
+executor.close()
 run_dir = run.finish()
 findings.show(findings.dac(run.records, profile=profile, params=params), run_dir=run_dir)

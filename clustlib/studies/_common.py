@@ -1,5 +1,5 @@
 """Pieces several studies share: dataset loading from profile parameters, parameter checks, paper naming,
-mean ± std summaries."""
+mean ± std summaries, our scores beside the paper's, the two-panel training-history figure."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from clustlib import data
 from clustlib.errors import InvalidParameter
 
 __all__ = ["PAPER_ARCHITECTURE_NAMES", "paper_method_name", "load_datasets", "load_image_trees_at", "check_list",
-           "check_datasets", "check_seed", "check_seeds", "check_estimator_params", "summary_mean_std"]
+           "check_datasets", "check_seed", "check_seeds", "check_mapping", "check_estimator_params",
+           "summary_mean_std", "beside_paper", "history_panels"]
 
 # Our extractor architecture -> the row label Guérin et al. print in Tables A.3–A.6 and B.7–B.10.
 PAPER_ARCHITECTURE_NAMES = {
@@ -73,6 +74,21 @@ def check_seed(seed, name: str = "seed") -> None:
         raise InvalidParameter(f"{name} must be an integer >= 0, got {seed!r}.")
 
 
+def check_mapping(name: str, mapping, valid, *, maps: str, outside: str) -> dict:
+    """``mapping`` (None: ``{}``) must be a dict whose keys are all in ``valid``; returns it.
+
+    The errors read ``"<name> must map <maps>, got ..."`` and ``"<name> <outside>"``, where ``{keys}`` in
+    ``outside`` is replaced by the keys not in ``valid``.
+    """
+    mapping = {} if mapping is None else mapping
+    if not isinstance(mapping, dict):
+        raise InvalidParameter(f"{name} must map {maps}, got {mapping!r}.")
+    bad = [key for key in mapping if key not in valid]
+    if bad:
+        raise InvalidParameter(f"{name} {outside.replace('{keys}', str(bad))}")
+    return mapping
+
+
 def check_datasets(datasets, subsets: dict | None = None, *, name: str = "datasets", loaded=None) -> None:
     """``datasets`` must be a non-empty list of registered dataset names or ``folder:<path>`` trees, and every key
     of ``subsets`` a dataset the study loads (``loaded``, default ``datasets``) with a size >= 0 (0 or None: all).
@@ -89,12 +105,9 @@ def check_datasets(datasets, subsets: dict | None = None, *, name: str = "datase
     if subsets is None:
         return
     loaded = list(datasets if loaded is None else loaded)
-    if not isinstance(subsets, dict):
-        raise InvalidParameter(f"subsets must map dataset names to subset sizes, got {subsets!r}.")
-    unknown = [d for d in subsets if d not in loaded]
-    if unknown:
-        raise InvalidParameter(f"subsets names datasets that are not in datasets: {unknown}; datasets are {loaded}. "
-                               "Remove them from subsets or add them to datasets.")
+    check_mapping("subsets", subsets, loaded, maps="dataset names to subset sizes",
+                  outside=f"names datasets that are not in datasets: {{keys}}; datasets are {loaded}. Remove them "
+                          "from subsets or add them to datasets.")
     bad = {d: n for d, n in subsets.items() if n is not None and (not isinstance(n, int) or isinstance(n, bool)
                                                                   or n < 0)}
     if bad:
@@ -135,3 +148,38 @@ def summary_mean_std(frame: pd.DataFrame, by, *, seconds: str | None = None, sec
     if seconds is not None and seconds in frame:
         out[seconds_label or seconds] = grouped[seconds].mean().round(decimals)
     return out.reset_index()
+
+
+def beside_paper(ours: pd.DataFrame, published: pd.DataFrame, stand_ins: dict | None = None) -> pd.DataFrame:
+    """Our per-seed rows (``dataset, method, setting, seed, metric, value``) as mean ± std beside the paper's
+    ``published`` values (:func:`clustlib.paper.compare`), only where the paper has one.
+
+    ``stand_ins`` maps one of our datasets to the paper's dataset it stands in for; such rows keep our name in
+    ``ours_dataset`` (the first column) and are not a reproduction.
+    """
+    from clustlib import paper, results
+
+    stand_ins = dict(stand_ins or {})
+    aggregated = results.aggregate(ours)
+    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
+    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
+    side = paper.compare(aggregated, published)
+    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    return side
+
+
+def history_panels(history: pd.DataFrame, dataset: str | None, by: str):
+    """The start of a two-panel training figure: ``dataset``'s rows of ``history`` (None: the first dataset), their
+    mean over seeds per (``by``, ``epoch``), and a 1 x 2 figure.
+
+    Returns ``(dataset, part, lines, fig, left, right)``; ``lines`` lists ``(colour, value of by, mean rows)``, one
+    per value of ``by`` in the order of ``history``.
+    """
+    from matplotlib import pyplot as plt
+
+    dataset = dataset or history["dataset"].iloc[0]
+    part = history[history["dataset"] == dataset]
+    mean = part.groupby([by, "epoch"], sort=False).mean(numeric_only=True).reset_index()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
+    lines = [(f"C{i}", key, rows) for i, (key, rows) in enumerate(mean.groupby(by, sort=False))]
+    return dataset, part, lines, fig, left, right

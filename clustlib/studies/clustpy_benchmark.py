@@ -21,14 +21,14 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import pyplot as plt
-from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.data.catalog import CLUSTPY_DOG, CLUSTPY_DOG_WNIDS  # ClustPy's ImageNetDog, registered there
 from clustlib.deep import (INITIAL_CLUSTERINGS, blank_pixel_value, list_methods, run_deep_clustering,
                            zscore_images)
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import check_datasets, check_seeds, summary_mean_std
+from clustlib.studies._common import beside_paper, check_datasets, check_seeds, summary_mean_std
+from clustlib.studies._grid import Job, JobContext, check_scheduler, run_jobs
 
 __all__ = ["amp_flag", "precision", "native_bf16_cpu", "AMP_MODES", "PAPER_METHOD_NAMES", "DATASET_NAMES",
            "experiment_datasets_for", "experiment_methods_for", "all_datasets", "CLUSTPY_DOG", "CLUSTPY_DOG_WNIDS", "FACTOR_EXPERIMENTS", "draw_figures", "FIGURES", "NETWORK_SETTINGS", "EXPERIMENTS", "validate",
@@ -48,7 +48,6 @@ INIT_METHODS = ("ae_kmeans", "dec", "idec", "dcn")
 INIT_NAMES = {"kmeans": "KMeans", "em": "EM", "spectral": "Spectral", "subkmeans": "SubKmeans",
               "spectral_knn": "Spectral (kNN graph)"}
 _GLOBAL_NORMALISATION = {"digits", "optdigits"}  # 8x8 counts: one z-score over all pixels
-
 
 
 def _normalisation(imageset) -> str:
@@ -99,6 +98,7 @@ def validate_params(params: dict) -> None:
     :func:`validate` checks), before its kernel starts (``clustlib run`` calls this)."""
     from clustlib.deep.clustpy_reference import SIDE_BY_SIDE_METHODS
 
+    check_scheduler(params.get("scheduler"))
     check_datasets(params["datasets"])
     per = params.get("datasets_per_experiment") or {}
     if not isinstance(per, dict) or not all(isinstance(v, list) for v in per.values()):
@@ -211,19 +211,13 @@ def _note(precision_: str, *extra: str) -> str:
     return "; ".join([e for e in extra if e] + (["bfloat16 autocast"] if precision_ == "bfloat16" else []))
 
 
-def _log(run, imageset, method, setting: dict, seed, labels, out, note="", *, precision_: str = "float32") -> dict:
+def _log_entry(imageset, method, setting: dict, seed, labels, out, note="", *, precision_: str = "float32"
+               ) -> tuple[dict, dict]:
+    """The ``run.log`` arguments of one scored job and its tidy row."""
     scores = metrics.evaluate(imageset.labels, labels, metrics=_SCORES)
-    run.log(dataset=imageset.name, method=method, setting=setting, seed=seed, metrics=scores,
-            time_s=out["clustering_seconds"], note=_note(precision_, note))
-    return _row(imageset, method, setting, seed, scores, out, precision_=precision_)
-
-
-def _logged_time(run, imageset, method, setting: dict, seed) -> float:
-    """``time_s`` of a job already in the run folder (its clustering seconds)."""
-    recs = run.records
-    hit = recs[(recs["dataset"] == imageset.name) & (recs["method"] == method)
-               & (recs["setting"] == results.format_setting(setting)) & (recs["seed"] == int(seed))]
-    return float(hit["time_s"].iloc[0]) if len(hit) and hit["time_s"].notna().any() else np.nan
+    entry = dict(dataset=imageset.name, method=method, setting=setting, seed=seed, metrics=scores,
+                 time_s=out["clustering_seconds"], note=_note(precision_, note))
+    return entry, _row(imageset, method, setting, seed, scores, out, precision_=precision_)
 
 
 @lru_cache(maxsize=None)
@@ -231,11 +225,6 @@ def _accepts_checkpoint(method: str) -> bool:
     from clustlib.deep import create_method
 
     return "checkpoint_path" in create_method(method).get_params()
-
-
-def _checkpoint(run, method, **job) -> dict:
-    """``checkpoint_path=`` for the trainer of one job when it takes one (resume contract)."""
-    return {"checkpoint_path": run.checkpoint_path(method=method, **job)} if _accepts_checkpoint(method) else {}
 
 
 @lru_cache(maxsize=None)
@@ -255,7 +244,7 @@ def _job_key(data_key: str, network: str, method: str, seed: int, kwargs: dict) 
 
 def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds, *, network="ff_500_500_2000",
              vary: str | None = None, values=(None,), augment: bool = False, method_params: dict | None = None,
-             progress: bool = True, shared: dict | None = None, **train) -> pd.DataFrame:
+             progress: bool = True, shared: dict | None = None, parallel=None, **train) -> pd.DataFrame:
     """Every dataset × value × method × seed; ``vary`` names the swept argument (``embedding_size``, ``lr``,
     ``initial_clustering``).
 
@@ -269,14 +258,14 @@ def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds,
     learning rate are experiment A's own runs when the datasets match) is logged again under this experiment's
     setting, noted ``same job as experiment A``, and not recomputed. A job already logged in the run folder
     (an interrupted ``clustlib run`` rerun) is read back; every trainer gets ``checkpoint_path`` from the run.
+    ``parallel``: where the jobs run (:func:`clustlib.studies._grid.open_executor`; None: this process).
     """
-    rows = []
     shared = {} if shared is None else shared
     label = "bfloat16" if train.get("amp") else "float32"
-    jobs = [(d, v, m, s) for d in imagesets for v in values for m in methods for s in seeds]
     inputs = {d: prepare_inputs(imagesets[d], network) for d in imagesets}
-    for dataset, value, method, seed in tqdm(jobs, desc=f"experiment {experiment}", disable=not progress):
-        X, key = inputs[dataset]
+    jobs, same = [], []
+    for dataset, value, method, seed in ((d, v, m, s) for d in imagesets for v in values for m in methods
+                                         for s in seeds):
         imageset = imagesets[dataset]
         kwargs = dict(train, **(method_params or {}).get(method, {}))
         if vary is not None:
@@ -288,25 +277,41 @@ def run_grid(run: results.Run, experiment: str, imagesets: dict, methods, seeds,
             setting[vary] = value
         if augment:
             setting["augmentation"] = "affine"
-        job = _job_key(key, network, method, seed, kwargs)
-        done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
-        if done is not None:
-            row = _row(imageset, method, setting, seed, done, {"clustering_seconds": _logged_time(
-                run, imageset, method, setting, seed)}, precision_=label)
-        elif job in shared:
-            first, source = shared[job]
-            scores = {k: first[k] for k in _SCORES}
-            run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores,
-                    time_s=first["clustering_s"], note=_note(label, f"same job as experiment {source}"))
-            row = {**first, **setting}
+        job = _job_key(inputs[dataset][1], network, method, seed, kwargs)
+        same.append(job)
+        jobs.append(Job(dataset, method, setting, seed, spec={
+            "kwargs": kwargs, "network": network, "precision": label, "experiment": experiment,
+            "copy": shared.get(job)}))  # (row, experiment) of the same computation in an earlier experiment
+    rows = []
+    for job, outcome in zip(same, run_jobs(run, jobs, _grid_job, shared={"imagesets": imagesets, "inputs": inputs},
+                                           parallel=parallel, desc=f"experiment {experiment}", progress=progress)):
+        if outcome.fresh:
+            row = outcome.value
         else:
-            out = run_deep_clustering(method, X, imageset.n_classes, seed=seed, network=network, dataset_key=key,
-                                      **kwargs, **_checkpoint(run, method, dataset=dataset, setting=setting,
-                                                              seed=seed))
-            row = _log(run, imageset, method, setting, seed, out["labels"], out, precision_=label)
+            j = outcome.job
+            row = _row(imagesets[j.dataset], j.method, j.setting, j.seed, outcome.metrics,
+                       {"clustering_seconds": np.nan if outcome.time_s is None else outcome.time_s}, precision_=label)
         shared.setdefault(job, (row, experiment))
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _grid_job(job: Job, ctx: JobContext, *, imagesets: dict, inputs: dict) -> dict:
+    """One :func:`run_grid` job: the copy of an earlier experiment's identical job, or the trained method."""
+    spec, imageset = job.spec, imagesets[job.dataset]
+    if spec["copy"] is not None:
+        first, source = spec["copy"]
+        scores = {k: first[k] for k in _SCORES}
+        return {"logs": [dict(metrics=scores, time_s=first["clustering_s"],
+                              note=_note(spec["precision"], f"same job as experiment {source}"))],
+                "value": {**first, **job.setting}}
+    X, key = inputs[job.dataset]
+    out = run_deep_clustering(job.method, X, imageset.n_classes, seed=job.seed, network=spec["network"],
+                              dataset_key=key, **spec["kwargs"],
+                              **ctx.checkpoint_kwargs(_accepts_checkpoint(job.method)))
+    entry, row = _log_entry(imageset, job.method, job.setting, job.seed, out["labels"], out,
+                            precision_=spec["precision"])
+    return {"logs": [entry], "value": row}
 
 
 def all_datasets(params: dict) -> list:
@@ -402,7 +407,7 @@ def zscore_train_test(train_set, test_set) -> tuple[np.ndarray, np.ndarray]:
 
 
 def run_generalisation(run: results.Run, splits: dict, methods, seeds, *, method_params: dict | None = None,
-                       progress=True, **train) -> pd.DataFrame:
+                       progress=True, parallel=None, **train) -> pd.DataFrame:
     """Experiment G: fit on the train part, predict the unseen test part; ACC on both (Figure 5).
 
     ``splits`` is :func:`generalisation_splits`' ``{name: (train, test, how)}``; a plain ``{name: ImageSet}`` is
@@ -414,30 +419,43 @@ def run_generalisation(run: results.Run, splits: dict, methods, seeds, *, method
     for name, parts in splits.items():
         train_set, test_set, how = parts if isinstance(parts, tuple) else (*split_train_test(parts, seed=0),
                                                                             STRATIFIED_SPLIT)
-        X_train, X_test = zscore_train_test(train_set, test_set)
         key = f"{train_set.fingerprint}:train-global:ff_500_500_2000"
-        for method in methods:
-            for seed in tqdm(seeds, desc=f"G {name} {method}", disable=not progress):
-                parts_ = (("train", train_set), ("test", test_set))
-                done = {split: run.logged(dataset=part.name, method=method, setting={"experiment": "G", "split": split},
-                                          seed=seed) for split, part in parts_}
-                if all(v is not None for v in done.values()):
-                    for split, part in parts_:
-                        setting = {"experiment": "G", "split": split}
-                        row = _row(part, method, setting, seed, done[split], {"clustering_seconds": _logged_time(
-                            run, part, method, setting, seed)}, precision_=label)
-                        rows.append({**row, "partition": how})
-                    continue
-                out = run_deep_clustering(method, X_train, train_set.n_classes, seed=seed, dataset_key=key, **train,
-                                          **(method_params or {}).get(method, {}),
-                                          **_checkpoint(run, method, dataset=train_set.name,
-                                                        setting={"experiment": "G", "split": "train"}, seed=seed))
-                for split, part, labels in (("train", train_set, out["labels"]),
-                                            ("test", test_set, out["estimator"].predict(X_test))):
-                    row = _log(run, part, method, {"experiment": "G", "split": split}, seed, labels, out, note=how,
-                               precision_=label)
-                    rows.append({**row, "split": split, "partition": how})
+        jobs = [Job(train_set.name, method, {"experiment": "G", "split": "train"}, seed, spec={
+            "key": key, "how": how, "precision": label, "train": {**train, **(method_params or {}).get(method, {})}})
+            for method in methods for seed in seeds]
+        outcomes = run_jobs(run, jobs, _generalisation_job, shared={"parts": (train_set, test_set)}, parallel=parallel,
+                            desc=f"G {name}", progress=progress)
+        for outcome in outcomes:
+            if outcome.fresh:
+                rows += outcome.value
+                continue
+            method, seed = outcome.job.method, outcome.job.seed
+            for split, part in (("train", train_set), ("test", test_set)):
+                setting = {"experiment": "G", "split": split}
+                done = outcome.metrics if split == "train" else run.logged(dataset=part.name, method=method,
+                                                                           setting=setting, seed=seed)
+                seconds = np.nan if outcome.time_s is None else outcome.time_s  # one fit: both records' time
+                row = _row(part, method, setting, seed, done or {k: np.nan for k in _SCORES},
+                           {"clustering_seconds": seconds}, precision_=label)
+                rows.append({**row, "partition": how})
     return pd.DataFrame(rows)
+
+
+def _generalisation_job(job: Job, ctx: JobContext, *, parts: tuple) -> dict:
+    """One experiment G job: fit on the train part, predict the test part; both records."""
+    train_set, test_set = parts
+    spec = job.spec
+    X_train, X_test = zscore_train_test(train_set, test_set)
+    out = run_deep_clustering(job.method, X_train, train_set.n_classes, seed=job.seed, dataset_key=spec["key"],
+                              **spec["train"], **ctx.checkpoint_kwargs(_accepts_checkpoint(job.method)))
+    logs, rows = [], []
+    predictions = (("train", train_set, out["labels"]), ("test", test_set, out["estimator"].predict(X_test)))
+    for split, part, labels in predictions:
+        entry, row = _log_entry(part, job.method, {"experiment": "G", "split": split}, job.seed, labels, out,
+                                note=spec["how"], precision_=spec["precision"])
+        logs.append(entry)
+        rows.append({**row, "split": split, "partition": spec["how"]})
+    return {"logs": logs, "value": rows}
 
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
@@ -454,15 +472,10 @@ def compare_with_paper(frame: pd.DataFrame, table: str, setting: str, *,
     ``stand_ins`` maps one of our datasets to the paper's dataset it stands in for (``{"digits": "optdigits"}``:
     scikit-learn's digits is the 1,797-image test part of Optdigits); such rows keep our name in ``ours_dataset``.
     """
-    stand_ins = dict(stand_ins or {})
     ours = frame.melt(id_vars=["dataset", "method", "seed"], value_vars=["nmi", "ari", "acc"], var_name="metric")
     ours["method"] = ours["method"].map(PAPER_METHOD_NAMES)
     ours["setting"] = setting
-    aggregated = results.aggregate(ours)
-    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
-    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
-    side = paper.compare(aggregated, paper.load("clustpy2023", table))
-    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    side = beside_paper(ours, paper.load("clustpy2023", table), stand_ins)
     return side[side["paper"].notna()].reset_index(drop=True)
 
 

@@ -37,11 +37,12 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.ticker import MaxNLocator
-from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import check_datasets, check_list, check_seeds, load_image_trees_at, summary_mean_std
+from clustlib.studies._common import (beside_paper, check_datasets, check_list, check_mapping, check_seeds,
+                                     history_panels, load_image_trees_at, summary_mean_std)
+from clustlib.studies._grid import Job, JobContext, check_scheduler, run_jobs
 
 __all__ = ["PRESETS", "VARIANT_NAMES", "DATASET_SCRIPTS", "TWO_THRESHOLD_SCRIPTS", "TABLE3_METHODS", "FEATURE_BINS",
            "DACRuns", "validate", "validate_params", "script_settings", "settings_table", "prepare_inputs",
@@ -111,13 +112,9 @@ def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict
     check_list("datasets", datasets, DATASET_SCRIPTS)
     check_list("variants", variants, VARIANT_NAMES)
     check_seeds(seeds)
-    networks = {} if networks is None else networks
-    if not isinstance(networks, dict):
-        raise InvalidParameter(f"networks must map dataset names to ALL-ConvNet names, got {networks!r}.")
-    unknown = [d for d in networks if d not in datasets]
-    if unknown:
-        raise InvalidParameter(f"networks names datasets that are not in datasets: {unknown}; datasets are "
-                               f"{list(datasets)}.")
+    networks = check_mapping("networks", networks, datasets, maps="dataset names to ALL-ConvNet names",
+                             outside=f"names datasets that are not in datasets: {{keys}}; datasets are "
+                                     f"{list(datasets)}.")
     bad = {d: n for d, n in networks.items() if n not in list_dac_networks()}
     if bad:
         raise InvalidParameter(f"Unknown network(s) {bad}; valid: {list_dac_networks()}.")
@@ -147,6 +144,7 @@ def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict
 def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` and :func:`validate_extras` before its kernel
     starts (``clustlib run`` calls this)."""
+    check_scheduler(params.get("scheduler"))
     check_datasets(params["datasets"], params["subsets"])
     validate(params["datasets"], params["variants"], params["seeds"], preset=params["preset"],
              networks=params["networks"],
@@ -396,59 +394,62 @@ class _History(NamedTuple):
 
 def run_grid(run: results.Run, imagesets: dict, variants, seeds, *, preset: str = "paper",
              networks: dict | None = None, epochs: int = 0, estimator_params: dict | None = None, device: str = "cpu",
-             progress: bool = True) -> DACRuns:
+             progress: bool = True, parallel=None) -> DACRuns:
     """Train DAC for every dataset x variant x seed and log NMI, ARI, ACC of the argmax labels (Table 2).
 
     The setting of each record names the preset, the script, the network and the iterations run
     (``preset=paper,script=mnist,network=small16,epochs=46``). Each network's initial and final label features
     and its history are kept as the artifact :func:`job_artifact` before its record is logged, so a rerun of an
     interrupted run skips every logged job (reading the artifact back) and resumes the unfinished one from its
-    checkpoint (``run.checkpoint_path``). See :class:`DACRuns` for what comes back.
+    checkpoint (``run.checkpoint_path``). One job per network (:func:`clustlib.studies._grid.run_jobs`;
+    ``parallel`` None runs them here, ``"local"`` or a scheduler address on Dask). See :class:`DACRuns`.
     """
     from clustlib.deep import DAC
 
     networks, estimator_params = networks or {}, estimator_params or {}
-    rows, history, features = [], [], {}
-    jobs = [(d, v, s) for d in imagesets for v in variants for s in seeds]
-    inputs = {}
-    for dataset, variant, seed in tqdm(jobs, desc="DAC", disable=not progress):
+    jobs, inputs = [], {}
+    for dataset, variant, seed in ((d, v, s) for d in imagesets for v in variants for s in seeds):
         imageset = imagesets[dataset]
         script, kwargs = script_settings(dataset, variant, preset=preset, network=networks.get(dataset),
                                          epochs=epochs, overrides=estimator_params.get(variant))
         key = (dataset, kwargs["network"], script in _UNCENTRED_SCRIPTS)
         if key not in inputs:
             inputs[key] = prepare_inputs(imageset, kwargs["network"], script)
-        X = inputs[key]
-        k = imageset.n_classes
-        method = VARIANT_NAMES[variant]
-        setting = _job_setting(preset, script, DAC(k, **kwargs).check_params(X))
-        name = job_artifact(dataset, variant, seed)
-        done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
-        if done is not None:  # a resumed run: this network is trained and kept
-            kept = results.load_arrays(run.run_dir, name)
-            scores = {m: done[m] for m in ("nmi", "ari", "acc")}
-            initial_z, final_z, fit_s = kept["initial"], kept["final"], float(kept["fit_s"])
-            epoch_s, hist = float(kept["epoch_s"]), _History(*(kept[f] for f in _History._fields))
-        else:
-            initial = DAC(k, **{**kwargs, "epochs": 0}, random_state=seed, device=device, progress=False).fit(X)
-            t0 = time.perf_counter()
-            model = DAC(k, **kwargs, random_state=seed, device=device, progress=False,
-                        checkpoint_path=run.checkpoint_path(dataset=dataset, method=method, setting=setting,
-                                                            seed=seed)).fit(X)
-            fit_s = time.perf_counter() - t0
-            initial_z, final_z, epoch_s = initial.label_features_, model.label_features_, model.epoch_seconds_
-            hist = _History(**_history_arrays(model.history_))
-            scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
-            results.save_arrays(run.run_dir, name, initial=initial_z, final=final_z, labels=imageset.labels,
-                                fit_s=fit_s, epoch_s=epoch_s, **hist._asdict())
-            run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
-                    note="labels = argmax of the label features")
+        setting = _job_setting(preset, script, DAC(imageset.n_classes, **kwargs).check_params(inputs[key]))
+        jobs.append(Job(dataset, VARIANT_NAMES[variant], setting, seed, arrays=(job_artifact(dataset, variant, seed),),
+                        spec={"variant": variant, "kwargs": kwargs, "input": key}))
+    rows, history, features = [], [], {}
+    for outcome in run_jobs(run, jobs, _grid_job, shared={"imagesets": imagesets, "inputs": inputs, "device": device},
+                            parallel=parallel, desc="DAC", progress=progress):
+        job = outcome.job
+        dataset, variant, seed, method, setting = job.dataset, job.spec["variant"], job.seed, job.method, job.setting
+        kept = outcome.arrays[job.arrays[0]]
+        scores = {m: outcome.metrics[m] for m in ("nmi", "ari", "acc")}
+        initial_z, final_z, fit_s = kept["initial"], kept["final"], float(kept["fit_s"])
+        epoch_s, hist = float(kept["epoch_s"]), _History(*(kept[f] for f in _History._fields))
         rows.append({"dataset": dataset, "method": method, "variant": variant, **setting, "seed": seed, **scores,
                      "n_clusters_found": int(np.unique(final_z.argmax(1)).size), "fit_s": fit_s,
                      "epoch_s": epoch_s})
         history += _history_rows(dataset, method, seed, hist)
         features[(dataset, variant, seed)] = (initial_z, final_z)
     return DACRuns(pd.DataFrame(rows), pd.DataFrame(history), features)
+
+
+def _grid_job(job: Job, ctx: JobContext, *, imagesets: dict, inputs: dict, device: str) -> dict:
+    """One Table 2 network: its initial (untrained) and final label features, history and record."""
+    from clustlib.deep import DAC
+
+    imageset, kwargs, X = imagesets[job.dataset], job.spec["kwargs"], inputs[job.spec["input"]]
+    k, seed = imageset.n_classes, job.seed
+    initial = DAC(k, **{**kwargs, "epochs": 0}, random_state=seed, device=device, progress=False).fit(X)
+    t0 = time.perf_counter()
+    model = ctx.checkpointed(DAC(k, **kwargs, random_state=seed, device=device, progress=False)).fit(X)
+    fit_s = time.perf_counter() - t0
+    scores = metrics.evaluate(imageset.labels, model.labels_, metrics=("nmi", "ari", "acc"))
+    arrays = dict(initial=initial.label_features_, final=model.label_features_, labels=imageset.labels, fit_s=fit_s,
+                  epoch_s=model.epoch_seconds_, **_history_arrays(model.history_))
+    return {"arrays": {job.arrays[0]: arrays},
+            "logs": [dict(metrics=scores, time_s=fit_s, note="labels = argmax of the label features")]}
 
 
 def cluster_label_features(Z: np.ndarray, method: str, n_clusters: int, *, seed: int = 0) -> np.ndarray:
@@ -482,31 +483,42 @@ def cluster_label_features(Z: np.ndarray, method: str, n_clusters: int, *, seed:
         return W.argmax(1).astype(np.int64)
 
 
-def run_table3(run: results.Run, imagesets: dict, runs: DACRuns, methods, *, progress: bool = True) -> pd.DataFrame:
+def run_table3(run: results.Run, imagesets: dict, runs: DACRuns, methods, *, progress: bool = True,
+               parallel=None) -> pd.DataFrame:
     """Table 3: cluster every trained network's label features with ``methods`` and log the scores.
 
     Records carry ``features=<variant>_label_features`` in their setting; the paper's rows are DAC's
     (``dac_label_features``). The returned frame also holds the argmax rows (method ``DAC``/``DAC*``,
     not logged again) so each variant's own tactic sits beside the traditional ones.
     """
-    rows = []
     keys = list(runs.features)
-    for (dataset, variant, seed) in tqdm(keys, desc="Table 3", disable=not progress):
-        imageset, Z = imagesets[dataset], runs.features[(dataset, variant, seed)][1]
+    jobs = [Job(dataset, TABLE3_METHODS[method], {"features": f"{variant}_label_features"}, seed,
+                spec={"variant": variant, "method": method, "Z": runs.features[(dataset, variant, seed)][1]})
+            for dataset, variant, seed in keys for method in methods]
+    outcomes = iter(run_jobs(run, jobs, _table3_job, shared={"imagesets": imagesets}, parallel=parallel,
+                             checkpoint=False, desc="Table 3", progress=progress))
+    rows = []
+    for (dataset, variant, seed) in keys:
         features = f"{variant}_label_features"
-        for method in methods:
-            t0 = time.perf_counter()
-            labels = cluster_label_features(Z, method, imageset.n_classes, seed=seed)
-            scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
-            name = TABLE3_METHODS[method]
-            run.log(dataset=dataset, method=name, setting={"features": features}, seed=seed, metrics=scores,
-                    time_s=time.perf_counter() - t0, note=f"{name} on the label features of {VARIANT_NAMES[variant]}")
-            rows.append({"dataset": dataset, "method": name, "features": features, "seed": seed, **scores})
+        for _ in methods:
+            outcome = next(outcomes)
+            rows.append({"dataset": dataset, "method": outcome.job.method, "features": features, "seed": seed,
+                         **{m: outcome.metrics[m] for m in ("nmi", "ari", "acc")}})
         own = runs.scores[(runs.scores["dataset"] == dataset) & (runs.scores["variant"] == variant)
                           & (runs.scores["seed"] == seed)].iloc[0]
         rows.append({"dataset": dataset, "method": VARIANT_NAMES[variant], "features": features, "seed": seed,
                      "nmi": own["nmi"], "ari": own["ari"], "acc": own["acc"]})
     return pd.DataFrame(rows)
+
+
+def _table3_job(job: Job, ctx: JobContext, *, imagesets: dict) -> dict:
+    """One Table 3 cell: a traditional clustering of one network's label features."""
+    imageset, spec = imagesets[job.dataset], job.spec
+    t0 = time.perf_counter()
+    labels = cluster_label_features(spec["Z"], spec["method"], imageset.n_classes, seed=job.seed)
+    scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
+    return {"logs": [dict(metrics=scores, time_s=time.perf_counter() - t0,
+                          note=f"{job.method} on the label features of {VARIANT_NAMES[spec['variant']]}")]}
 
 
 def feature_distribution(runs: DACRuns) -> pd.DataFrame:
@@ -558,10 +570,8 @@ def check_baselines(baselines, baseline_params: dict | None = None, *, name: str
     baseline_params = {} if baseline_params is None else baseline_params
     if not isinstance(baseline_params, dict) or not all(isinstance(v, dict) for v in baseline_params.values()):
         raise InvalidParameter(f"baseline_params must map baselines to dicts of arguments, got {baseline_params!r}.")
-    fixed = [b for b in baseline_params if b not in BASELINE_DEFAULTS]
-    if fixed:
-        raise InvalidParameter(f"baseline_params names {fixed}, which take no arguments; only {sorted(BASELINE_DEFAULTS)} "
-                               "do.")
+    check_mapping("baseline_params", baseline_params, BASELINE_DEFAULTS, maps="baselines to dicts of arguments",
+                  outside=f"names {{keys}}, which take no arguments; only {sorted(BASELINE_DEFAULTS)} do.")
     for baseline, given in baseline_params.items():
         params = {**BASELINE_DEFAULTS[baseline], **given}
         estimator = JULE() if baseline == "jule" else create_method(_DEEP_METHODS[baseline], n_clusters=2)
@@ -602,7 +612,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, dataset: str | None =
 
     K-means, SC, AC, NMF: :func:`cluster_label_features` on :func:`traditional_inputs`. AE and DEC: on the
     z-scored flattened pixels (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`), the autoencoder cached
-    per seed and shared by both; ``checkpoint_path`` goes to their trainer. JULE: on the pixels / 255.
+    per seed and shared by both; ``checkpoint_path`` goes to their trainer (and JULE's, once it takes one). JULE:
+    on the pixels / 255. K-means, SC, AC, NMF ignore it.
     """
     k = imageset.n_classes
     if baseline not in BASELINE_DEFAULTS:
@@ -612,7 +623,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, dataset: str | None =
         from clustlib.deep import JULE
 
         X = imageset.flat_pixels().astype(np.float32)
-        return np.asarray(JULE(k, **params, random_state=seed, device=device).fit(X).labels_, dtype=np.int64)
+        model = JobContext(checkpoint_path).checkpointed(JULE(k, **params, random_state=seed, device=device))
+        return np.asarray(model.fit(X).labels_, dtype=np.int64)
     from clustlib.deep import run_deep_clustering
     from clustlib.studies.clustpy_benchmark import prepare_inputs as zscored_inputs
 
@@ -622,28 +634,28 @@ def baseline_labels(imageset, baseline: str, seed: int, *, dataset: str | None =
     return np.asarray(out["labels"], dtype=np.int64)
 
 
-def _scores_of(run: results.Run, imageset, labels_of, *, dataset: str, method: str, setting: dict, seed: int,
-               trains: bool, note: str = "") -> tuple[dict, float]:
-    """Log one job's NMI, ARI, ACC unless this run folder holds them already (a resumed run); returns them and
-    the seconds it took (read back from the record when skipped). ``labels_of(checkpoint_path)`` computes the
-    labels; ``trains``: whether it gets a checkpoint path."""
-    done = run.logged(dataset=dataset, method=method, setting=setting, seed=seed)
-    if done is not None:
-        rows = run.records
-        mask = ((rows["dataset"] == dataset) & (rows["method"] == method) & (rows["seed"] == seed)
-                & (rows["setting"] == results.format_setting(setting)))
-        return {m: done[m] for m in ("nmi", "ari", "acc")}, float(rows.loc[mask, "time_s"].iloc[0])
-    path = run.checkpoint_path(dataset=dataset, method=method, setting=setting, seed=seed) if trains else None
+def _labels_job(job: Job, ctx: JobContext, *, imagesets: dict | None = None, **config) -> dict:
+    """One Table 2 baseline or Figure 5-7 job: its labels (:func:`baseline_labels`, or a DAC variant with Table 2's
+    arguments on a sweep subset), scored; ``checkpoint_path`` goes to every trainer that takes one."""
+    spec = job.spec
+    imageset = spec["imageset"] if "imageset" in spec else imagesets[job.dataset]
     t0 = time.perf_counter()
-    labels = labels_of(path)
+    if spec["method"] in VARIANT_NAMES:
+        labels = _dac_labels(imageset, spec["dataset"], spec["method"], job.seed, preset=config["preset"],
+                             network=(config["networks"] or {}).get(spec["dataset"]), epochs=config["epochs"],
+                             overrides=(config["estimator_params"] or {}).get(spec["method"]),
+                             device=config["device"], checkpoint_path=ctx.checkpoint_path)
+    else:
+        labels = baseline_labels(imageset, spec["method"], job.seed, dataset=spec["dataset"],
+                                 baseline_params=config["baseline_params"], device=config["device"],
+                                 checkpoint_path=ctx.checkpoint_path)
     seconds = time.perf_counter() - t0
     scores = metrics.evaluate(imageset.labels, labels, metrics=("nmi", "ari", "acc"))
-    run.log(dataset=dataset, method=method, setting=setting, seed=seed, metrics=scores, time_s=seconds, note=note)
-    return scores, seconds
+    return {"logs": [dict(metrics=scores, time_s=seconds, note=spec.get("note", ""))]}
 
 
 def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseline_params: dict | None = None,
-                  device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+                  device: str = "cpu", progress: bool = True, parallel=None) -> pd.DataFrame:
     """Table 2's baseline rows: every (dataset, baseline, seed), one seed for :data:`SEEDLESS_BASELINES`, logged
     under the paper's row label with :func:`baseline_setting`; logged jobs of a resumed run are skipped.
 
@@ -651,17 +663,15 @@ def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseli
     autoencoder came from the cache).
     """
     check_baselines(baselines, baseline_params)
-    jobs = [(d, b, s) for d in imagesets for b in baselines for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
+    jobs = [Job(d, TABLE2_BASELINES[b], baseline_setting(b, baseline_params, d), s, spec={"method": b, "dataset": d})
+            for d in imagesets for b in baselines for s in (seeds[:1] if b in SEEDLESS_BASELINES else seeds)]
     rows = []
-    for dataset, baseline, seed in tqdm(jobs, desc="Table 2 baselines", disable=not progress):
-        imageset, name = imagesets[dataset], TABLE2_BASELINES[baseline]
-        scores, seconds = _scores_of(
-            run, imageset, lambda path: baseline_labels(imageset, baseline, seed, dataset=dataset,
-                                                        baseline_params=baseline_params, device=device,
-                                                        checkpoint_path=path),
-            dataset=dataset, method=name, setting=baseline_setting(baseline, baseline_params, dataset), seed=seed,
-            trains=baseline in _DEEP_METHODS)
-        rows.append({"dataset": dataset, "method": name, "seed": seed, **scores, "fit_s": seconds})
+    for outcome in run_jobs(run, jobs, _labels_job, shared={"imagesets": imagesets, "baseline_params": baseline_params,
+                                                            "device": device}, parallel=parallel,
+                            desc="Table 2 baselines", progress=progress):
+        job = outcome.job
+        rows.append({"dataset": job.dataset, "method": job.method, "seed": job.seed,
+                     **{m: outcome.metrics[m] for m in ("nmi", "ari", "acc")}, "fit_s": outcome.time_s})
     return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "fit_s"])
 
 
@@ -764,7 +774,7 @@ def sweep_dataset_name(dataset: str, sweep: str) -> str:
 def run_sweep(run: results.Run, sweep: str, dataset: str, imageset, values, methods, seeds, *, preset: str = "paper",
               networks: dict | None = None, epochs: int = 0, estimator_params: dict | None = None,
               baseline_params: dict | None = None, per_class: int = 0, device: str = "cpu",
-              progress: bool = True) -> pd.DataFrame:
+              progress: bool = True, parallel=None) -> pd.DataFrame:
     """One of Figures 5-7: every method of ``methods`` (keys of :data:`SWEEP_METHODS`) on each subset of
     :func:`sweep_jobs`, per seed, logged as ``<dataset>_<sweep>`` with the setting ``figure=..,<swept>=..,n=..``;
     DAC's arguments as in Table 2 (``estimator_params`` per variant). Logged jobs of a resumed run are skipped.
@@ -773,26 +783,23 @@ def run_sweep(run: results.Run, sweep: str, dataset: str, imageset, values, meth
     """
     figure, _, key = SWEEPS[sweep]
     name = sweep_dataset_name(dataset, sweep)
-    rows = []
-    jobs = [(value, sub, method, seed) for seed in seeds
-            for value, sub in sweep_jobs(sweep, imageset, values, seed=seed, per_class=per_class) for method in methods]
-    for value, sub, method, seed in tqdm(jobs, desc=f"Figure {figure}", disable=not progress):
-        label = SWEEP_METHODS[method]
+    jobs = []
+    for value, sub, method, seed in [(value, sub, method, seed) for seed in seeds
+                                     for value, sub in sweep_jobs(sweep, imageset, values, seed=seed,
+                                                                  per_class=per_class) for method in methods]:
         setting = {"figure": figure, key: value, "n": len(sub)} if key != "n" else {"figure": figure, "n": value}
-        if method in VARIANT_NAMES:
-            def labels_of(path, sub=sub, method=method, seed=seed):
-                return _dac_labels(sub, dataset, method, seed, preset=preset, network=(networks or {}).get(dataset),
-                                   epochs=epochs, overrides=(estimator_params or {}).get(method), device=device,
-                                   checkpoint_path=path)
-        else:
-            def labels_of(path, sub=sub, method=method, seed=seed):
-                return baseline_labels(sub, method, seed, dataset=dataset, baseline_params=baseline_params,
-                                       device=device, checkpoint_path=path)
-        scores, seconds = _scores_of(run, sub, labels_of, dataset=name, method=label, setting=setting, seed=seed,
-                                     trains=method in VARIANT_NAMES or method in _DEEP_METHODS,
-                                     note=f"Figure {figure}: {sub.n_classes} classes, {len(sub)} images")
-        rows.append({"dataset": dataset, "sweep": sweep, "value": value, "n": len(sub), "method": label, "seed": seed,
-                     **scores, "fit_s": seconds})
+        jobs.append(Job(name, SWEEP_METHODS[method], setting, seed, spec={
+            "method": method, "dataset": dataset, "imageset": sub, "value": value,
+            "note": f"Figure {figure}: {sub.n_classes} classes, {len(sub)} images"}))
+    rows = []
+    for outcome in run_jobs(run, jobs, _labels_job, shared={
+            "preset": preset, "networks": networks, "epochs": epochs, "estimator_params": estimator_params,
+            "baseline_params": baseline_params, "device": device}, parallel=parallel, desc=f"Figure {figure}",
+            progress=progress):
+        job = outcome.job
+        rows.append({"dataset": dataset, "sweep": sweep, "value": job.spec["value"], "n": len(job.spec["imageset"]),
+                     "method": job.method, "seed": job.seed, **{m: outcome.metrics[m] for m in ("nmi", "ari", "acc")},
+                     "fit_s": outcome.time_s})
     return pd.DataFrame(rows, columns=["dataset", "sweep", "value", "n", "method", "seed", "nmi", "ari", "acc",
                                        "fit_s"])
 
@@ -880,15 +887,10 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "2", *, stand_ins: dict
     """
     if table not in ("2", "3"):
         raise InvalidParameter(f"table must be '2' or '3', got {table!r}.")
-    stand_ins = dict(stand_ins or {})
     ours = frame.melt(id_vars=["dataset", "method", "seed"] + (["features"] if table == "3" else []),
                       value_vars=["nmi", "ari", "acc"], var_name="metric")
     ours["setting"] = ours.pop("features") if table == "3" else ""
-    aggregated = results.aggregate(ours)
-    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
-    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
-    side = paper.compare(aggregated, paper.load("dac2017", table))
-    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    side = beside_paper(ours, paper.load("dac2017", table), stand_ins)
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
@@ -896,12 +898,8 @@ def figure_thresholds(history: pd.DataFrame, dataset: str | None = None):
     """The adaptive rule at work on one dataset: thresholds (left) and the shares of positive and of selected
     candidate pairs (right) per iteration (a pass over the data, after which λ updates), one colour per method,
     mean over seeds."""
-    dataset = dataset or history["dataset"].iloc[0]
-    part = history[history["dataset"] == dataset]
-    mean = part.groupby(["method", "epoch"], sort=False).mean(numeric_only=True).reset_index()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
-    for i, (method, rows) in enumerate(mean.groupby("method", sort=False)):
-        colour = f"C{i}"
+    dataset, _, lines, fig, left, right = history_panels(history, dataset, "method")
+    for colour, method, rows in lines:
         left.plot(rows["epoch"], rows["upper"], color=colour, marker="o", ms=3, label=f"{method} upper")
         if method == VARIANT_NAMES["dac"]:
             left.plot(rows["epoch"], rows["lower"], color=colour, ls="--", marker="o", ms=3, label=f"{method} lower")
@@ -945,7 +943,6 @@ def figure_table2(scores: pd.DataFrame, dataset: str | None = None, *, stand_ins
     fig.suptitle(f"Table 2 on {label}: ours beside the paper; methods without a bar were not rerun")
     fig.legend(loc="outside lower center", ncol=2, frameon=False, fontsize="small")
     return fig
-
 
 
 def figure_feature_distribution(distribution: pd.DataFrame, dataset: str | None = None):

@@ -55,12 +55,12 @@ import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.ticker import MaxNLocator
 from sklearn.cluster import KMeans
-from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import (check_datasets, check_estimator_params, check_list, check_seeds,
-                                     load_image_trees_at, summary_mean_std)
+from clustlib.studies._common import (beside_paper, check_datasets, check_estimator_params, check_list,
+                                     check_mapping, check_seeds, load_image_trees_at, summary_mean_std)
+from clustlib.studies._grid import Job, JobContext, check_scheduler, run_jobs
 
 __all__ = ["METHOD", "CC_METHOD", "G_I_METHOD", "UNWEIGHTED_METHOD", "METHODS", "ABLATION_NAMES", "DATASETS",
            "COLOR_SETTINGS", "DeepCluERuns", "validate", "validate_params", "estimator_kwargs", "ensemble_kwargs",
@@ -186,6 +186,7 @@ def validate(datasets, seeds, *, estimator_params: dict | None = None, subsets: 
 def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
     calls this)."""
+    check_scheduler(params.get("scheduler"))
     check_datasets(params["datasets"], params["subsets"])
     check_baselines(params.get("baselines", []), params.get("baseline_params"))
     check_ensemble_sizes(params.get("ensemble_sizes_per_layer", []))
@@ -331,8 +332,6 @@ DEEP_BASELINES = {
     "jule_pixels": {},
     "dac_pixels": {"network": None, "epochs": 0},
 }
-#: Trained baselines whose estimator keeps a per-epoch checkpoint (JULE's has none).
-_CHECKPOINTED = frozenset({"ae_pixels", "dec_pixels", "dac_pixels"})
 _DEEP_RESERVED = {"n_clusters", "random_state", "device", "progress", "dataset_key", "checkpoint_path"}
 
 
@@ -346,13 +345,10 @@ def check_baselines(baselines, baseline_params: dict | None = None) -> None:
     bad = [b for b in baselines if b not in BASELINES]
     if bad:
         raise InvalidParameter(f"Unknown DeepCluE baseline(s) {bad}; valid: {sorted(BASELINES)}.")
-    baseline_params = {} if baseline_params is None else baseline_params
-    if not isinstance(baseline_params, dict):
-        raise InvalidParameter(f"baseline_params must be a dict baseline -> its arguments, got {baseline_params!r}.")
-    fixed = [b for b in baseline_params if b not in DEEP_BASELINES]
-    if fixed:
-        raise InvalidParameter(f"baseline_params names {fixed}, which take no arguments; only the trained baselines "
-                               f"{sorted(DEEP_BASELINES)} do.")
+    baseline_params = check_mapping("baseline_params", baseline_params, DEEP_BASELINES,
+                                    maps="baselines to dicts of their arguments",
+                                    outside=f"names {{keys}}, which take no arguments; only the trained baselines "
+                                            f"{sorted(DEEP_BASELINES)} do.")
     for baseline, given in baseline_params.items():
         if not isinstance(given, dict):
             raise InvalidParameter(f"baseline_params[{baseline!r}] must be a dict of arguments, got {given!r}.")
@@ -422,8 +418,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     DEC on the flattened z-scored pixels as the ClustPy benchmark feeds them
     (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`; the pretrained autoencoder is cached per seed and
     shared by both), JULE on the flattened pixels / 255, DAC on the centred images at its network's size.
-    ``checkpoint_path`` goes to the trainers that keep one (AE, DEC, DAC; JULE has none), so an interrupted run
-    resumes there.
+    ``checkpoint_path`` goes to every trainer whose ``get_params()`` takes one (AE, DEC, DAC, and JULE once it
+    keeps one), so an interrupted run resumes there.
     """
     from clustlib.studies.dac_study import cluster_label_features
 
@@ -445,7 +441,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
         from clustlib.deep import JULE
 
         X = imageset.flat_pixels()  # (N, D) float32 in [0, 1]
-        return np.asarray(JULE(k, **params, random_state=seed, device=device).fit(X).labels_, dtype=np.int64)
+        model = JobContext(checkpoint_path).checkpointed(JULE(k, **params, random_state=seed, device=device))
+        return np.asarray(model.fit(X).labels_, dtype=np.int64)
     from clustlib.deep import DAC
     from clustlib.studies.dac_study import prepare_inputs as dac_inputs, script_settings
 
@@ -458,47 +455,42 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
 
 
 def run_baselines(run: results.Run, imagesets: dict, baselines, seeds, *, baseline_params: dict | None = None,
-                  device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+                  device: str = "cpu", progress: bool = True, parallel=None) -> pd.DataFrame:
     """Every job of :func:`baseline_jobs`, logged like the CC rows with :func:`baseline_setting` as setting;
     ``seconds``: the whole baseline (the autoencoder's pretraining included unless it came from the cache).
 
-    Resumable like :func:`run_grid`: a job already logged in ``run``'s folder is read back, not rerun; the trained
-    ones keep a checkpoint under it (``run.checkpoint_path``)."""
+    Resumable like :func:`run_grid` (one job per row, ``parallel`` as there): a job already logged in ``run``'s
+    folder is read back, not rerun; the trained ones keep a checkpoint under it (``run.checkpoint_path``)."""
     check_baselines(baselines, baseline_params)
+    jobs = [Job(dataset, baseline, baseline_setting(baseline, baseline_params, dataset), seed)
+            for dataset, baseline, seed in baseline_jobs(list(imagesets), baselines, seeds)]
     rows = []
-    for dataset, baseline, seed in tqdm(baseline_jobs(list(imagesets), baselines, seeds), desc="baselines",
-                                        disable=not progress):
-        key = dict(dataset=dataset, method=baseline, setting=baseline_setting(baseline, baseline_params, dataset),
-                   seed=seed)
-        scores = run.logged(**key)
-        if scores is not None:
-            seconds = run.records.query("dataset == @dataset and method == @baseline and seed == @seed")["time_s"]
-            rows.append({"dataset": dataset, "method": baseline, "seed": seed, **{m: scores[m] for m in
-                         ("nmi", "ari", "acc")}, "seconds": seconds.iloc[-1]})
-            continue
-        t0 = time.perf_counter()
-        checkpoint = run.checkpoint_path(**key) if baseline in _CHECKPOINTED else None
-        labels = baseline_labels(imagesets[dataset], baseline, seed, baseline_params=baseline_params, device=device,
-                                 checkpoint_path=checkpoint)
-        seconds = time.perf_counter() - t0
-        scores = _scores(imagesets[dataset].labels, labels)
-        run.log(**key, metrics=scores, time_s=seconds)
-        rows.append({"dataset": dataset, "method": baseline, "seed": seed, **scores, "seconds": seconds})
+    shared = {"imagesets": imagesets, "baseline_params": baseline_params, "device": device}
+    for outcome in run_jobs(run, jobs, _baseline_job, shared=shared, parallel=parallel, desc="baselines",
+                            progress=progress):
+        job = outcome.job
+        rows.append({"dataset": job.dataset, "method": job.method, "seed": job.seed,
+                     **{m: outcome.metrics[m] for m in ("nmi", "ari", "acc")}, "seconds": outcome.time_s})
     return pd.DataFrame(rows, columns=["dataset", "method", "seed", "nmi", "ari", "acc", "seconds"])
+
+
+def _baseline_job(job: Job, ctx: JobContext, *, imagesets: dict, baseline_params: dict | None, device: str) -> dict:
+    """One :func:`run_baselines` job: the baseline's labels and scores; the trained ones get the job's checkpoint."""
+    imageset = imagesets[job.dataset]
+    t0 = time.perf_counter()
+    labels = baseline_labels(imageset, job.method, job.seed, baseline_params=baseline_params, device=device,
+                             checkpoint_path=ctx.checkpoint_path if job.method in DEEP_BASELINES else None)
+    seconds = time.perf_counter() - t0
+    return {"logs": [dict(metrics=_scores(imageset.labels, labels), time_s=seconds)]}
 
 
 def compare_baselines_with_paper(frame: pd.DataFrame, *, stand_ins: dict | None = None) -> pd.DataFrame:
     """Our baselines beside Tables II-IV's rows of the same name (fractions)."""
-    stand_ins = dict(stand_ins or {})
     ours = frame.melt(id_vars=["dataset", "method", "seed"], value_vars=["nmi", "ari", "acc"], var_name="metric")
     ours["method"] = ours["method"].map(lambda m: BASELINES[m][0])
     ours["setting"] = ""
-    aggregated = results.aggregate(ours)
-    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
-    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
     published = pd.concat([paper.load("deepclue2022", t) for t in ("II", "III", "IV")], ignore_index=True)
-    side = paper.compare(aggregated, published)
-    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    side = beside_paper(ours, published, stand_ins)
     return side[side["paper"].notna()].reset_index(drop=True)
 
 
@@ -609,7 +601,7 @@ def _layer_features(model, imageset, names) -> dict:
 
 def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict | None = None, layers=None,
              clusterings_per_layer: int = 5, pca_dim: int = 1000, n_representatives: int = 1000, knn: int = 5,
-             ensemble_sizes=(), device: str = "cpu", progress: bool = True) -> DeepCluERuns:
+             ensemble_sizes=(), device: str = "cpu", progress: bool = True, parallel=None) -> DeepCluERuns:
     """Train CC once per dataset x seed and log the four clusterings of :data:`METHODS` (NMI, ARI, ACC), and with
     ``ensemble_sizes`` (M' values) the ensemble-size sweep of :func:`ensemble_size_curve` on the same layer
     features and base clusterings (:data:`SIZE_METHOD`).
@@ -617,93 +609,92 @@ def run_grid(run: results.Run, imagesets: dict, seeds, *, estimator_params: dict
     The unweighted ensemble is the consensus of the weighted one's base clusterings with every cluster weighing
     1. The ensembles and k-means use the seed as their random state. See :class:`DeepCluERuns`.
 
-    Resumable: a (dataset, seed) whose every record is already in ``run``'s folder (``run.logged``) is not
-    recomputed, its rows are read back from the records and the :data:`ARTIFACTS` tables; an unfinished one
-    resumes CC from its per-epoch checkpoint (``run.checkpoint_path``) and logs only what is missing. The
-    artifacts are rewritten after every job, so :func:`draw_figures` redraws the figures from the folder alone.
+    One job per (dataset, seed) (:func:`clustlib.studies._grid.run_jobs`; ``parallel`` None runs them here, or
+    ``"local"`` / a scheduler address on Dask). Resumable: a job whose CC record is in ``run``'s folder
+    (``run.logged``) is not recomputed, its rows are read back from the records and its kept tables; an unfinished
+    one resumes CC from its per-epoch checkpoint (``run.checkpoint_path``). The :data:`ARTIFACTS` tables of the
+    whole grid are written at the end, so :func:`draw_figures` redraws the figures from the folder alone.
 
     Host memory: one dataset's float32 CC input (N, 3, H, W) at a time, built from the uint8 images
     (:func:`prepare_inputs`) and freed once CC is trained; the layer features are computed from the uint8 images
     in chunks of network batches (:func:`_layer_features`).
     """
-    from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
-    from clustlib.deep.contrastive import DEEPCLUE_LAYERS, ContrastiveClustering
-
-    layers = tuple(layers or DEEPCLUE_LAYERS)
-    ens = ensemble_kwargs(clusterings_per_layer, pca_dim, n_representatives, knn)
+    layers = tuple(layers or DEEPCLUE_LAYER_NAMES)
     if ensemble_sizes:
         check_ensemble_sizes(list(ensemble_sizes))
-    kept = {name: _artifact(run.run_dir, name) for name in ARTIFACTS}
-    tables = {name: [] for name in ARTIFACTS}
-    jobs = [(d, seed) for d in imagesets for seed in seeds]
-    for dataset, seed in tqdm(jobs, desc="DeepCluE", disable=not progress):
-        imageset = imagesets[dataset]
-        y, k = imageset.labels, imageset.n_classes
-        sweep = [{"M": m * len(layers), "M_per_layer": m} for m in sorted(ensemble_sizes)]
-        keys = [dict(method=m) for m in METHODS] + [dict(method=SIZE_METHOD, setting=s) for s in sweep]
-        done = all(run.logged(dataset=dataset, seed=seed, **key) is not None for key in keys)
-        mine = {name: frame[(frame["dataset"] == dataset) & (frame["seed"] == seed)] for name, frame in kept.items()}
-        if done and len(mine["scores"]) == len(METHODS):
-            for name in ARTIFACTS:
-                tables[name].append(mine[name])
-            continue
-        X = prepare_inputs(imageset)  # (N, 3, H, W) float32, the only float copy of the set
-        kwargs = estimator_kwargs(dataset, estimator_params)
-        model = ContrastiveClustering(k, **kwargs, random_state=seed, device=device, progress=False,
-                                      checkpoint_path=run.checkpoint_path(dataset=dataset, method=CC_METHOD,
-                                                                          seed=seed))
-        resolved = model.check_params(X)
-        t0 = time.perf_counter()
-        model.fit(X)
-        fit_s = time.perf_counter() - t0
-        del X
-        feats = _layer_features(model, imageset, tuple(dict.fromkeys((*layers, "fc8"))))
-        desc = f"{resolved['backbone']}, {resolved['image_size']} px, {model.epochs} epochs"
-        outcomes = [(CC_METHOD, model.labels_, fit_s, f"{desc}; argmax of g_C")]
-        t0 = time.perf_counter()
-        km = KMeans(k, n_init=10, random_state=seed).fit_predict(feats["fc8"])
-        outcomes.append((G_I_METHOD, km, time.perf_counter() - t0, f"{desc}; k-means (10 restarts) on fc8"))
-        note = f"{desc}; layers {','.join(layers)}, M'={clusterings_per_layer}, p={n_representatives}, Knn={knn}"
-        t0 = time.perf_counter()
-        result = multilayer_ensemble([feats[name] for name in layers], k, **ens, random_state=seed)
-        outcomes.append((METHOD, result.labels, time.perf_counter() - t0, f"{note}, entropy-weighted clusters"))
-        t0 = time.perf_counter()
-        unweighted = weighted_bipartite_consensus(result.base_labels, k, weighted=False, random_state=seed)
-        outcomes.append((UNWEIGHTED_METHOD, unweighted, time.perf_counter() - t0,
-                         f"{note}, unweighted clusters (the weighted ensemble's base clusterings; consensus time)"))
-        tables["base_clusterings"].append(pd.DataFrame(
-            [{"dataset": dataset, "seed": seed, "layer": layers[result.layer_of_clustering[m]],
-              "k": int(result.base_ks[m]), "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]}
-             for m in range(result.base_labels.shape[1])], columns=_BASE_COLUMNS))
-        score_rows = []
-        for method, labels, seconds, method_note in outcomes:
-            scores = _scores(y, labels)
-            if run.logged(dataset=dataset, method=method, seed=seed) is None:
-                run.log(dataset=dataset, method=method, seed=seed, metrics=scores, time_s=seconds, note=method_note)
-            score_rows.append({"dataset": dataset, "method": method, "seed": seed, **scores,
-                               "n_clusters_found": int(np.unique(labels).size), "seconds": seconds})
-        tables["scores"].append(pd.DataFrame(score_rows, columns=_SCORE_COLUMNS))
-        h = model.history_
-        tables["history"].append(pd.DataFrame(
-            [{"dataset": dataset, "seed": seed, "epoch": e + 1, "loss": a, "instance_loss": b, "cluster_loss": c,
-              "entropy_term": d} for e, (a, b, c, d) in enumerate(zip(h.losses, h.instance_losses, h.cluster_losses,
-                                                                      h.entropy_terms))], columns=_HISTORY_COLUMNS))
-        if ensemble_sizes:
-            curve = ensemble_size_curve([feats[name] for name in layers], y, k, ensemble_sizes, pool=result,
-                                        clusterings_per_layer=clusterings_per_layer, pca_dim=pca_dim,
-                                        n_representatives=n_representatives, knn=knn, random_state=seed)
-            for row in curve.itertuples(index=False):
-                setting = {"M": row.M, "M_per_layer": row.M_per_layer}
-                if run.logged(dataset=dataset, method=SIZE_METHOD, setting=setting, seed=seed) is None:
-                    run.log(dataset=dataset, method=SIZE_METHOD, setting=setting, seed=seed,
-                            metrics={"nmi": row.nmi, "ari": row.ari, "acc": row.acc}, time_s=row.seconds,
-                            note=f"{desc}; the first {row.M_per_layer} base clusterings of each layer, weighted "
-                                 "consensus")
-        for name in ARTIFACTS:  # rewritten after every job: what is here is what a rerun skips
-            results.save_table(run.run_dir, name, _concat(tables[name], ARTIFACTS[name]))
-    frames = {name: _concat(tables[name], ARTIFACTS[name]) for name in ARTIFACTS}
+    config = {"estimator_params": estimator_params, "layers": layers, "clusterings_per_layer": clusterings_per_layer,
+              "ens": ensemble_kwargs(clusterings_per_layer, pca_dim, n_representatives, knn),
+              "ensemble_sizes": tuple(sorted(ensemble_sizes)), "device": device}
+    pairs = [(d, seed) for d in imagesets for seed in seeds]
+    jobs = [Job(d, CC_METHOD, None, seed, tables=tuple(ARTIFACTS), name=f"{d}-s{seed}") for d, seed in pairs]
+    outcomes = run_jobs(run, jobs, _grid_job, shared={"imagesets": imagesets, "config": config}, parallel=parallel,
+                        desc="DeepCluE", progress=progress)
+    frames = {name: _concat([o.tables[name] for o in outcomes], ARTIFACTS[name]) for name in ARTIFACTS}
+    for name, frame in frames.items():  # what draw_figures reads
+        results.save_table(run.run_dir, name, frame)
     return DeepCluERuns(frames["scores"], frames["base_clusterings"], frames["history"],
-                        _sizes_from_records(run.records, jobs))
+                        _sizes_from_records(run.records, pairs))
+
+
+def _grid_job(job: Job, ctx: JobContext, *, imagesets: dict, config: dict) -> dict:
+    """One :func:`run_grid` job: train CC on one (dataset, seed), cluster its layers four ways (and the
+    ensemble-size sweep); the records of :data:`METHODS` (+ :data:`SIZE_METHOD`) and the job's tables."""
+    from clustlib.cluster import multilayer_ensemble, weighted_bipartite_consensus
+    from clustlib.deep import ContrastiveClustering
+
+    dataset, seed, layers = job.dataset, job.seed, config["layers"]
+    imageset = imagesets[dataset]
+    y, k = imageset.labels, imageset.n_classes
+    X = prepare_inputs(imageset)  # (N, 3, H, W) float32, the only float copy of the set
+    model = ctx.checkpointed(ContrastiveClustering(k, **estimator_kwargs(dataset, config["estimator_params"]),
+                                                   random_state=seed, device=config["device"], progress=False))
+    resolved = model.check_params(X)
+    t0 = time.perf_counter()
+    model.fit(X)
+    fit_s = time.perf_counter() - t0
+    del X
+    feats = _layer_features(model, imageset, tuple(dict.fromkeys((*layers, "fc8"))))
+    desc = f"{resolved['backbone']}, {resolved['image_size']} px, {model.epochs} epochs"
+    outcomes = [(CC_METHOD, model.labels_, fit_s, f"{desc}; argmax of g_C")]
+    t0 = time.perf_counter()
+    km = KMeans(k, n_init=10, random_state=seed).fit_predict(feats["fc8"])
+    outcomes.append((G_I_METHOD, km, time.perf_counter() - t0, f"{desc}; k-means (10 restarts) on fc8"))
+    ens = config["ens"]
+    note = (f"{desc}; layers {','.join(layers)}, M'={config['clusterings_per_layer']}, p={ens['n_representatives']}, "
+            f"Knn={ens['knn']}")
+    t0 = time.perf_counter()
+    result = multilayer_ensemble([feats[name] for name in layers], k, **ens, random_state=seed)
+    outcomes.append((METHOD, result.labels, time.perf_counter() - t0, f"{note}, entropy-weighted clusters"))
+    t0 = time.perf_counter()
+    unweighted = weighted_bipartite_consensus(result.base_labels, k, weighted=False, random_state=seed)
+    outcomes.append((UNWEIGHTED_METHOD, unweighted, time.perf_counter() - t0,
+                     f"{note}, unweighted clusters (the weighted ensemble's base clusterings; consensus time)"))
+    base = pd.DataFrame(
+        [{"dataset": dataset, "seed": seed, "layer": layers[result.layer_of_clustering[m]],
+          "k": int(result.base_ks[m]), "nmi": metrics.evaluate(y, result.base_labels[:, m], metrics=("nmi",))["nmi"]}
+         for m in range(result.base_labels.shape[1])], columns=_BASE_COLUMNS)
+    logs, score_rows = [], []
+    for method, labels, seconds, method_note in outcomes:
+        scores = _scores(y, labels)
+        logs.append(dict(method=method, metrics=scores, time_s=seconds, note=method_note))
+        score_rows.append({"dataset": dataset, "method": method, "seed": seed, **scores,
+                           "n_clusters_found": int(np.unique(labels).size), "seconds": seconds})
+    h = model.history_
+    history = pd.DataFrame(
+        [{"dataset": dataset, "seed": seed, "epoch": e + 1, "loss": a, "instance_loss": b, "cluster_loss": c,
+          "entropy_term": d} for e, (a, b, c, d) in enumerate(zip(h.losses, h.instance_losses, h.cluster_losses,
+                                                                  h.entropy_terms))], columns=_HISTORY_COLUMNS)
+    if config["ensemble_sizes"]:
+        curve = ensemble_size_curve([feats[name] for name in layers], y, k, config["ensemble_sizes"], pool=result,
+                                    clusterings_per_layer=config["clusterings_per_layer"], pca_dim=ens["pca_dim"],
+                                    n_representatives=ens["n_representatives"], knn=ens["knn"], random_state=seed)
+        for row in curve.itertuples(index=False):
+            logs.append(dict(method=SIZE_METHOD, setting={"M": row.M, "M_per_layer": row.M_per_layer},
+                             metrics={"nmi": row.nmi, "ari": row.ari, "acc": row.acc}, time_s=row.seconds,
+                             note=f"{desc}; the first {row.M_per_layer} base clusterings of each layer, weighted "
+                                  "consensus"))
+    return {"logs": logs, "tables": {"scores": pd.DataFrame(score_rows, columns=_SCORE_COLUMNS),
+                                     "base_clusterings": base, "history": history}}
 
 
 def _concat(frames: list, columns: list) -> pd.DataFrame:
@@ -739,14 +730,9 @@ def compare_with_paper(scores: pd.DataFrame, tables: str = "main", *, stand_ins:
     frame["setting"] = ""
     ours = frame.melt(id_vars=["dataset", "method", "setting", "seed"], value_vars=["nmi", "ari", "acc"],
                       var_name="metric")
-    aggregated = results.aggregate(ours)
-    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
-    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
     published = pd.concat([paper.load("deepclue2022", t) for t in _TABLES[tables]], ignore_index=True)
     published["setting"] = published["setting"].fillna("")
-    aggregated["setting"] = aggregated["setting"].fillna("")
-    side = paper.compare(aggregated, published)
-    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    side = beside_paper(ours, published, stand_ins)
     return side[side["paper"].notna()].reset_index(drop=True)
 
 

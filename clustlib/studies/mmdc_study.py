@@ -44,7 +44,6 @@ G. Shiran, D. Weinshall, "Multi-Modal Deep Clustering: Unsupervised Partitioning
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -53,12 +52,12 @@ import numpy as np
 import pandas as pd
 from matplotlib import pyplot as plt
 from matplotlib.ticker import MaxNLocator
-from tqdm.auto import tqdm
 
 from clustlib import data, metrics, paper, plots, results
 from clustlib.errors import InvalidParameter
-from clustlib.studies._common import (check_datasets, check_estimator_params, check_list, check_seeds,
-                                     load_image_trees_at, summary_mean_std)
+from clustlib.studies._common import (beside_paper, check_datasets, check_estimator_params, check_list, check_seeds,
+                                     history_panels, load_image_trees_at, summary_mean_std)
+from clustlib.studies._grid import Job, JobContext, check_scheduler, job_slug, run_jobs
 
 __all__ = ["METHOD", "PAPER_METHOD", "PRESETS", "DATASET_SETTINGS", "IMAGE_SIZES", "NO_ROTATION_LR",
            "REFINEMENT_EPOCHS", "FEATURE_COLUMNS", "PAPER_NAMES", "MMDCRuns", "validate", "validate_params",
@@ -315,6 +314,7 @@ def _validate_extras(datasets, seeds, subsets, preset, estimator_params, feature
 def validate_params(params: dict) -> None:
     """Every parameter of the notebook, checked by :func:`validate` before its kernel starts (``clustlib run``
     calls this)."""
+    check_scheduler(params.get("scheduler"))
     check_datasets(params["datasets"], params["subsets"])
     validate(params["datasets"], params["sobel"], params["rotation"], params["seeds"], preset=params["preset"],
              estimator_params=params["estimator_params"], subsets=params["subsets"], refinement=params["refinement"],
@@ -381,38 +381,107 @@ def _evaluate(labels_true, labels) -> dict:
     return metrics.evaluate(labels_true, labels, metrics=("nmi", "ari", "acc"))
 
 
-def _slug(*parts) -> str:
-    """A plain artifact stem for one job (``sobel=0,rotation=1`` -> ``sobel0_rotation1``)."""
-    return "-".join(re.sub(r"[^A-Za-z0-9.+]+", "_", str(p).replace("=", "")).strip("_") for p in parts)
+def _fit(imageset, kwargs: dict, X: np.ndarray, seed: int, device: str, ctx: JobContext):
+    """Train one MMDC with the job's checkpoint; returns (model, resolved parameters, fit seconds)."""
+    from clustlib.deep import MMDC
+
+    model = ctx.checkpointed(MMDC(imageset.n_classes, **kwargs, random_state=seed, device=device, progress=False))
+    resolved = model.check_params(X)
+    t0 = time.perf_counter()
+    model.fit(X)
+    return model, resolved, time.perf_counter() - t0
 
 
-def _kept_job(run: results.Run, name: str, tables, *, dataset: str, method: str, setting: str, seed: int):
-    """The tables one finished job kept (``{table: DataFrame}``), or None when it has to run: a job counts as done
-    when ``run.logged`` has its first record and its tables are in the run folder (the resume contract)."""
-    if run.logged(dataset=dataset, method=method, setting=setting, seed=seed) is None:
-        return None
-    out = {}
-    for table in tables:
-        path = run.run_dir / "artifacts" / f"job-{name}-{table}.csv"
-        out[table] = results.load_table(run.run_dir, f"job-{name}-{table}") if path.exists() else pd.DataFrame()
-    return out if len(out[tables[0]]) else None
+def _stage_logs(dataset, setting, seed, before, after, source, note):
+    """Table 4.5's two records (before and after refinement) of one network and their table rows."""
+    logs, frame = [], []
+    for stage, scores in (("before_refinement", before), ("after_refinement", after)):
+        logs.append(dict(dataset=dataset, method=METHOD, setting=stage, seed=seed, metrics=scores, note=note))
+        frame.append({"dataset": dataset, "stage": stage, "setting": setting, "source": source, "seed": seed,
+                      **scores})
+    return logs, pd.DataFrame(frame)
 
 
-def _keep_job(run: results.Run, name: str, frames: dict, logs: list[dict]) -> dict:
-    """Keep a job's tables in the run folder (non-empty ones), then log its records; returns ``frames``. The
-    tables go first, so a job whose records are logged always has them."""
-    for table, frame in frames.items():
-        if len(frame):
-            results.save_table(run.run_dir, f"job-{name}-{table}", frame)
-    for kwargs in logs:
-        run.log(**kwargs)
-    return frames
+def _main_job(job: Job, ctx: JobContext, *, imagesets: dict, inputs: dict, config: dict) -> dict:
+    """One :func:`run_grid` network: its record (+ Table 4.5's and 4.4's when it is the main setting) and tables."""
+    dataset, seed, spec = job.dataset, job.seed, job.spec
+    setting, s, r, main = job.setting, spec["sobel"], spec["rotation"], spec["main"]
+    imageset = imagesets[dataset]
+    labels_true = imageset.labels
+    X = _input(inputs, imageset, dataset, spec["kwargs"]["network"])
+    model, resolved, fit_s = _fit(imageset, spec["kwargs"], X, seed, config["device"], ctx)
+    scores = _evaluate(labels_true, model.labels_)
+    refined = model.labels_before_refinement_ is not None
+    before = _evaluate(labels_true, model.labels_before_refinement_) if refined else {}
+    logs = [dict(dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
+                 note=f"network={model.network_name_}, epochs={resolved['epochs']}, "
+                      + (f"refinement from epoch {resolved['refine_epoch']}" if refined else "no refinement")
+                      + "; labels = nearest mixture mean")]
+    score = pd.DataFrame([{"dataset": dataset, "method": METHOD, "setting": setting, "sobel": s, "rotation": r,
+                           "network": model.network_name_, "epochs": resolved["epochs"],
+                           "refine_epoch": resolved["refine_epoch"], "refined": refined, "seed": seed,
+                           **scores, **{f"{m}_before": before.get(m, np.nan) for m in ("nmi", "ari", "acc")},
+                           "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
+                           "epoch_s": model.epoch_seconds_}])
+    refinement_rows = pd.DataFrame()
+    if config["refinement"] and main and refined:
+        stage, refinement_rows = _stage_logs(
+            dataset, setting, seed, before, scores, "main run",
+            f"{setting}: the network logged as {setting}, when its refinement starts (epoch "
+            f"{resolved['refine_epoch']}) and at the end")
+        logs += stage
+    feature_rows = pd.DataFrame()
+    if main and dataset in config["feature_datasets"] and seed in config["feature_seeds"]:
+        row, feature_logs = feature_scores(imageset, dataset, METHOD, model.network_, model.augment_, X, seed,
+                                           config["probe_params"], fit_s=fit_s, epochs=resolved["epochs"])
+        feature_rows = pd.DataFrame([row])
+        logs += feature_logs
+    arrays = {}
+    if main and spec["first_seed"]:  # Figure 4.2: members of each cluster, failures included
+        arrays[f"figure4_2_samples_{dataset}"] = cluster_samples(imageset, model.labels_, seed=seed)
+    return {"logs": logs, "arrays": arrays, "tables": {
+        "score": score, "history": pd.DataFrame(_history_rows(dataset, setting, seed, model.history_)),
+        "refinement": refinement_rows, "features": feature_rows}}
+
+
+def _appended_job(job: Job, ctx: JobContext, *, imagesets: dict, inputs: dict, config: dict) -> dict:
+    """Table 4.5 for a main network that does not refine: the same seed with refinement epochs appended."""
+    dataset, seed, spec = job.dataset, job.seed, job.spec
+    imageset = imagesets[dataset]
+    kwargs, setting, resolved = spec["kwargs"], spec["main_setting"], spec["resolved"]
+    model, _, _ = _fit(imageset, kwargs, _input(inputs, imageset, dataset, kwargs["network"]), seed,
+                       config["device"], ctx)
+    epochs = config["refinement_epochs"]
+    logs, frame = _stage_logs(
+        dataset, setting, seed, _evaluate(imageset.labels, model.labels_before_refinement_),
+        _evaluate(imageset.labels, model.labels_), "refinement appended",
+        f"{setting}, same seed, {epochs} refinement epochs appended after its "
+        f"{resolved['epochs']}: before = the {setting} network, after = that network refined")
+    return {"logs": logs, "tables": {"refinement": frame}}
+
+
+def _input(inputs: dict, imageset, dataset: str, network: str) -> np.ndarray:
+    """The prepared input of (dataset, network): from ``inputs`` (:func:`_inputs_of`), else made here (a job
+    logged before but rerun because its tables are missing)."""
+    key = (dataset, network)
+    return inputs[key] if key in inputs else prepare_inputs(imageset, network, image_size(dataset))
+
+
+def _inputs_of(run: results.Run, jobs, imagesets: dict, have: dict | None = None) -> dict:
+    """MMDC's input of every (dataset, network) a job still to run trains on (none when all are logged), added to
+    those of ``have``."""
+    out = dict(have or {})
+    for job in jobs:
+        key = (job.dataset, job.spec["kwargs"]["network"])
+        if key not in out and run.logged(**job.key) is None:
+            out[key] = prepare_inputs(imagesets[job.dataset], key[1], image_size(job.dataset))
+    return out
 
 
 def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, preset: str = "thesis",
              estimator_params: dict | None = None, ablation_datasets=None, refinement: bool = True,
              refinement_epochs: int = REFINEMENT_EPOCHS, feature_datasets=(), feature_seeds=(),
-             probe_params: dict | None = None, device: str = "cpu", progress: bool = True) -> MMDCRuns:
+             probe_params: dict | None = None, device: str = "cpu", progress: bool = True, parallel=None) -> MMDCRuns:
     """Train MMDC for every dataset x ablation setting x seed and log NMI, ARI, ACC (Tables 4.2, 4.3, 4.5).
 
     Records carry ``setting="sobel=0,rotation=1"`` etc. (each network's final state); datasets outside
@@ -422,107 +491,48 @@ def run_grid(run: results.Run, imagesets: dict, sobel, rotation, seeds, *, prese
     ``refinement_epochs`` of refinement appended after the schedule (:func:`refinement_kwargs`), whose
     "before" is the main run's final state. The main networks of ``feature_datasets`` x ``feature_seeds`` are
     also evaluated as Table 4.4's "Ours" (:func:`feature_scores`, records ``setting="kmeans"`` / ``"linear"``).
-    Resumable: a job already logged in ``run``'s folder is read back, an unfinished one resumes from its
-    checkpoint (``run.checkpoint_path``). See :class:`MMDCRuns`; the tables are kept in the run folder for
-    :func:`draw_figures`.
+    One job per network (:func:`clustlib.studies._grid.run_jobs`; ``parallel`` None runs them here, ``"local"`` or
+    a scheduler address on Dask). Resumable: a job already logged in ``run``'s folder is read back, an unfinished
+    one resumes from its checkpoint (``run.checkpoint_path``). See :class:`MMDCRuns`; the tables are kept in the
+    run folder for :func:`draw_figures`.
     """
-    from clustlib.deep import MMDC
-
     estimator_params = estimator_params or {}
     check_probe_splits(imagesets, [d for d in feature_datasets if d in imagesets])
-    rows, history, refined_rows, appended, features = [], [], [], [], []
     settings = {d: ablation_settings(d, sobel, rotation, estimator_params, ablation_datasets) for d in imagesets}
-    jobs = [(d, s, r, seed) for d in imagesets for s, r in settings[d] for seed in seeds]
-    inputs = {}
-
-    def fit(dataset, s, r, seed, extra=None, checkpoint_setting=None):
-        imageset = imagesets[dataset]
-        kwargs = {**estimator_kwargs(dataset, sobel=s, rotation=r, overrides=estimator_params, preset=preset),
-                  **(extra or {})}
-        key = (dataset, kwargs["network"])
-        if key not in inputs:
-            inputs[key] = prepare_inputs(imageset, kwargs["network"], image_size(dataset))
-        checkpoint = run.checkpoint_path(dataset=dataset, method=METHOD, setting=checkpoint_setting, seed=seed)
-        model = MMDC(imageset.n_classes, **kwargs, random_state=seed, device=device, progress=False,
-                     checkpoint_path=checkpoint)
-        resolved = model.check_params(inputs[key])
-        t0 = time.perf_counter()
-        model.fit(inputs[key])
-        return model, resolved, time.perf_counter() - t0, inputs[key]
-
-    def stage_logs(dataset, setting, seed, before, after, source, note):
-        logs, frame = [], []
-        for stage, scores in (("before_refinement", before), ("after_refinement", after)):
-            logs.append(dict(dataset=dataset, method=METHOD, setting=stage, seed=seed, metrics=scores, note=note))
-            frame.append({"dataset": dataset, "stage": stage, "setting": setting, "source": source, "seed": seed,
-                          **scores})
-        return logs, pd.DataFrame(frame)
-
-    for dataset, s, r, seed in tqdm(jobs, desc="MMDC", disable=not progress):
+    config = {"device": device, "refinement": refinement, "refinement_epochs": refinement_epochs,
+              "feature_datasets": tuple(feature_datasets), "feature_seeds": tuple(feature_seeds),
+              "probe_params": probe_params}
+    jobs = []
+    for dataset, s, r, seed in ((d, s, r, seed) for d in imagesets for s, r in settings[d] for seed in seeds):
         setting = setting_name(s, r)
-        main = (s, r) == settings[dataset][0]
-        name = _slug(dataset, METHOD, setting, f"s{seed}")
-        kept = _kept_job(run, name, ("score", "history", "refinement", "features"), dataset=dataset, method=METHOD,
-                         setting=setting, seed=seed)
-        if kept is None:
-            labels_true = imagesets[dataset].labels
-            model, resolved, fit_s, X = fit(dataset, s, r, seed, checkpoint_setting=setting)
-            scores = _evaluate(labels_true, model.labels_)
-            refined = model.labels_before_refinement_ is not None
-            before = _evaluate(labels_true, model.labels_before_refinement_) if refined else {}
-            logs = [dict(dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
-                         note=f"network={model.network_name_}, epochs={resolved['epochs']}, "
-                              + (f"refinement from epoch {resolved['refine_epoch']}" if refined else "no refinement")
-                              + "; labels = nearest mixture mean")]
-            score = pd.DataFrame([{"dataset": dataset, "method": METHOD, "setting": setting, "sobel": s, "rotation": r,
-                                   "network": model.network_name_, "epochs": resolved["epochs"],
-                                   "refine_epoch": resolved["refine_epoch"], "refined": refined, "seed": seed,
-                                   **scores, **{f"{m}_before": before.get(m, np.nan) for m in ("nmi", "ari", "acc")},
-                                   "n_clusters_found": int(np.unique(model.labels_).size), "fit_s": fit_s,
-                                   "epoch_s": model.epoch_seconds_}])
-            refinement_rows = pd.DataFrame()
-            if refinement and main and refined:
-                stage, refinement_rows = stage_logs(
-                    dataset, setting, seed, before, scores, "main run",
-                    f"{setting}: the network logged as {setting}, when its refinement starts (epoch "
-                    f"{resolved['refine_epoch']}) and at the end")
-                logs += stage
-            feature_rows = pd.DataFrame()
-            if main and dataset in feature_datasets and seed in feature_seeds:
-                row, feature_logs = feature_scores(imagesets[dataset], dataset, METHOD, model.network_, model.augment_,
-                                                   X, seed, probe_params, fit_s=fit_s, epochs=resolved["epochs"])
-                feature_rows = pd.DataFrame([row])
-                logs += feature_logs
-            if main and seed == seeds[0]:  # Figure 4.2: members of each cluster, failures included
-                results.save_arrays(run.run_dir, f"figure4_2_samples_{dataset}",
-                                    **cluster_samples(imagesets[dataset], model.labels_, seed=seed))
-            kept = _keep_job(run, name, {"score": score, "history": pd.DataFrame(_history_rows(
-                dataset, setting, seed, model.history_)), "refinement": refinement_rows, "features": feature_rows},
-                logs)
+        jobs.append(Job(dataset, METHOD, setting, seed, tables=("score", "history", "refinement", "features"),
+                        name=job_slug(dataset, METHOD, setting, f"s{seed}"), spec={
+                            "sobel": s, "rotation": r, "main": (s, r) == settings[dataset][0],
+                            "first_seed": seed == seeds[0], "kwargs": estimator_kwargs(
+                                dataset, sobel=s, rotation=r, overrides=estimator_params, preset=preset)}))
+    inputs = _inputs_of(run, jobs, imagesets)
+    shared = {"imagesets": imagesets, "inputs": inputs, "config": config}
+    rows, history, refined_rows, features, appended = [], [], [], [], []
+    for outcome in run_jobs(run, jobs, _main_job, shared=shared, parallel=parallel, desc="MMDC", progress=progress):
+        kept, job = outcome.tables, outcome.job
         rows += kept["score"].to_dict("records")
         history += kept["history"].to_dict("records")
         refined_rows += kept["refinement"].to_dict("records")
         features += kept["features"].to_dict("records")
         score = kept["score"].iloc[0]
-        if refinement and main and not bool(score["refined"]):
-            appended.append((dataset, s, r, seed, {"epochs": int(score["epochs"]),
-                                                   "refine_epoch": int(score["refine_epoch"])}))
-    for dataset, s, r, seed, resolved in tqdm(appended, desc="MMDC refinement", disable=not progress):
-        setting = setting_name(s, r)
-        name = _slug(dataset, METHOD, setting, "refinement_appended", f"s{seed}")
-        kept = _kept_job(run, name, ("refinement",), dataset=dataset, method=METHOD, setting="before_refinement",
-                         seed=seed)
-        if kept is None:
-            extra = refinement_kwargs(resolved, refinement_epochs)
-            model, _, _, _ = fit(dataset, s, r, seed, extra, checkpoint_setting=f"{setting},refinement appended")
-            labels_true = imagesets[dataset].labels
-            logs, frame = stage_logs(
-                dataset, setting, seed, _evaluate(labels_true, model.labels_before_refinement_),
-                _evaluate(labels_true, model.labels_), "refinement appended",
-                f"{setting}, same seed, {refinement_epochs} refinement epochs appended after its "
-                f"{resolved['epochs']}: before = the {setting} network, after = that network refined")
-            kept = _keep_job(run, name, {"refinement": frame}, logs)
-        refined_rows += kept["refinement"].to_dict("records")
+        if refinement and job.spec["main"] and not bool(score["refined"]):
+            resolved = {"epochs": int(score["epochs"]), "refine_epoch": int(score["refine_epoch"])}
+            appended.append(Job(job.dataset, METHOD, "before_refinement", job.seed, tables=("refinement",),
+                                name=job_slug(job.dataset, METHOD, job.setting, "refinement_appended", f"s{job.seed}"),
+                                checkpoint_setting=f"{job.setting},refinement appended", spec={
+                                    "main_setting": job.setting, "resolved": resolved,
+                                    "kwargs": {**job.spec["kwargs"],
+                                               **(refinement_kwargs(resolved, refinement_epochs) or {})}}))
+    if appended:
+        shared["inputs"] = _inputs_of(run, appended, imagesets, inputs)
+        for outcome in run_jobs(run, appended, _appended_job, shared=shared, parallel=parallel,
+                                desc="MMDC refinement", progress=progress):
+            refined_rows += outcome.tables["refinement"].to_dict("records")
     refinement_frame = pd.DataFrame(refined_rows, columns=["dataset", "stage", "setting", "source", "seed", "nmi",
                                                            "ari", "acc"])
     out = MMDCRuns(pd.DataFrame(rows), pd.DataFrame(history), refinement_frame,
@@ -626,35 +636,39 @@ def baseline_kwargs(dataset: str, method: str, *, preset: str = "thesis", estima
 
 def run_feature_baselines(run: results.Run, imagesets: dict, datasets, baselines, seeds, *, preset: str = "thesis",
                           estimator_params: dict | None = None, baseline_params: dict | None = None,
-                          probe_params: dict | None = None, device: str = "cpu", progress: bool = True
-                          ) -> pd.DataFrame:
+                          probe_params: dict | None = None, device: str = "cpu", progress: bool = True,
+                          parallel=None) -> pd.DataFrame:
     """Table 4.4's baselines: train NAT, RotNet, NAT+Rot (:mod:`clustlib.deep.selfsup_baselines`) on each dataset
     with MMDC's network and schedule (:func:`baseline_kwargs`) and evaluate their penultimate features as MMDC's
     (:func:`feature_scores`). Resumable as :func:`run_grid`. Returns one row per (dataset, method, seed)."""
+    check_probe_splits(imagesets, datasets)
+    jobs = [Job(d, m, "kmeans", seed, tables=("features",), name=job_slug(d, m, "features", f"s{seed}"),
+                checkpoint_setting="features", spec={"kwargs": baseline_kwargs(
+                    d, m, preset=preset, estimator_params=estimator_params, baseline_params=baseline_params)})
+            for d in datasets for m in baselines for seed in seeds]
+    rows = []
+    for outcome in run_jobs(run, jobs, _feature_baseline_job, shared={
+            "imagesets": imagesets, "probe_params": probe_params, "device": device}, parallel=parallel,
+            desc="NAT / RotNet", progress=progress):
+        rows += outcome.tables["features"].to_dict("records")
+    return pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
+
+
+def _feature_baseline_job(job: Job, ctx: JobContext, *, imagesets: dict, probe_params: dict | None,
+                          device: str) -> dict:
+    """One Table 4.4 baseline: train it, then score its penultimate features as MMDC's."""
     from clustlib.deep.selfsup_baselines import create_baseline
 
-    check_probe_splits(imagesets, datasets)
-    rows = []
-    jobs = [(d, m, seed) for d in datasets for m in baselines for seed in seeds]
-    for dataset, method, seed in tqdm(jobs, desc="NAT / RotNet", disable=not progress):
-        name = _slug(dataset, method, "features", f"s{seed}")
-        kept = _kept_job(run, name, ("features",), dataset=dataset, method=method, setting="kmeans", seed=seed)
-        if kept is None:
-            imageset = imagesets[dataset]
-            kwargs = baseline_kwargs(dataset, method, preset=preset, estimator_params=estimator_params,
-                                     baseline_params=baseline_params)
-            X = prepare_inputs(imageset, kwargs["network"], image_size(dataset))
-            model = create_baseline(method, imageset.n_classes, **kwargs, random_state=seed, device=device,
-                                    progress=False, checkpoint_path=run.checkpoint_path(
-                                        dataset=dataset, method=method, setting="features", seed=seed))
-            resolved = model.check_params(X)
-            t0 = time.perf_counter()
-            model.fit(X)
-            row, logs = feature_scores(imageset, dataset, method, model.network_, model.augment_, X, seed,
-                                       probe_params, fit_s=time.perf_counter() - t0, epochs=resolved["epochs"])
-            kept = _keep_job(run, name, {"features": pd.DataFrame([row])}, logs)
-        rows += kept["features"].to_dict("records")
-    return pd.DataFrame(rows, columns=list(FEATURE_COLUMNS))
+    imageset, kwargs = imagesets[job.dataset], job.spec["kwargs"]
+    X = prepare_inputs(imageset, kwargs["network"], image_size(job.dataset))
+    model = ctx.checkpointed(create_baseline(job.method, imageset.n_classes, **kwargs, random_state=job.seed,
+                                             device=device, progress=False))
+    resolved = model.check_params(X)
+    t0 = time.perf_counter()
+    model.fit(X)
+    row, logs = feature_scores(imageset, job.dataset, job.method, model.network_, model.augment_, X, job.seed,
+                               probe_params, fit_s=time.perf_counter() - t0, epochs=resolved["epochs"])
+    return {"logs": logs, "tables": {"features": pd.DataFrame([row])}}
 
 
 def save_features(run: results.Run, *frames: pd.DataFrame) -> pd.DataFrame:
@@ -673,7 +687,7 @@ def grid_setting(target_dim, sigma: float, means: str = "random") -> str:
 
 def run_target_grid(run: results.Run, imagesets: dict, datasets, target_dims, target_sigmas, seeds, *,
                     preset: str = "thesis", estimator_params: dict | None = None, grid_params: dict | None = None,
-                    device: str = "cpu", progress: bool = True) -> pd.DataFrame:
+                    device: str = "cpu", progress: bool = True, parallel=None) -> pd.DataFrame:
     """Figure 4.1: MMDC on each dataset for every target dimension d x covariance coefficient sigma, without the
     refinement stage (as the figure), plus the thesis's choice (one-hot means, d = K, sigma = 0) as reference.
 
@@ -682,45 +696,50 @@ def run_target_grid(run: results.Run, imagesets: dict, datasets, target_dims, ta
     Schedule and augmentation of the dataset's main setting (Sobel off), then ``grid_params``. Resumable.
     Returns one row per (dataset, cell, seed): ``dataset, means, target_dim, sigma, seed, nmi, ari, acc, fit_s``.
     """
-    from clustlib.deep import MMDC
-
-    rows = []
+    jobs = []
     for dataset in datasets:
-        imageset = imagesets[dataset]
-        k = imageset.n_classes
+        k = imagesets[dataset].n_classes
         cells = [("random", int(d), float(s)) for d in target_dims for s in target_sigmas] + [("one_hot", k, 0.0)]
         main_rotation = ablation_settings(dataset, [False], [True, False], estimator_params)[0][1]
         overrides = {**(estimator_params or {}), **(grid_params or {})}
         kwargs = estimator_kwargs(dataset, sobel=False, rotation=main_rotation, overrides=overrides, preset=preset)
-        X = None
-        for (means, d, sigma), seed in tqdm([(c, s) for c in cells for s in seeds], desc="Figure 4.1",
-                                            disable=not progress):
+        for (means, d, sigma), seed in [(c, s) for c in cells for s in seeds]:
             setting = grid_setting(d, sigma, means)
-            name = _slug(dataset, METHOD, setting, f"s{seed}")
-            kept = _kept_job(run, name, ("grid",), dataset=dataset, method=METHOD, setting=setting, seed=seed)
-            if kept is None:
-                X = prepare_inputs(imageset, kwargs["network"], image_size(dataset)) if X is None else X
-                model = MMDC(k, **{**kwargs, "target_dim": d, "target_sigma": float(np.sqrt(sigma)),
-                                   "target_means": means}, random_state=seed, device=device, progress=False,
-                             checkpoint_path=run.checkpoint_path(dataset=dataset, method=METHOD, setting=setting,
-                                                                 seed=seed))
-                epochs = model.check_params(X)["epochs"]
-                model.set_params(refine_epoch=epochs)  # no refinement stage (the figure's networks)
-                t0 = time.perf_counter()
-                model.fit(X)
-                fit_s = time.perf_counter() - t0
-                scores = _evaluate(imageset.labels, model.labels_)
-                row = {"dataset": dataset, "means": means, "target_dim": d, "sigma": sigma, "seed": seed, **scores,
-                       "epochs": epochs, "fit_s": fit_s}
-                kept = _keep_job(run, name, {"grid": pd.DataFrame([row])}, [dict(
-                    dataset=dataset, method=METHOD, setting=setting, seed=seed, metrics=scores, time_s=fit_s,
-                    note=f"Figure 4.1 cell: {means} means, d={d}, covariance {sigma:g} I (noise SD "
-                         f"{np.sqrt(sigma):.3g}), {epochs} epochs, no refinement")])
-            rows += kept["grid"].to_dict("records")
+            jobs.append(Job(dataset, METHOD, setting, seed, tables=("grid",), name=job_slug(dataset, METHOD, setting,
+                                                                                         f"s{seed}"), spec={
+                "kwargs": {**kwargs, "target_dim": d, "target_sigma": float(np.sqrt(sigma)), "target_means": means},
+                "means": means, "d": d, "sigma": sigma}))
+    shared = {"imagesets": imagesets, "inputs": _inputs_of(run, jobs, imagesets), "device": device}
+    rows = []
+    for outcome in run_jobs(run, jobs, _target_grid_job, shared=shared, parallel=parallel, desc="Figure 4.1",
+                            progress=progress):
+        rows += outcome.tables["grid"].to_dict("records")
     frame = pd.DataFrame(rows, columns=["dataset", "means", "target_dim", "sigma", "seed", "nmi", "ari", "acc",
                                         "epochs", "fit_s"])
     results.save_table(run.run_dir, "figure4_1_target_grid", frame)
     return frame
+
+
+def _target_grid_job(job: Job, ctx: JobContext, *, imagesets: dict, inputs: dict, device: str) -> dict:
+    """One Figure 4.1 cell: MMDC with the cell's target mixture and no refinement stage."""
+    from clustlib.deep import MMDC
+
+    imageset, spec = imagesets[job.dataset], job.spec
+    X = _input(inputs, imageset, job.dataset, spec["kwargs"]["network"])
+    means, d, sigma = spec["means"], spec["d"], spec["sigma"]
+    model = ctx.checkpointed(MMDC(imageset.n_classes, **spec["kwargs"], random_state=job.seed, device=device,
+                                  progress=False))
+    epochs = model.check_params(X)["epochs"]
+    model.set_params(refine_epoch=epochs)  # no refinement stage (the figure's networks)
+    t0 = time.perf_counter()
+    model.fit(X)
+    fit_s = time.perf_counter() - t0
+    scores = _evaluate(imageset.labels, model.labels_)
+    row = {"dataset": job.dataset, "means": means, "target_dim": d, "sigma": sigma, "seed": job.seed, **scores,
+           "epochs": epochs, "fit_s": fit_s}
+    return {"tables": {"grid": pd.DataFrame([row])}, "logs": [dict(
+        metrics=scores, time_s=fit_s, note=f"Figure 4.1 cell: {means} means, d={d}, covariance {sigma:g} I (noise SD "
+                                           f"{np.sqrt(sigma):.3g}), {epochs} epochs, no refinement")]}
 
 
 def summary(frame: pd.DataFrame, by) -> pd.DataFrame:
@@ -794,11 +813,7 @@ def compare_with_paper(frame: pd.DataFrame, table: str = "4.3", *, stand_ins: di
         frame["method"] = PAPER_METHOD
         ours = frame.melt(id_vars=["dataset", "method", "setting", "seed"], value_vars=["nmi", "ari", "acc"],
                           var_name="metric")
-    aggregated = results.aggregate(ours)
-    aggregated.insert(0, "ours_dataset", aggregated["dataset"])
-    aggregated["dataset"] = aggregated["dataset"].map(lambda d: stand_ins.get(d, d))
-    side = paper.compare(aggregated, paper.load("mmdc2021", table))
-    side.insert(0, "ours_dataset", aggregated["ours_dataset"].to_numpy())
+    side = beside_paper(ours, paper.load("mmdc2021", table), stand_ins)
     side.insert(side.columns.get_loc("ours_std") + 1, "ours_se", side["ours_std"] / np.sqrt(side["n"]))
     return side[side["paper"].notna()].reset_index(drop=True)
 
@@ -888,12 +903,8 @@ def figure_training_curves(history: pd.DataFrame, dataset: str | None = None):
     """Training on one dataset, mean over seeds per setting: the clustering MSE (left; the RotNet loss dashed
     where trained), and the share of images whose target changed in the epoch (right: per-batch reassignment,
     then the k-means refinement). The dotted vertical line marks the first refinement epoch."""
-    dataset = dataset or history["dataset"].iloc[0]
-    part = history[history["dataset"] == dataset]
-    mean = part.groupby(["setting", "epoch"], sort=False).mean(numeric_only=True).reset_index()
-    fig, (left, right) = plt.subplots(1, 2, figsize=(8.4, 3.2), layout="constrained")
-    for i, (setting, rows) in enumerate(mean.groupby("setting", sort=False)):
-        colour = f"C{i}"
+    dataset, part, lines, fig, left, right = history_panels(history, dataset, "setting")
+    for colour, setting, rows in lines:
         name = _SETTING_LABELS.get(setting, setting)
         left.plot(rows["epoch"], rows["loss"], color=colour, marker="o", ms=3, label=f"{name}: MSE")
         if rows["rotation_loss"].notna().any():
