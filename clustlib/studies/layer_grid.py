@@ -31,6 +31,7 @@ from clustlib.cluster import cluster_features, isometric_reduction
 from clustlib.errors import InvalidParameter
 from clustlib.features.extraction import clustering_view, drop_wide_layer
 from clustlib.studies._common import check_datasets, check_seed, paper_method_name
+from clustlib.studies._grid import Job, JobContext, run_jobs
 
 __all__ = [
     "ALGORITHM_CODES",
@@ -103,14 +104,18 @@ def _setting(extractor: str, layer: str | None, algorithm: str) -> dict:
     return {"clustering": code} if extractor == PIXELS else {"layer": layer, "clustering": code}
 
 
-def _log(run, imageset, method, setting, seed, labels, seconds, note) -> None:
-    run.log(dataset=imageset.name, method=method, setting=setting, seed=seed,
-            metrics={"nmi": metrics.nmi(imageset.labels, labels)}, time_s=seconds, note=json.dumps(note))
+def _cluster_job(job: Job, ctx: JobContext, *, features: np.ndarray, labels_true: np.ndarray, n_clusters: int,
+                 note: dict) -> dict:
+    """One grid job: cluster one layer's (reduced) features with one algorithm; its NMI and clustering time."""
+    algorithm = job.spec["algorithm"]
+    with _one_blas_thread(algorithm):
+        labels, seconds, _ = cluster_features(features, algorithm, n_clusters, random_state=job.seed, reduce=False)
+    return {"logs": [dict(metrics={"nmi": metrics.nmi(labels_true, labels)}, time_s=seconds, note=json.dumps(note))]}
 
 
 def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algorithms, *, seed: int = 0,
                    batch_size: int = 32, device: str = "cpu", amp: bool = False, include_pixels: bool = True,
-                   keep_wide_features: bool = True, progress: bool = True) -> pd.DataFrame:
+                   keep_wide_features: bool = True, progress: bool = True, parallel=None) -> pd.DataFrame:
     """Cluster every (dataset, extractor, layer, algorithm) and log NMI and clustering time into ``run``.
 
     Parameters
@@ -144,6 +149,8 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
 
     Resume: a job (dataset, network, layer, algorithm) already logged in ``run`` (a rerun of an interrupted
     ``clustlib run`` reuses its folder) is skipped, and a network whose jobs are all logged is not extracted.
+    The algorithms of one layer run through :func:`clustlib.studies._grid.run_jobs` (``parallel``: None here,
+    ``"local"`` or a scheduler address on Dask), after the network's features are extracted here.
     """
     validate_grid(extractors, layers, algorithms)
     jobs = [(name, ext) for name in imagesets for ext in ([PIXELS] if include_pixels else []) + list(extractors)]
@@ -173,11 +180,11 @@ def run_layer_grid(run: results.Run, imagesets: dict, extractors, layers, algori
                 continue
             reduced, reduction_note = (clustering_view(extracted, layer) if extracted is not None
                                        else _pixel_view(matrix))
-            for algorithm in wanted:
-                with _one_blas_thread(algorithm):
-                    labels, seconds, _ = cluster_features(reduced, algorithm, k, random_state=seed, reduce=False)
-                _log(run, imageset, extractor, _setting(extractor, layer, algorithm), seed, labels, seconds,
-                     {**note, "dims": int(matrix.shape[1]), **reduction_note})
+            jobs = [Job(dataset_name, extractor, _setting(extractor, layer, algorithm), seed,
+                        spec={"algorithm": algorithm}) for algorithm in wanted]
+            run_jobs(run, jobs, _cluster_job, checkpoint=False, parallel=parallel, progress=False, shared={
+                "features": reduced, "labels_true": imageset.labels, "n_clusters": k,
+                "note": {**note, "dims": int(matrix.shape[1]), **reduction_note}})
             if extracted is not None and not keep_wide_features:
                 del matrix, reduced
                 drop_wide_layer(extracted, layer)
