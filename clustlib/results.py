@@ -14,7 +14,6 @@ import json
 import math
 import os
 import shutil
-import tempfile
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from clustlib import repro
+from clustlib._atomic import atomic_path, atomic_write_text  # atomic_write_text is public here too
 from clustlib.errors import InvalidParameter
 from clustlib.paths import results_root, runs_root
 
@@ -70,22 +70,6 @@ def parse_setting(setting: str) -> dict:
     if not isinstance(setting, str) or not setting:
         return {}
     return dict(part.split("=", 1) for part in setting.split(",") if "=" in part)
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Run:
@@ -249,10 +233,8 @@ def load_table(run_dir, name: str) -> pd.DataFrame:
 def save_arrays(run_dir, name: str, **arrays) -> Path:
     """Keep arrays a figure is drawn from (embeddings, label features) as ``<run_dir>/artifacts/<name>.npz``."""
     path = _artifact_path(run_dir, name, ".npz")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp.npz")
-    np.savez_compressed(tmp, **{key: np.asarray(value) for key, value in arrays.items()})
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        np.savez_compressed(tmp, **{key: np.asarray(value) for key, value in arrays.items()})
     return path
 
 

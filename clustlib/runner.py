@@ -91,10 +91,8 @@ def _install_kernel_progress(path=None) -> None:
             bars = sorted((b for b in self._instances if not b.disable and hasattr(b, "pos")),
                           key=lambda b: abs(b.pos))
             state = {"t": time.time(), "bars": [_bar_state(b.format_dict) for b in bars]}
-            tmp = target.with_name(f"{target.name}.{os.getpid()}.tmp")
             try:
-                tmp.write_text(json.dumps(state, default=str))
-                os.replace(tmp, target)
+                atomic_write_text(target, json.dumps(state, default=str), durable=False)
             except OSError:  # the run folder went away: keep computing, stop reporting
                 pass
             return True
@@ -277,6 +275,13 @@ def _kernel_transport() -> str:
 
 #: Seconds a kernel may take to start (papermill's default, 60 s, was exceeded on two busy cores).
 KERNEL_START_TIMEOUT_S = 300
+
+#: glibc malloc settings for the study kernels (ignored by other C libraries; ``$GLIBC_TUNABLES`` overrides).
+#: By default glibc maps every block over 32 MB afresh and unmaps it when freed, so each batch's activations
+#: (a 64-image EfficientNet layer is 100-400 MB) are page-faulted in again: a smoke run spent a quarter of its CPU
+#: time (587 of 2,388 s) in the kernel doing that. Serving blocks up to 2 GB from the heap and keeping it reuses
+#: the pages; the arithmetic is the same (see benchmarks/RESULTS.md, "page faults").
+KERNEL_GLIBC_TUNABLES = "glibc.malloc.mmap_threshold=2147483648:glibc.malloc.trim_threshold=4294967296"
 _CLUSTLIB_ERRORS = set(errors.__all__)  # exception names papermill reports for a ClustlibError in a cell
 
 
@@ -430,7 +435,8 @@ def run_study(study: str, profile: str = "smoke", overrides=(), *, force: bool =
     atomic_write_text(run_dir / "run.json", json.dumps(run_info, indent=2, default=str))
     env = {RUN_DIR_ENV: run_dir, "MPLBACKEND": "Agg", "CLUSTLIB_HOME": project_root(),
            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE"),
-           "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10")}
+           "TQDM_MININTERVAL": os.environ.get("TQDM_MININTERVAL", "10"),
+           "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", KERNEL_GLIBC_TUNABLES)}
     source = notebook_path(study)
     progress_file = run_dir / ".progress.json"  # the kernel's bars, while it runs (removed afterwards)
     live, hooks = contextlib.nullcontext(), {}

@@ -61,10 +61,11 @@ _SPIED = [
     ("clustlib.deep.selfsup_baselines", "_rotation_epoch"),
     ("clustlib.features.extraction", "_run"),
     ("clustlib.features.extraction", "create_extractor"),
-    ("clustlib.data.catalog", "decode_images"),
+    ("clustlib.data.folders", "decode_images"),
     ("clustlib.cluster.classical", "isometric_reduction"),
     ("clustlib.cluster.mvec", "coassociation_consensus"),
-    ("clustlib.cluster.multiview", "_kernels"),
+    ("clustlib.cluster.multiview.mvsc", "view_kernels"),
+    ("clustlib.cluster.multiview.rmkkm", "view_kernels"),
     ("clustlib.cluster.subkmeans", "_nrkmeans"),
     ("clustlib.cluster.uspec", "_uspec_affinity"),
     ("clustlib.cluster.uspec", "_transfer_cut"),
@@ -268,7 +269,7 @@ case("folder-corrupt-image",
      lambda c: _data().load(f"folder:{c.made['tree']}", progress=False), "bad.png", "cannot be decoded",
      "Replace it", setup=lambda c: c.made.update(tree=_tree(c.tmp / "tree", {
          "cat": [("a.png", "png"), ("bad.png", "corrupt")], "dog": [("a.png", "png")]})),
-     allowed=("clustlib.data.catalog.decode_images",))
+     allowed=("clustlib.data.folders.decode_images",))
 case("folder-class-of-non-images", lambda c: _data().load(f"folder:{c.made['tree']}"), "notes", "hold no image",
      "Remove them or fill them",
      setup=lambda c: c.made.update(tree=_tree(c.tmp / "tree", {
@@ -288,7 +289,7 @@ def _cluster_single_class_tree(c):
 
 case("folder-single-class-as-k", _cluster_single_class_tree, "got 1", "between 2", "number of classes",
      setup=lambda c: c.made.update(tree=_tree(c.tmp / "only_cat", {"cat": [("a.png", "png"), ("b.png", "png")]})),
-     allowed=("clustlib.data.catalog.decode_images",))
+     allowed=("clustlib.data.folders.decode_images",))
 case("folder-mixed-subset-too-large", lambda c: _data().load(f"folder:{c.made['tree']}", subset=50), "subset=50",
      "at most 6", setup=lambda c: c.made.update(tree=_good_tree(c.tmp / "mixed")))
 case("folder-mixed-subset-below-classes", lambda c: _data().load(f"folder:{c.made['tree']}", subset=1), "subset=1",

@@ -145,18 +145,8 @@ def consensus_reference(codes: np.ndarray, n_clusters: int) -> ConsensusResult:
 
     This is what the paper's code does (``AgglomerativeClustering(linkage="average")`` on a
     precomputed ``N x N`` matrix; scikit-learn runs scipy's ``linkage(method="average")`` on
-    it and cuts the tree into exactly ``K`` clusters). Kept for tests and benchmarks.
-
-    Parameters
-    ----------
-    codes : ndarray of int64, shape (N, m)
-        Coded label views.
-    n_clusters : int
-        ``K``, with ``2 <= K <= N``.
-
-    Returns
-    -------
-    ConsensusResult
+    it and cuts the tree into exactly ``K`` clusters). Kept for tests and benchmarks; takes and returns
+    what :func:`consensus_fast` does (``codes`` (N, m) int64, ``2 <= n_clusters <= N``; a ConsensusResult).
     """
     from sklearn.cluster import AgglomerativeClustering
 

@@ -72,6 +72,11 @@ class LabelViews(NamedTuple):
     reductions: list[str]
 
 
+def _check_algorithm(algorithm) -> None:
+    if algorithm not in ALGORITHMS:
+        raise UnknownName("clustering algorithm", algorithm, ALGORITHMS)
+
+
 def isometric_reduction(X: np.ndarray, chunk_bytes: int = _CHUNK_BYTES) -> tuple[np.ndarray, str]:
     """Exact Euclidean embedding of the rows of a wide matrix in at most ``N`` dimensions.
 
@@ -149,8 +154,7 @@ def cluster_features(
     ----------
     .. [1] Guérin et al., Neurocomputing 423, 2021, Section 3.
     """
-    if algorithm not in ALGORITHMS:
-        raise UnknownName("clustering algorithm", algorithm, ALGORITHMS)
+    _check_algorithm(algorithm)
     X = check_features(X)
     n_clusters = check_n_clusters(n_clusters, X.shape[0])
     from sklearn.cluster import AgglomerativeClustering, KMeans
@@ -203,8 +207,7 @@ def build_label_views(
     ----------
     .. [1] Guérin et al., Neurocomputing 423, 2021, Section 4.3.
     """
-    if algorithm not in ALGORITHMS:
-        raise UnknownName("clustering algorithm", algorithm, ALGORITHMS)
+    _check_algorithm(algorithm)
     views = check_feature_views(views)
     check_n_clusters(n_clusters, views[0].shape[0])
     out = [cluster_features(v, algorithm, n_clusters, random_state)

@@ -317,10 +317,7 @@ class SubKMeans(NrKMeans):
 
     def __init__(self, n_clusters: int = 8, *, max_iter: int = 300, n_init: int = 1,
                  random_state: int | np.random.RandomState | None = None) -> None:
-        self.n_clusters = n_clusters
-        self.max_iter = max_iter
-        self.n_init = n_init
-        self.random_state = random_state
+        super().__init__(n_clusters, max_iter=max_iter, n_init=n_init, random_state=random_state)
 
     def _n_clusters_list(self, X: np.ndarray) -> list[int]:
         k, n = self.n_clusters, X.shape[0]
@@ -331,16 +328,9 @@ class SubKMeans(NrKMeans):
         return [int(k), 1]
 
     def fit(self, X, y=None):
-        """Find the cluster subspace and the clustering; see :class:`NrKMeans`.
+        """Find the cluster subspace and the clustering of ``X`` (N, d) (``y`` ignored); returns self.
 
-        Parameters
-        ----------
-        X : array-like of float, shape (N, d)
-        y : ignored
-
-        Returns
-        -------
-        self
+        :meth:`NrKMeans.fit` with a cluster space and a noise space, whose results are unpacked to one space.
         """
         super().fit(X)
         self.labels_ = self.labels_[:, 0]

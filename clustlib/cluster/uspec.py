@@ -24,6 +24,10 @@ Defaults are those of the authors' MATLAB code (``USPEC.m``, ``USENC_EnsGen.m``,
 transfer cut's final k-means with 100 iterations and 3 replicates for a standalone U-SPEC but
 5 iterations and 1 replicate inside the U-SENC generator.
 
+One module of about 500 lines, half of them docstrings: U-SPEC, the transfer cut and U-SENC share one set of
+checks, the affinity and the transfer-cut core (U-SENC runs U-SPEC's core per member), so split apart each file
+would import the others' private helpers.
+
 References
 ----------
 .. [1] D. Huang, C.-D. Wang, J.-S. Wu, J.-H. Lai, C.-K. Kwoh, "Ultra-Scalable Spectral

@@ -5,6 +5,10 @@ the files under the data root or raise :class:`~clustlib.errors.DatasetUnavailab
 *loader* (read labels, return a :class:`RawDataset` whose pixels are read on demand). :func:`load`
 validates every argument, locates, draws the stratified subset from the labels, and only then reads
 (and, for image trees, decodes) the pixels it needs.
+
+Layers: :mod:`clustlib.data.raw` (the loader contract) and :mod:`clustlib.data.folders` (image trees and
+``folder:<path>``) sit below this module; the built-in entries (:mod:`clustlib.data.catalog`) above it, and
+``clustlib.data`` imports them, so every built-in is registered before any :func:`load`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,10 @@ from typing import Callable
 
 import numpy as np
 
+from clustlib.data import folders
+from clustlib.data.folders import FOLDER_PREFIX
 from clustlib.data.imageset import ImageSet
+from clustlib.data.raw import LoadRequest, RawDataset
 from clustlib.data.subset import check_subset_size, stratified_subset
 from clustlib.data.transforms import check_image_size, check_resample, resize_images
 from clustlib.errors import DatasetUnavailable, InvalidParameter, UnknownName
@@ -36,64 +43,7 @@ __all__ = [
     "FOLDER_PREFIX",
 ]
 
-FOLDER_PREFIX = "folder:"
 _SPLITS = ("train", "test", "all")
-
-
-@dataclass(frozen=True)
-class LoadRequest:
-    """What :func:`load` asks a loader for (arguments already validated).
-
-    Attributes
-    ----------
-    name : str
-    root : Path
-        The resolved data root.
-    split : {"train", "test", "all"}
-    image_size : (int, int) or None
-        Target (height, width); None keeps the native size of fixed-size datasets.
-    resample : str
-        Interpolation name (see :data:`clustlib.data.transforms.RESAMPLE`).
-    n_jobs : int
-        Decoding threads for image trees.
-    progress : bool
-        Show progress bars.
-    """
-
-    name: str
-    root: Path
-    split: str
-    image_size: tuple | None
-    resample: str
-    n_jobs: int
-    progress: bool
-
-
-@dataclass(frozen=True)
-class RawDataset:
-    """Labels of a located dataset, with its pixels read on demand.
-
-    Attributes
-    ----------
-    labels : ndarray of int64, shape (N,)
-    classes : tuple of str
-    source : str
-        Provenance: the files (or library) the data comes from.
-    read : callable
-        ``read(indices)`` returns uint8 images (n, H, W, C) for sorted row ``indices``
-        (or all N rows for None), already at the requested ``image_size`` when the loader resizes.
-    """
-
-    labels: np.ndarray
-    classes: tuple
-    source: str
-    read: Callable
-
-    @classmethod
-    def from_arrays(cls, images: np.ndarray, labels: np.ndarray, classes, source: str) -> "RawDataset":
-        """Wrap arrays already in memory."""
-        return cls(np.asarray(labels, dtype=np.int64), tuple(classes), source,
-                   lambda idx: images if idx is None else images[idx])
 
 
 @dataclass(frozen=True)
@@ -168,9 +118,7 @@ def dataset_info(name: str) -> dict:
     """Metadata of a dataset: a new dict (name, description, n_classes, splits, image_shape,
     default_image_size, layout, source_url, how_to_get, download, license, citation, offline, ...)."""
     if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-        from clustlib.data.catalog import folder_metadata
-
-        return folder_metadata(name[len(FOLDER_PREFIX):])
+        return folders.folder_metadata(name[len(FOLDER_PREFIX):])
     meta = dict(_entry(name).metadata)
     meta["splits"] = dict(meta["splits"])
     return meta
@@ -178,11 +126,9 @@ def dataset_info(name: str) -> dict:
 
 def is_available(name: str, *, split: str = "all", root: str | os.PathLike | None = None) -> bool:
     """Whether the files of ``name`` (one of its ``split``) are found; reads no pixel, never downloads."""
-    from clustlib.data import catalog
-
     try:
         if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-            catalog.folder_locate(name, data_root(root))
+            folders.folder_locate(name, data_root(root))
         else:
             entry = _entry(name)
             _check_split(name, split, entry.metadata["splits"])
@@ -196,12 +142,10 @@ def count_images(name: str, *, split: str = "all", root: str | os.PathLike | Non
     """Number of images of ``name`` (one of its ``split``) as the files under the data root hold them, or None when
     they are not there. Image trees are counted from their listing (nothing decoded); array datasets are read by
     their loader (seconds for the largest, CIFAR or STL-10). Never downloads."""
-    from clustlib.data import catalog
-
     folder_root = data_root(root)
     try:
         if isinstance(name, str) and name.startswith(FOLDER_PREFIX):
-            return len(catalog.folder_locate(name, folder_root).labels)
+            return len(folders.folder_locate(name, folder_root).labels)
         entry = _entry(name)
         _check_split(name, split, entry.metadata["splits"])
         located = entry.locate(folder_root, split)
@@ -324,11 +268,9 @@ def load(
     ----------
     The dataset's own reference is in ``dataset_info(name)["citation"]``.
     """
-    from clustlib.data import catalog  # the folder: helpers; importing it also registers the built-ins
-
     folder = isinstance(name, str) and name.startswith(FOLDER_PREFIX)
     if folder:
-        meta = catalog.folder_metadata(name[len(FOLDER_PREFIX):])
+        meta = folders.folder_metadata(name[len(FOLDER_PREFIX):])
         entry = None
     else:
         entry = _entry(name)
@@ -346,8 +288,8 @@ def load(
     folder_root = data_root(root)
 
     if folder:
-        located = catalog.folder_locate(name, folder_root)
-        loader = catalog.load_folder
+        located = folders.folder_locate(name, folder_root)
+        loader = folders.load_folder
     else:
         try:
             located = entry.locate(folder_root, split)

@@ -13,6 +13,7 @@ torchvision/timm modules.
 
 from clustlib.features.cache import feature_cache_key, features_dir
 from clustlib.features.extraction import ExtractionResult, extract
+from clustlib.features.factory import create_extractor
 from clustlib.features.lite_zoo import OFFLINE_EXTRACTORS
 from clustlib.features.paper_zoo import PAPER_EXTRACTORS
 from clustlib.features.preprocess import Preprocessing, preprocess_batch
@@ -21,7 +22,6 @@ from clustlib.features.registry import (
     ExtractorInfo,
     LayerTap,
     WeightsSource,
-    create_extractor,
     get_extractor_info,
     list_extractors,
     register_extractor,

@@ -12,11 +12,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import uuid
 from pathlib import Path
 
 import numpy as np
 
+from clustlib._atomic import atomic_write_text, temporary_sibling
 from clustlib.paths import cache_root
 
 __all__ = ["features_dir", "feature_cache_key", "load_cached", "open_for_writing", "commit", "discard"]
@@ -74,8 +74,7 @@ def load_cached(path: Path, n_rows: int, mmap_threshold_bytes: int) -> np.ndarra
 
 def open_for_writing(final: Path, shape: tuple[int, int]) -> tuple[np.memmap, Path]:
     """A writable float32 memmap of ``shape`` at a temporary path next to ``final``."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_name(f"{final.stem}.{uuid.uuid4().hex}.tmp.npy")
+    tmp = temporary_sibling(final)
     return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape), tmp
 
 
@@ -83,10 +82,8 @@ def commit(array: np.memmap, tmp: Path, final: Path, note: dict) -> None:
     """Flush ``array`` and atomically rename ``tmp`` to ``final``; write the provenance note next to it."""
     array.flush()
     del array
-    os.replace(tmp, final)
-    note_tmp = final.with_name(f"{final.stem}.{uuid.uuid4().hex}.tmp.json")
-    note_tmp.write_text(json.dumps(note, indent=1, sort_keys=True))
-    os.replace(note_tmp, final.with_suffix(".json"))
+    os.replace(tmp, final)  # the second half of the atomic write open_for_writing began
+    atomic_write_text(final.with_suffix(".json"), json.dumps(note, indent=1, sort_keys=True), durable=False)
 
 
 def discard(tmp: Path) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -15,14 +14,15 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from clustlib.data.catalog import TreeSource, tree_source
+from clustlib._atomic import atomic_path, atomic_write_text, check_writable_folder
+from clustlib.data.folders import TreeSource, tree_source
 from clustlib.data.imageset import ImageSet
 from clustlib.data.sources.folder import decode_images
-from clustlib.deep.training import check_writable_folder
 from clustlib.errors import InvalidParameter, UnknownName
 from clustlib.features import cache as _cache
 from clustlib.features.preprocess import preprocess_batch
-from clustlib.features.registry import LAYER_NAMES, create_extractor, get_extractor_info
+from clustlib.features.factory import create_extractor
+from clustlib.features.registry import LAYER_NAMES, get_extractor_info
 from clustlib.features.taps import TapRecorder
 from clustlib.features.weights import file_sha256, resolve_weights
 
@@ -123,7 +123,7 @@ def extract(
     layer (channels-last on CPU; float32 unless ``amp``). An ImageSet loaded from an image tree
     (variable-size files, decoded at 224 px by :func:`clustlib.data.load`) is not resized a second
     time: when the network wants another size or kernel, each batch is decoded again from its files
-    straight at the network's size (:func:`clustlib.data.catalog.tree_source`), so every image is
+    straight at the network's size (:func:`clustlib.data.folders.tree_source`), so every image is
     resampled once from its source, as Keras' ``load_img(target_size=...)`` did in the paper's code.
     Outputs go straight into preallocated (N, D)
     float32 arrays, memory-mapped cache files when ``cache=True``, so even the ~200,000-wide L1
@@ -408,12 +408,9 @@ def clustering_view(extracted: ExtractionResult, layer: str) -> tuple[np.ndarray
     reduced, description = isometric_reduction(matrix)
     note = {"reduction": description, "reduction_s": round(time.perf_counter() - start, 3)}
     if cached is not None:
-        tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.npy")
-        np.save(tmp, reduced)
-        note_tmp = cached.with_name(f".{cached.stem}.{os.getpid()}.tmp.json")
-        note_tmp.write_text(json.dumps({**note, "reduction_s": "cache"}))
-        os.replace(note_tmp, cached.with_suffix(".json"))
-        os.replace(tmp, cached)
+        atomic_write_text(cached.with_suffix(".json"), json.dumps({**note, "reduction_s": "cache"}), durable=False)
+        with atomic_path(cached) as tmp:  # the array last: a reader finding it also finds its note
+            np.save(tmp, reduced)
     return reduced, note
 
 

@@ -52,6 +52,7 @@ References
 
 from __future__ import annotations
 
+import functools
 import re
 
 import torchvision.models as tvm
@@ -99,6 +100,16 @@ def _tv_weights(file: str) -> WeightsSource:
     return WeightsSource(file=file, sha256=file.rsplit("-", 1)[1].split(".")[0], urls=(_TV_URL + file,))
 
 
+def _register_tv(name: str, builder, *, layers: dict, file: str, origin: str, paper: str, size: int = 224,
+                 convert_state=None) -> None:
+    """A torchvision network: ImageNet preprocessing at ``size`` px, the checkpoint ``file`` of torchvision's
+    download server (its name ends in the SHA-256 prefix, which is checked)."""
+    register_extractor(
+        name, preprocessing=_tv_prep(size), layers=layers, weights=_tv_weights(file), convert_state=convert_state,
+        license=_TV_LICENSE, origin=origin, paper=paper, tags=_TAG_PAPER,
+    )(builder)
+
+
 # --- VGG -------------------------------------------------------------------------------------------
 _VGG_LAYERS = {
     "L1": LayerTap("features", keras_name="block5_pool", description="last max-pool of the conv part, 7x7x512"),
@@ -107,63 +118,43 @@ _VGG_LAYERS = {
 }
 _VGG_PAPER = "K. Simonyan, A. Zisserman. Very deep convolutional networks for large-scale image recognition. ICLR 2015."
 
-
-@register_extractor(
-    "vgg16.imagenet", preprocessing=_tv_prep(), layers=_VGG_LAYERS, weights=_tv_weights("vgg16-397923af.pth"),
-    license=_TV_LICENSE, origin="torchvision.models.vgg16 (IMAGENET1K_V1)", paper=_VGG_PAPER, tags=_TAG_PAPER,
-)
-def _vgg16() -> nn.Module:
-    return tvm.vgg16(weights=None)
-
-
-@register_extractor(
-    "vgg19.imagenet", preprocessing=_tv_prep(), layers=_VGG_LAYERS, weights=_tv_weights("vgg19-dcbb9e9d.pth"),
-    license=_TV_LICENSE, origin="torchvision.models.vgg19 (IMAGENET1K_V1)", paper=_VGG_PAPER, tags=_TAG_PAPER,
-)
-def _vgg19() -> nn.Module:
-    return tvm.vgg19(weights=None)
+for _depth, _file in ((16, "vgg16-397923af.pth"), (19, "vgg19-dcbb9e9d.pth")):
+    _register_tv(f"vgg{_depth}.imagenet", functools.partial(getattr(tvm, f"vgg{_depth}"), weights=None),
+                 layers=_VGG_LAYERS, file=_file, origin=f"torchvision.models.vgg{_depth} (IMAGENET1K_V1)",
+                 paper=_VGG_PAPER)
 
 
 # --- InceptionV3 -----------------------------------------------------------------------------------
-@register_extractor(
-    "inception_v3.imagenet",
-    preprocessing=_tv_prep(299),
-    layers={
-        "L1": LayerTap("Mixed_6e", keras_name="mixed7", description="last 17x17 inception module, 17x17x768"),
-        "L2": LayerTap("Mixed_7c", keras_name="mixed10", description="last inception module, 8x8x2048"),
-        "L3": LayerTap("avgpool", keras_name="avg_pool", description="global average pool, 2048"),
-    },
-    weights=_tv_weights("inception_v3_google-0cc3c7bd.pth"),
-    license=_TV_LICENSE,
-    origin="torchvision.models.inception_v3 (IMAGENET1K_V1, ported from TensorFlow; transform_input=True)",
-    paper="C. Szegedy et al. Rethinking the Inception architecture for computer vision. CVPR 2016.",
-    tags=_TAG_PAPER,
-)
 def _inception_v3() -> nn.Module:
     # transform_input maps ImageNet-normalised input to the [-1, 1] scaling the TF weights expect
     return tvm.inception_v3(weights=None, aux_logits=True, transform_input=True, init_weights=False)
 
 
-# --- ResNet50 --------------------------------------------------------------------------------------
-@register_extractor(
-    "resnet50.imagenet",
-    preprocessing=_tv_prep(),
+_register_tv(
+    "inception_v3.imagenet", _inception_v3, size=299,
     layers={
-        "L1": LayerTap("layer3", keras_name="activation_40", description="end of stage 4 (conv4_x), 14x14x1024"),
-        "L2": LayerTap(
-            "layer4.2.bn1", post="relu", keras_name="activation_47",
-            description="ReLU after the first 1x1 conv of the last bottleneck, 7x7x512",
-        ),
+        "L1": LayerTap("Mixed_6e", keras_name="mixed7", description="last 17x17 inception module, 17x17x768"),
+        "L2": LayerTap("Mixed_7c", keras_name="mixed10", description="last inception module, 8x8x2048"),
         "L3": LayerTap("avgpool", keras_name="avg_pool", description="global average pool, 2048"),
     },
-    weights=_tv_weights("resnet50-0676ba61.pth"),
-    license=_TV_LICENSE,
-    origin="torchvision.models.resnet50 (IMAGENET1K_V1)",
-    paper="K. He, X. Zhang, S. Ren, J. Sun. Deep residual learning for image recognition. CVPR 2016.",
-    tags=_TAG_PAPER,
+    file="inception_v3_google-0cc3c7bd.pth",
+    origin="torchvision.models.inception_v3 (IMAGENET1K_V1, ported from TensorFlow; transform_input=True)",
+    paper="C. Szegedy et al. Rethinking the Inception architecture for computer vision. CVPR 2016.",
 )
-def _resnet50() -> nn.Module:
-    return tvm.resnet50(weights=None)
+
+
+# --- ResNet50 --------------------------------------------------------------------------------------
+_register_tv(
+    "resnet50.imagenet", functools.partial(tvm.resnet50, weights=None),
+    layers={
+        "L1": LayerTap("layer3", keras_name="activation_40", description="end of stage 4 (conv4_x), 14x14x1024"),
+        "L2": LayerTap("layer4.2.bn1", post="relu", keras_name="activation_47",
+                       description="ReLU after the first 1x1 conv of the last bottleneck, 7x7x512"),
+        "L3": LayerTap("avgpool", keras_name="avg_pool", description="global average pool, 2048"),
+    },
+    file="resnet50-0676ba61.pth", origin="torchvision.models.resnet50 (IMAGENET1K_V1)",
+    paper="K. He, X. Zhang, S. Ren, J. Sun. Deep residual learning for image recognition. CVPR 2016.",
+)
 
 
 # --- DenseNet --------------------------------------------------------------------------------------
@@ -192,12 +183,9 @@ _DENSENET_PAPER = "G. Huang, Z. Liu, L. van der Maaten, K. Q. Weinberger. Densel
 
 for _depth, _blocks, _file in ((121, 24, "densenet121-a639ec97.pth"), (169, 32, "densenet169-b2777c0a.pth"),
                                (201, 48, "densenet201-c1103571.pth")):
-    register_extractor(
-        f"densenet{_depth}.imagenet", preprocessing=_tv_prep(), layers=_densenet_layers(_blocks),
-        weights=_tv_weights(_file), convert_state=_densenet_keys, license=_TV_LICENSE,
-        origin=f"torchvision.models.densenet{_depth} (IMAGENET1K_V1, ported from LuaTorch)",
-        paper=_DENSENET_PAPER, tags=_TAG_PAPER,
-    )(getattr(tvm, f"densenet{_depth}"))
+    _register_tv(f"densenet{_depth}.imagenet", getattr(tvm, f"densenet{_depth}"), layers=_densenet_layers(_blocks),
+                 file=_file, convert_state=_densenet_keys, paper=_DENSENET_PAPER,
+                 origin=f"torchvision.models.densenet{_depth} (IMAGENET1K_V1, ported from LuaTorch)")
 
 
 # --- timm: Xception, NASNet-Large, Inception-ResNet-v2 ---------------------------------------------
@@ -207,61 +195,51 @@ def _timm(arch: str) -> nn.Module:
     return timm.create_model(arch, pretrained=False)
 
 
-@register_extractor(
-    "xception.imagenet",
-    preprocessing=_tf_prep(299),
+def _register_timm(name: str, arch: str, *, size: int, layers: dict, file: str, release: str, origin: str,
+                   paper: str, hf_repo: str | None = None) -> None:
+    """A Keras/TF network ported by timm: TF preprocessing at ``size`` px, the checkpoint ``file`` of timm's
+    GitHub ``release`` (and, with ``hf_repo``, its safetensors on the Hugging Face hub)."""
+    register_extractor(
+        name, preprocessing=_tf_prep(size), layers=layers,
+        weights=WeightsSource(file=file, sha256=_UNVERIFIED, urls=(f"{_TIMM_URL}{release}/{file}",), hf_repo=hf_repo,
+                              hf_file="model.safetensors" if hf_repo else None),
+        license=_TIMM_TF_LICENSE, origin=origin, paper=paper, tags=_TAG_PAPER,
+    )(functools.partial(_timm, arch))
+
+
+_register_timm(
+    "xception.imagenet", "legacy_xception", size=299,
     layers={
         "L1": LayerTap("block12", keras_name="add_12", description="residual sum of exit-flow block 13, 10x10x1024"),
         "L2": LayerTap("act4", keras_name="block14_sepconv2_act", description="last separable conv + ReLU, 10x10x2048"),
         "L3": LayerTap("global_pool", keras_name="avg_pool", description="global average pool, 2048"),
     },
-    weights=WeightsSource(file="xception-43020ad28.pth", sha256=_UNVERIFIED,
-                          urls=(_TIMM_URL + "v0.1-cadene/xception-43020ad28.pth",)),
-    license=_TIMM_TF_LICENSE,
+    file="xception-43020ad28.pth", release="v0.1-cadene",
     origin="timm legacy_xception.tf_in1k (Keras/TF Xception weights via Cadene's pretrained-models)",
     paper="F. Chollet. Xception: deep learning with depthwise separable convolutions. CVPR 2017.",
-    tags=_TAG_PAPER,
 )
-def _xception() -> nn.Module:
-    return _timm("legacy_xception")
-
-
-@register_extractor(
-    "nasnet_large.imagenet",
-    preprocessing=_tf_prep(331),
+_register_timm(
+    "nasnet_large.imagenet", "nasnetalarge", size=331,
     layers={
         "L1": LayerTap("cell_11", keras_name="normal_concat_12 (last 21x21 normal cell)",
                        description="last normal cell before the second reduction, 21x21x2016"),
         "L2": LayerTap("act", keras_name="final ReLU activation", description="final ReLU, 11x11x4032"),
         "L3": LayerTap("global_pool", keras_name="global_average_pooling2d_1", description="global average pool, 4032"),
     },
-    weights=WeightsSource(file="nasnetalarge-dc4a7b8b.pth", sha256=_UNVERIFIED,
-                          urls=(_TIMM_URL + "v0.1-weights/nasnetalarge-dc4a7b8b.pth",),
-                          hf_repo="timm/nasnetalarge.tf_in1k", hf_file="model.safetensors"),
-    license=_TIMM_TF_LICENSE,
+    file="nasnetalarge-dc4a7b8b.pth", release="v0.1-weights", hf_repo="timm/nasnetalarge.tf_in1k",
     origin="timm nasnetalarge.tf_in1k",
-    paper="B. Zoph, V. Vasudevan, J. Shlens, Q. V. Le. Learning transferable architectures for scalable image recognition. CVPR 2018.",
-    tags=_TAG_PAPER,
+    paper="B. Zoph, V. Vasudevan, J. Shlens, Q. V. Le. Learning transferable architectures for scalable image "
+          "recognition. CVPR 2018.",
 )
-def _nasnet_large() -> nn.Module:
-    return _timm("nasnetalarge")
-
-
-@register_extractor(
-    "inception_resnet_v2.imagenet",
-    preprocessing=_tf_prep(299),
+_register_timm(
+    "inception_resnet_v2.imagenet", "inception_resnet_v2", size=299,
     layers={
         "L1": LayerTap("repeat_1", keras_name="block17_20_ac", description="last Inception-ResNet-B block, 17x17x1088"),
         "L2": LayerTap("conv2d_7b", keras_name="conv_7b_ac", description="final 1x1 conv + BN + ReLU, 8x8x1536"),
         "L3": LayerTap("global_pool", keras_name="avg_pool", description="global average pool, 1536"),
     },
-    weights=WeightsSource(file="inception_resnet_v2-940b1cd6.pth", sha256=_UNVERIFIED,
-                          urls=(_TIMM_URL + "v0.1-weights/inception_resnet_v2-940b1cd6.pth",),
-                          hf_repo="timm/inception_resnet_v2.tf_in1k", hf_file="model.safetensors"),
-    license=_TIMM_TF_LICENSE,
+    file="inception_resnet_v2-940b1cd6.pth", release="v0.1-weights", hf_repo="timm/inception_resnet_v2.tf_in1k",
     origin="timm inception_resnet_v2.tf_in1k",
-    paper="C. Szegedy, S. Ioffe, V. Vanhoucke, A. Alemi. Inception-v4, Inception-ResNet and the impact of residual connections on learning. AAAI 2017.",
-    tags=_TAG_PAPER,
+    paper="C. Szegedy, S. Ioffe, V. Vanhoucke, A. Alemi. Inception-v4, Inception-ResNet and the impact of residual "
+          "connections on learning. AAAI 2017.",
 )
-def _inception_resnet_v2() -> nn.Module:
-    return _timm("inception_resnet_v2")

@@ -5,20 +5,24 @@ architecture (random initialisation, no download). Everything a notebook needs t
 (input size, interpolation, mean/std, weights file and hash, licence, origin, the three layer taps)
 travels with the entry as an :class:`ExtractorInfo`, so no notebook hard-codes a normalisation
 constant. Names follow ``<arch>.<weights_tag>``, e.g. ``"vgg16.imagenet"``.
+
+Layers: this module knows entries only. :mod:`~clustlib.features.taps` (where a layer is read) and
+:mod:`~clustlib.features.preprocess` sit below it; :mod:`~clustlib.features.weights` (finding a checkpoint)
+and :mod:`~clustlib.features.factory` (:func:`~clustlib.features.factory.create_extractor`) above it, as
+timm's ``_registry.py`` / ``_factory.py``.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import os
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
-import torch
 from torch import nn
 
 from clustlib.errors import InvalidParameter, UnknownName
 from clustlib.features.preprocess import Preprocessing
+from clustlib.features.taps import LayerTap, feature_dims as _feature_dims
 
 __all__ = [
     "LayerTap",
@@ -27,60 +31,11 @@ __all__ = [
     "register_extractor",
     "list_extractors",
     "get_extractor_info",
-    "create_extractor",
     "LAYER_NAMES",
 ]
 
 #: The three layers of Guérin et al. (2021), Section 3.1.2 / Table 2.
 LAYER_NAMES: tuple[str, ...] = ("L1", "L2", "L3")
-
-_TAP_POINTS = ("output", "input")
-_TAP_POST = (None, "relu")
-
-
-@dataclass(frozen=True)
-class LayerTap:
-    """Where a named layer (L1/L2/L3) is read in a torch module tree.
-
-    Parameters
-    ----------
-    module : str
-        Dotted path of a submodule (as in ``model.named_modules()``), e.g. ``"features"`` or
-        ``"layer4.2.bn1"``.
-    point : {"output", "input"}
-        Read the module's output (forward hook) or its first positional input (forward pre-hook;
-        used where the paper's layer is a functional op inside ``forward``, e.g. the pooled vector
-        that enters the classifier).
-    post : {None, "relu"}
-        Elementwise op applied to what was read, for a Keras activation layer that torch fuses
-        into a shared or functional ReLU.
-    keras_name : str
-        The layer's name in the Keras implementation the paper used (Table 2), or the closest
-        Keras equivalent for networks the table does not list.
-    description : str
-        One line saying what the layer is.
-
-    Notes
-    -----
-    A spatial map (B, C, H, W) is flattened in (H, W, C) order, the order of Keras' ``Flatten``
-    on channels-last tensors, so the columns correspond to the paper's features one to one.
-    """
-
-    module: str
-    point: str = "output"
-    post: str | None = None
-    keras_name: str = ""
-    description: str = ""
-
-    def __post_init__(self) -> None:
-        if self.point not in _TAP_POINTS:
-            raise InvalidParameter(f"LayerTap.point must be one of {_TAP_POINTS}, got {self.point!r}.")
-        if self.post not in _TAP_POST:
-            raise InvalidParameter(f"LayerTap.post must be one of {_TAP_POST}, got {self.post!r}.")
-
-    def to_dict(self) -> dict:
-        """JSON-able description (part of the feature cache key)."""
-        return {"module": self.module, "point": self.point, "post": self.post}
 
 
 @dataclass(frozen=True)
@@ -168,9 +123,7 @@ class ExtractorInfo:
         Runs the architecture on PyTorch's ``meta`` device, so it allocates no memory and needs
         no weights.
         """
-        from clustlib.features.taps import feature_dims
-
-        return feature_dims(self, layers, size=size)
+        return _feature_dims(self, layers, size=size)
 
 
 def _same_keys(model: nn.Module, state_dict: dict) -> dict:
@@ -242,72 +195,3 @@ def get_extractor_info(name: str) -> ExtractorInfo:
         return _REGISTRY[name]
     except (KeyError, TypeError):
         raise UnknownName("extractor", str(name), _REGISTRY) from None
-
-
-def create_extractor(
-    name: str,
-    *,
-    pretrained: bool = True,
-    weights: str | os.PathLike | None = None,
-    offline: bool | None = None,
-) -> nn.Module:
-    """Build extractor ``name`` in eval mode, with its pretrained weights loaded.
-
-    Parameters
-    ----------
-    name : str
-        Registered name, see :func:`list_extractors`.
-    pretrained : bool
-        ``False`` gives the architecture with random weights (no file needed).
-    weights : path, optional
-        Explicit checkpoint file; overrides every other source.
-    offline : bool, optional
-        Forbid downloads; ``None`` reads ``CLUSTLIB_OFFLINE``.
-
-    Returns
-    -------
-    torch.nn.Module
-        The full classification network (``requires_grad`` off, eval mode). Read layers with
-        :func:`clustlib.features.extract`.
-
-    Raises
-    ------
-    UnknownName
-        ``name`` is not registered.
-    WeightsUnavailable
-        No checkpoint could be found or fetched; the message names the file and its folder.
-    """
-    from clustlib.features.weights import resolve_weights
-
-    info = get_extractor_info(name)
-    path = resolve_weights(name, weights=weights, offline=offline) if pretrained else None
-    if path is None:
-        model = info.builder()
-    else:
-        model = _build_with_weights(info, path)
-    model.eval()
-    for parameter in model.parameters():
-        parameter.requires_grad_(False)
-    return model
-
-
-def _build_with_weights(info: ExtractorInfo, path) -> nn.Module:
-    """Build on the meta device and adopt the checkpoint's tensors: no time spent on a random init."""
-    from clustlib.errors import WeightsUnavailable
-    from clustlib.features.weights import load_state_dict_file
-
-    state = load_state_dict_file(path)
-    with torch.device("meta"):
-        model = info.builder()
-    try:
-        model.load_state_dict(info.convert_state(model, state), strict=True, assign=True)
-    except RuntimeError as err:  # wrong keys or shapes: a file of another network
-        raise WeightsUnavailable(
-            f"The weights file {path} does not fit extractor {info.name!r} ({str(err).splitlines()[0]}). "
-            f"Replace it with {info.weights.file!r} from {', '.join(info.weights.urls) or info.weights.hf_repo}."
-        ) from None
-    if any(t.is_meta for t in [*model.parameters(), *model.buffers()]):  # a buffer the checkpoint lacks
-        model = info.builder()
-        model.load_state_dict(info.convert_state(model, state), strict=True)
-    return model
-

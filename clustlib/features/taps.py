@@ -1,14 +1,15 @@
 """Reading several named layers in one forward pass, with forward hooks.
 
-Each :class:`~clustlib.features.registry.LayerTap` becomes a hook that flattens what it reads to
-(B, D) and hands it to a sink (which copies it into the preallocated output array). Once every
-requested layer has been read the forward pass is cut short, so asking only for L1 does not pay for
-the head of the network.
+Each :class:`LayerTap` (where a layer is read; the registry keeps one per L1/L2/L3) becomes a hook that
+flattens what it reads to (B, D) and hands it to a sink (which copies it into the preallocated output array).
+Once every requested layer has been read the forward pass is cut short, so asking only for L1 does not pay
+for the head of the network. This module sits below the registry and imports nothing from it.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable, Mapping
+from dataclasses import dataclass
+from typing import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -16,10 +17,55 @@ from torch import nn
 
 from clustlib.errors import InvalidParameter
 
-if TYPE_CHECKING:  # registry imports this module: no runtime import, no cycle
-    from clustlib.features.registry import LayerTap
+__all__ = ["LayerTap", "TapRecorder", "feature_dims", "flatten_features"]
 
-__all__ = ["TapRecorder", "feature_dims", "flatten_features"]
+_TAP_POINTS = ("output", "input")
+_TAP_POST = (None, "relu")
+
+
+@dataclass(frozen=True)
+class LayerTap:
+    """Where a named layer (L1/L2/L3) is read in a torch module tree.
+
+    Parameters
+    ----------
+    module : str
+        Dotted path of a submodule (as in ``model.named_modules()``), e.g. ``"features"`` or
+        ``"layer4.2.bn1"``.
+    point : {"output", "input"}
+        Read the module's output (forward hook) or its first positional input (forward pre-hook;
+        used where the paper's layer is a functional op inside ``forward``, e.g. the pooled vector
+        that enters the classifier).
+    post : {None, "relu"}
+        Elementwise op applied to what was read, for a Keras activation layer that torch fuses
+        into a shared or functional ReLU.
+    keras_name : str
+        The layer's name in the Keras implementation the paper used (Table 2), or the closest
+        Keras equivalent for networks the table does not list.
+    description : str
+        One line saying what the layer is.
+
+    Notes
+    -----
+    A spatial map (B, C, H, W) is flattened in (H, W, C) order, the order of Keras' ``Flatten``
+    on channels-last tensors, so the columns correspond to the paper's features one to one.
+    """
+
+    module: str
+    point: str = "output"
+    post: str | None = None
+    keras_name: str = ""
+    description: str = ""
+
+    def __post_init__(self) -> None:
+        if self.point not in _TAP_POINTS:
+            raise InvalidParameter(f"LayerTap.point must be one of {_TAP_POINTS}, got {self.point!r}.")
+        if self.post not in _TAP_POST:
+            raise InvalidParameter(f"LayerTap.post must be one of {_TAP_POST}, got {self.post!r}.")
+
+    def to_dict(self) -> dict:
+        """JSON-able description (part of the feature cache key)."""
+        return {"module": self.module, "point": self.point, "post": self.post}
 
 
 class _StopForward(Exception):

@@ -21,7 +21,6 @@ import hashlib
 import importlib
 import os
 import socket
-import tempfile
 import threading
 import urllib.parse
 import urllib.request
@@ -30,7 +29,9 @@ from pathlib import Path
 import torch
 from tqdm.auto import tqdm
 
+from clustlib._atomic import atomic_path
 from clustlib.errors import WeightsUnavailable
+from clustlib.features.registry import get_extractor_info
 from clustlib.paths import cache_root
 
 __all__ = ["resolve_weights", "weights_dir", "file_sha256", "load_state_dict_file", "downloads_allowed"]
@@ -122,8 +123,6 @@ def resolve_weights(
         Nothing found and nothing fetched; the message names the file, its origin and the folder
         to put it in. Also raised when a found file's hash does not match the registry.
     """
-    from clustlib.features.registry import get_extractor_info
-
     info = get_extractor_info(name)
     source = info.weights
     if weights is not None:
@@ -261,17 +260,11 @@ def _download(source, target: Path, reasons: list[str]) -> Path | None:
 
 def _download_url(url: str, destination: Path) -> Path:
     """Stream ``url`` to a temporary file next to ``destination``, then rename it (atomic)."""
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=destination.parent, prefix=destination.name, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=_READ_TIMEOUT_S) as response:
-            total = int(response.headers.get("Content-Length") or 0) or None
-            with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
-                for chunk in iter(lambda: response.read(1 << 20), b""):
-                    out.write(chunk)
-                    bar.update(len(chunk))
-        os.replace(tmp, destination)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    with atomic_path(destination) as tmp, open(tmp, "wb") as out, \
+            urllib.request.urlopen(url, timeout=_READ_TIMEOUT_S) as response:
+        total = int(response.headers.get("Content-Length") or 0) or None
+        with tqdm(total=total, unit="B", unit_scale=True, desc=destination.name) as bar:
+            for chunk in iter(lambda: response.read(1 << 20), b""):
+                out.write(chunk)
+                bar.update(len(chunk))
     return destination

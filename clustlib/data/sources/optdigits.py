@@ -30,12 +30,8 @@ def read_optdigits(
     dataset: str = "optdigits",
     how_to_get: str = "download the file again.",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``optdigits.tra`` or ``optdigits.tes``.
-
-    Returns
-    -------
-    images : ndarray of uint8, shape (N, 8, 8, 1)
-    labels : ndarray of int64, shape (N,), digits 0..9
+    """Read ``optdigits.tra`` or ``optdigits.tes`` as ``(images, labels)``: uint8 (N, 8, 8, 1) and int64 (N,),
+    digits 0..9.
 
     References
     ----------

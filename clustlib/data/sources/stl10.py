@@ -32,10 +32,7 @@ def read_stl10_split(
         The ``stl10_binary`` folder.
     split : {"train", "test"}
 
-    Returns
-    -------
-    images : ndarray of uint8, shape (N, 96, 96, 3)
-    labels : ndarray of int64, shape (N,), in 0..9
+    Returns ``(images, labels)``: uint8 (N, 96, 96, 3) and int64 (N,) in 0..9.
 
     Raises
     ------

@@ -29,10 +29,7 @@ def read_usps(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Read ``usps.bz2`` (7,291 training images) or ``usps.t.bz2`` (2,007 test images).
 
-    Returns
-    -------
-    images : ndarray of uint8, shape (N, 16, 16, 1)
-    labels : ndarray of int64, shape (N,), digits 0..9
+    Returns ``(images, labels)``: uint8 (N, 16, 16, 1) and int64 (N,) digits 0..9.
 
     Raises
     ------

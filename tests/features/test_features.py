@@ -418,6 +418,7 @@ def test_paper_extractor_without_weights_names_file_and_folder(cache_env):
 def test_every_public_name_is_importable():
     import clustlib.features.cache
     import clustlib.features.extraction
+    import clustlib.features.factory
     import clustlib.features.lite_zoo
     import clustlib.features.paper_zoo
     import clustlib.features.preprocess
@@ -425,9 +426,9 @@ def test_every_public_name_is_importable():
     import clustlib.features.taps
     import clustlib.features.weights
 
-    for module in (cf, clustlib.features.cache, clustlib.features.extraction, clustlib.features.lite_zoo,
-                   clustlib.features.paper_zoo, clustlib.features.preprocess, clustlib.features.registry,
-                   clustlib.features.taps, clustlib.features.weights):
+    for module in (cf, clustlib.features.cache, clustlib.features.extraction, clustlib.features.factory,
+                   clustlib.features.lite_zoo, clustlib.features.paper_zoo, clustlib.features.preprocess,
+                   clustlib.features.registry, clustlib.features.taps, clustlib.features.weights):
         for name in module.__all__:
             assert getattr(module, name) is not None, f"{module.__name__}.{name}"
 

@@ -87,7 +87,7 @@ def test_tree_dataset_without_data_gives_url_and_layout(empty_root):
 
 
 def test_fashion_mnist_missing_everywhere_names_every_place(empty_root, monkeypatch):
-    monkeypatch.setattr(data.catalog, "DEBIAN_FASHION_MNIST", empty_root / "no-debian")
+    monkeypatch.setattr(data.catalog.arrays, "DEBIAN_FASHION_MNIST", empty_root / "no-debian")
     with pytest.raises(DatasetUnavailable) as info:
         data.load("fashion_mnist")
     message = str(info.value)
