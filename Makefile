@@ -8,6 +8,7 @@ PY        := $(VENV)/bin/python
 STAMP     := $(VENV)/.clustlib-installed
 PROFILE   ?= smoke
 PYTEST_ARGS ?=
+LANES     ?= $(if $(filter smoke,$(PROFILE)),2,1)
 FASHION_MNIST_DIR := /usr/share/datasets/fashion-mnist
 
 .PHONY: help env reproduce test test-fast measure-scores fidelity figures-index lab bench sync lint clean-runs fashion-mnist \
@@ -49,8 +50,8 @@ chromium: ## Install Debian's chromium when missing (root on Debian only): the H
 	  echo "Note: no chromium; the HTML report test skips its rendering check (Debian: 'sudo apt-get install chromium')."; \
 	fi
 
-reproduce: env ## Run every study notebook on the smoke profile (PROFILE=full for paper scale)
-	$(VENV)/bin/clustlib run all --profile $(PROFILE)
+reproduce: env ## Run every study notebook on the smoke profile (PROFILE=full for paper scale; LANES=2 side by side)
+	$(VENV)/bin/clustlib run all --profile $(PROFILE) --lanes $(LANES)
 
 test: env ## Run the whole test suite, slow tests included (tiny `ci` profile; gpu/network tests skip and say so)
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \

@@ -30,6 +30,12 @@ def _cmd_run(args) -> int:
         validate_study_params(study, profiles.resolve_params(study, args.profile, args.set))
     for study in studies:  # then every dataset and weight file is there
         plan.require_inputs(study, args.profile, args.set)
+    if args.lanes != 1 and len(studies) > 1:
+        from clustlib import lanes
+
+        chains = lanes.plan_lanes(studies, args.lanes, args.profile, args.set)
+        return 1 if lanes.run_lanes(chains, args.profile, args.set, force=args.force, timeout_s=args.timeout,
+                                    quiet=args.quiet) else 0
     failures = []
     for study in studies:
         print(f"==> {study} [{args.profile}]", flush=True)
@@ -174,6 +180,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=int, default=None,
                      help="per-cell timeout in seconds, 0 for none (default: the profile's; none for full)")
     run.add_argument("--quiet", action="store_true", help="no live progress line (current cell, inner bars, ETA)")
+    run.add_argument("--lanes", type=int, default=1,
+                     help="run this many chains of studies side by side (each study as it runs alone, same "
+                          "numbers; studies sharing the feature cache stay in one lane); default 1")
     run.set_defaults(func=_cmd_run)
 
     evi = sub.add_parser("evidence", help="run a study's paper-scale CPU jobs (resumable; records to evidence/)")
