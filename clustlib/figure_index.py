@@ -19,6 +19,7 @@ PAPER_ITEMS = {
     "fig4b_": "Guérin et al. 2021, Figure 4b (architecture × task)",
     "fig5_": "Guérin et al. 2021, Figure 5 (where the architecture matters)",
     "fig6_": "Guérin et al. 2021, Figure 6 (algorithm × architecture)",
+    "tableA3_6_bof": "Guérin et al. 2021, Tables A.3–A.6 BoF rows (BoF beside raw pixels and CNN L3), as a chart",
     "fig10_": "Guérin et al. 2021, Figure 10 (NMI and time against the number of views)",
     "fig11_14_": "Guérin et al. 2021, Figures 11–14 (MIX per method)",
     "fig8_": "Guérin et al. 2021, Figure 8 (complementary views, per-class FM)",

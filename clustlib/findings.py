@@ -434,9 +434,21 @@ def _guerin_layers() -> pd.DataFrame:
     return frame.pivot_table(index=["dataset", "method", "clustering"], columns="layer", values="value")
 
 
+def _guerin_bof_gap() -> pd.Series:
+    """Per dataset with a BoF row: the paper's BoF NMI − its five CNNs' mean L3 NMI, averaged over KM and Agg."""
+    frame = pd.concat([paper.load("guerin2021", t, metric="nmi") for t in ("A.3", "A.4", "A.5", "A.6")])
+    parsed = frame["setting"].map(results.parse_setting)
+    frame = frame.assign(layer=parsed.map(lambda p: p.get("layer")),
+                         clustering=parsed.map(lambda p: p.get("clustering")))
+    bof = frame[frame["method"] == "BoF"].groupby(["dataset", "clustering"])["value"].mean()
+    cnn = frame[frame["layer"] == "L3"].groupby(["dataset", "clustering"])["value"].mean()
+    return (bof - cnn).dropna().groupby(level="dataset").mean()
+
+
 def layer_grid(records: pd.DataFrame, *, profile: str, params: dict) -> Findings:
     """Study 01 (Guérin et al., Section 3.2.1): "only the last layer before softmax (L3) should be considered":
-    NMI of L3 minus L1 and minus L2, per (network, algorithm) pair, against Tables A.3–A.6."""
+    NMI of L3 minus L1 and minus L2, per (network, algorithm) pair, against Tables A.3–A.6; and (Appendix A) the
+    BoF rows' NMI minus the CNNs' mean L3 NMI, per algorithm, on each dataset of ``bof_datasets``."""
     study = "01_layer_architecture_grid"
     frame = _with_setting(records, "nmi")
     frame = frame[frame["method"] != "pixels"]
@@ -459,6 +471,17 @@ def layer_grid(records: pd.DataFrame, *, profile: str, params: dict) -> Findings
             rows.append(_row(f"NMI of L3 − {other}", dataset, effect, value, f"Tables A.3–A.6, {where}",
                              over="network × algorithm pairs",
                              note="" if len(effect) else f"layer {other} or L3 not in this run"))
+    bof_gap = _guerin_bof_gap()
+    for dataset in params.get("bof_datasets") or []:
+        part = frame[frame["dataset"] == dataset]
+        bof = part[part["method"] == "BoF"].groupby("s_clustering")["value"].mean()
+        cnn = part[part["s_layer"] == "L3"].groupby("s_clustering")["value"].mean() if "s_layer" in part \
+            else pd.Series(dtype=float)
+        effect = (bof - cnn).dropna()
+        value, where = _paper_for(bof_gap, dataset)
+        rows.append(_row("NMI of BoF − CNN L3 (mean over networks)", dataset, effect, value,
+                         f"Tables A.3–A.6 BoF rows, {where}", over="algorithms",
+                         note="" if len(effect) else "BoF or L3 not in this run"))
     return _findings(rows, study, profile, params,
                      lead="The paper keeps only L3 from Section 3.2.1 on.")
 
