@@ -4,6 +4,8 @@ One module per study: ``layer_grid`` (01), ``mvec_sweep`` (02), ``mvnet_tables``
 ``deepclue_study`` (04), ``mmdc_study`` (05), ``clustpy_benchmark`` (06), ``dac_study`` (07).
 Study modules load on first use. Each has a ``validate_params(params)``; :func:`validate_study_params` runs it
 so that ``clustlib run`` rejects a bad dataset, extractor, method, subset or seed before any kernel starts.
+Their grids run through one job runner, :func:`clustlib.studies._grid.run_jobs` (one (dataset, method, setting,
+seed) job = checkpointed fit + evaluate + log; in this process, or on Dask with a notebook's ``scheduler``).
 """
 
 import ast
