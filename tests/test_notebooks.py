@@ -113,4 +113,6 @@ def test_notebook_runs_on_ci_profile_and_writes_records(study, isolated_project)
     env = json.loads((outcome.run_dir / "env.json").read_text())
     assert env["params_sha"] and env["git"]["commit"]
     assert len(results.load_results(study, "ci")) == len(frame)
+    if study == "01_layer_architecture_grid":  # the Appendix A BoF rows, joined to the paper's by this setting
+        assert set(frame.loc[frame["method"] == "BoF", "setting"]) == {"clustering=KM", "clustering=Agg"}
     _check_executed_notebook(outcome.notebook)

@@ -30,6 +30,7 @@ from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import cluster_features, isometric_reduction
 from clustlib.errors import InvalidParameter
 from clustlib.features.extraction import clustering_view, drop_wide_layer
+from clustlib.studies import guerin_bof
 from clustlib.studies._common import check_datasets, check_seed, paper_method_name
 from clustlib.studies._grid import Job, JobContext, run_jobs
 
@@ -79,6 +80,7 @@ def validate_params(params: dict) -> None:
     check_datasets(params["datasets"], params["subsets"])
     check_seed(params["seed"])
     validate_grid(params["extractors"], params["layers"], params["algorithms"])
+    guerin_bof.validate_params(params)  # the Appendix A BoF rows' bof_* keys
 
 
 def _pixel_view(matrix: np.ndarray) -> tuple[np.ndarray, dict]:
@@ -406,7 +408,7 @@ def figure_architecture(records, ax=None):
     """Figure 4a: NMI per architecture at L3, mean ± SD over datasets (tasks) and algorithms; the raw-pixel
     baseline beside them when the run has it; the paper's L3 means as diamonds for its five CNNs."""
     frame = _figure_frame(records)
-    frame = frame[frame["layer"].isin(["L3", "pixels"])]
+    frame = frame[frame["layer"].isin(["L3", "pixels"]) & (frame["method"] != "BoF")]  # BoF has its own chart
     archs = [a for a in dict.fromkeys(frame["architecture"]) if a != "raw pixels"]
     archs += ["raw pixels"] if "raw pixels" in set(frame["architecture"]) else []
     published = _paper_frame()
@@ -488,3 +490,5 @@ def draw_figures(run_dir, only=None):
                "fig6_algorithm_architecture": figure_algorithm_architecture}
     for name in select_figures(FIGURES, only):
         yield name, drawers[name](records)
+    if only is None:  # and the Appendix A BoF chart, when the run has BoF rows
+        yield from guerin_bof.draw_figures(run_dir)
