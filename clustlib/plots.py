@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from clustlib._atomic import atomic_path
 from clustlib.errors import InvalidParameter
 from clustlib.paths import figures_root
 
@@ -101,9 +102,8 @@ def save_figure(fig, name: str, *, study: str, profile: str, root=None, close: b
     for ext, metadata in (("png", {"Software": None}),
                           ("pdf", {"CreationDate": None, "ModDate": None, "Creator": None, "Producer": None})):
         path = folder / f"{name}.{ext}"
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, format=ext, metadata=metadata, dpi=_PNG_DPI)
-        tmp.replace(path)
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format=ext, metadata=metadata, dpi=_PNG_DPI)
         paths.append(path)
     if close:
         plt.close(fig)
