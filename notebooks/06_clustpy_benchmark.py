@@ -268,7 +268,7 @@ if "I" in experiments:
 # ## clustlib beside ClustPy itself (optional)
 #
 # The DEC, IDEC and DCN of ClustPy on the same data, from the same pretrained autoencoder weights and seeds
-# (`clustlib.deep.clustpy_reference`); ACC of both and seconds per clustering epoch. The side-by-side always runs
+# (`clustlib.compare.clustpy_reference`); ACC of both and seconds per clustering epoch. The side-by-side always runs
 # on the CPU (it compares the two libraries there), whatever `device` the rest of the run uses. The `labels_` of
 # ClustPy come from k-means with one restart; "re-scored" uses ten, as clustlib does.
 

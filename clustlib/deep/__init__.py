@@ -20,125 +20,82 @@ from __future__ import annotations
 
 import importlib
 
-__all__ = [
-    # networks
-    "FeedforwardAutoencoder",
-    "build_autoencoder",
-    "list_autoencoders",
-    # training loop
-    "CheckpointMismatch",
-    "TrainHistory",
-    "seed_everything",
-    "resolve_device",
-    "train_epochs",
-    "make_adam",
-    "config_hash",
-    "run_epochs",
-    "batched_inference",
-    "resolve_precision",
-    # pretraining and inputs
-    "PretrainResult",
-    "pretrain_autoencoder",
-    "zscore_images",
-    "blank_pixel_value",
-    # methods
-    "DeepClusterer",
-    "INITIAL_CLUSTERINGS",
-    "initial_clustering",
-    "AEKMeans",
-    "DEC",
-    "IDEC",
-    "DCN",
-    "DipEncoder",
-    "ACeDeC",
-    "dip_statistic",
-    "list_methods",
-    "create_method",
-    "run_deep_clustering",
-    # JULE and MVnet (Guérin et al. 2021)
-    "JULE",
-    "MVnet",
-    "fit_view_jules",
-    "concatenate_views",
-    # DAC (Chang et al. 2017)
-    "DAC",
-    "DACNetwork",
-    "restraint_layer",
-    "dac_thresholds",
-    "pair_targets",
-    "KerasImageAugment",
-    "DAC_SCRIPT_SETTINGS",
-    # MMDC (Shiran & Weinshall 2020)
-    "MMDC",
-    "MMDCAugment",
-    "MMDC_SETTINGS",
-    "assign_targets",
-    "SmallVGG",
-    "ResNet18",
-    "SobelFilter",
-    # Contrastive Clustering (Li et al. 2021), DeepCluE's network
-    "ContrastiveClustering",
-    "ContrastiveNetwork",
-    "ContrastiveAugment",
-    "instance_loss",
-    "cluster_loss",
-]
 
 _WHERE = {
-    "JULE": "jule",
-    "MVnet": "mvnet",
-    "fit_view_jules": "mvnet",
-    "concatenate_views": "mvnet",
-    "DAC": "dac",
-    "DACNetwork": "allconv",
-    "restraint_layer": "allconv",
-    "dac_thresholds": "dac",
-    "pair_targets": "dac",
-    "KerasImageAugment": "dac",
-    "DAC_SCRIPT_SETTINGS": "dac",
-    "MMDC": "mmdc",
-    "MMDCAugment": "mmdc",
-    "MMDC_SETTINGS": "mmdc",
-    "assign_targets": "mmdc",
-    "SmallVGG": "mmdc_networks",
-    "ResNet18": "mmdc_networks",
-    "SobelFilter": "mmdc_networks",
-    "ContrastiveClustering": "contrastive",
-    "ContrastiveNetwork": "contrastive",
-    "ContrastiveAugment": "contrastive",
-    "instance_loss": "contrastive",
-    "cluster_loss": "contrastive",
-    "FeedforwardAutoencoder": "networks",
-    "build_autoencoder": "networks",
-    "list_autoencoders": "networks",
-    "CheckpointMismatch": "training",  # re-exported from clustlib.errors
-    "TrainHistory": "training",
-    "seed_everything": "training",
-    "resolve_device": "training",
-    "train_epochs": "training",
-    "make_adam": "training",
-    "config_hash": "training",
+    # networks
+    "FeedforwardAutoencoder": "networks.autoencoders",
+    "build_autoencoder": "networks.autoencoders",
+    "list_autoencoders": "networks.autoencoders",
+    "ResNet18Autoencoder": "networks.resnet_ae",
+    "DACNetwork": "networks.allconv",
+    "restraint_layer": "networks.allconv",
+    "MMDCSmallVGG": "networks.mmdc",
+    "MMDCResNet18": "networks.mmdc",
+    "SobelFilter": "networks.mmdc",
+    "ContrastiveNetwork": "networks.contrastive",
+    # engine and the autoencoder family's epoch
+    "CheckpointMismatch": "engine",  # re-exported from clustlib.errors
+    "seed_everything": "engine",
+    "resolve_device": "engine",
+    "config_hash": "engine",
     "run_epochs": "engine",
     "batched_inference": "engine",
     "resolve_precision": "engine",
-    "PretrainResult": "pretrain",
-    "pretrain_autoencoder": "pretrain",
-    "zscore_images": "preprocessing",
-    "blank_pixel_value": "preprocessing",
-    "DeepClusterer": "_base",
-    "INITIAL_CLUSTERINGS": "_base",
-    "initial_clustering": "_base",
-    "AEKMeans": "aekmeans",
-    "DEC": "dec",
-    "IDEC": "dec",
-    "DCN": "dcn",
-    "DipEncoder": "dipencoder",
-    "ACeDeC": "acedec",
-    "dip_statistic": "dip",
-    "list_methods": "run",
-    "create_method": "run",
-    "run_deep_clustering": "run",
+    "TrainHistory": "base",
+    "train_epochs": "autoencoder.training",
+    "make_adam": "autoencoder.training",
+    # registry
+    "MethodInfo": "registry",
+    "list_methods": "registry",
+    "method_info": "registry",
+    "list_presets": "registry",
+    "create_method": "registry",
+    # the autoencoder family
+    "PretrainResult": "autoencoder.pretrain",
+    "pretrain_autoencoder": "autoencoder.pretrain",
+    "zscore_images": "autoencoder.preprocessing",
+    "blank_pixel_value": "autoencoder.preprocessing",
+    "DeepClusterer": "autoencoder.base",
+    "INITIAL_CLUSTERINGS": "autoencoder.base",
+    "initial_clustering": "autoencoder.base",
+    "AEKMeans": "autoencoder.aekmeans",
+    "DEC": "autoencoder.dec",
+    "IDEC": "autoencoder.dec",
+    "DCN": "autoencoder.dcn",
+    "DipEncoder": "autoencoder.dipencoder",
+    "ACeDeC": "autoencoder.acedec",
+    "run_deep_clustering": "autoencoder.run",
+    # JULE and MVnet
+    "JULE": "jule.jule",
+    "MVnet": "jule.mvnet",
+    "fit_view_jules": "jule.mvnet",
+    "concatenate_views": "jule.mvnet",
+    # DAC
+    "DAC": "dac.dac",
+    "dac_thresholds": "dac.loss",
+    "pair_targets": "dac.loss",
+    "KerasImageAugment": "augment.keras",
+    "DAC_SCRIPT_SETTINGS": "dac.presets",
+    # MMDC
+    "MMDC": "mmdc.mmdc",
+    "MMDCAugment": "augment.mmdc",
+    "MMDC_SETTINGS": "mmdc.presets",
+    "assign_targets": "mmdc.targets",
+    # Contrastive Clustering
+    "ContrastiveClustering": "contrastive.contrastive",
+    "ContrastiveAugment": "augment.contrastive",
+    "instance_loss": "contrastive.loss",
+    "cluster_loss": "contrastive.loss",
 }
+
+#: Names this package no longer has, with the one to use (ambiguous or moved).
+_GONE = {
+    "ResNet18": "MMDCResNet18 (MMDC's network; the autoencoders' is ResNet18Autoencoder)",
+    "SmallVGG": "MMDCSmallVGG",
+    "dip_statistic": "clustlib.stats.dip.dip_statistic (numpy only, outside clustlib.deep)",
+}
+
+__all__ = list(_WHERE)
 
 
 def __getattr__(name: str):
@@ -146,6 +103,8 @@ def __getattr__(name: str):
         value = getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)
         globals()[name] = value
         return value
+    if name in _GONE:
+        raise AttributeError(f"clustlib.deep.{name} was renamed: use {_GONE[name]}.")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -242,7 +242,7 @@ def estimator_config(estimator, X: np.ndarray, *, skip: Sequence[str] = (), **ex
     """What defines a fit of ``estimator`` on ``X`` for the checkpoint hash: its parameters but those that do not
     change the numbers (``progress``, ``device``, ``checkpoint_path`` and ``skip``), its class and X's fingerprint,
     plus ``extra``."""
-    from clustlib.deep.pretrain import data_fingerprint  # pretrain imports training, which imports this module
+    from clustlib.deep.base import data_fingerprint
 
     drop = {"progress", "device", "checkpoint_path", *skip}
     cfg = {k: v for k, v in estimator.get_params(deep=False).items() if k not in drop}

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 from clustlib.data.catalog import TreeSource, tree_source
 from clustlib.data.imageset import ImageSet
 from clustlib.data.sources.folder import decode_images
-from clustlib.deep.training import check_writable_folder
+from clustlib.deep.engine import check_writable_folder
 from clustlib.errors import InvalidParameter, UnknownName
 from clustlib.features import cache as _cache
 from clustlib.features.preprocess import preprocess_batch

@@ -97,7 +97,7 @@ FACTOR_EXPERIMENTS = ("C", "D", "E", "F", "G", "I")
 def validate_params(params: dict) -> None:
     """Every parameter of the notebook (the dataset lists, subsets, seeds, the side-by-side, and what
     :func:`validate` checks), before its kernel starts (``clustlib run`` calls this)."""
-    from clustlib.deep.clustpy_reference import SIDE_BY_SIDE_METHODS
+    from clustlib.compare.clustpy_reference import SIDE_BY_SIDE_METHODS
 
     check_datasets(params["datasets"])
     per = params.get("datasets_per_experiment") or {}
