@@ -16,7 +16,7 @@ from sklearn.cluster import KMeans
 
 from clustlib.errors import InvalidParameter
 
-__all__ = ["store_init_args", "is_int", "is_finite_number", "check_inputs", "kmeans", "data_fingerprint",
+__all__ = ["store_init_args", "check_n_clusters", "is_int", "is_finite_number", "check_inputs", "kmeans", "data_fingerprint",
            "TrainHistory", "ImageClusterer"]
 
 
@@ -36,6 +36,15 @@ def is_int(v, minimum: int) -> bool:
 def is_finite_number(v) -> bool:
     """``v`` is a finite int or float (not a bool)."""
     return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool) and bool(np.isfinite(v))
+
+
+def check_n_clusters(k, n_samples: int, owner: str) -> int:
+    """``k`` as an int after checking it is given and in [2, ``n_samples``]; ``owner`` names the estimator."""
+    if k is None:
+        raise InvalidParameter(f"n_clusters is required: {owner}(n_clusters=K, ...).")
+    if not is_int(k, 2) or k > n_samples:
+        raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n_samples}], got {k!r}.")
+    return int(k)
 
 
 def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
@@ -96,13 +105,39 @@ class TrainHistory:
 
 
 class ImageClusterer(ClusterMixin, BaseEstimator):
-    """Base of the image clusterers that train one network from scratch (DAC, MMDC): named presets and the
-    (N, C, H, W) input check. A subclass sets ``_presets`` to its module's ``PRESETS``."""
+    """Base of the image clusterers that train one network from scratch (DAC, MMDC): named presets, the
+    (N, C, H, W) input check and ``fit`` (check, resolve, :meth:`_fit`). A subclass sets ``_presets`` to its
+    family's ``PRESETS``.
+
+    Parameters every subclass takes
+    -------------------------------
+    device : str, optional
+        None: the first CUDA device when there is one, else the CPU.
+    random_state : int, optional
+        Seed of everything random in the fit (None -> 0). Same seed, same numbers on the CPU.
+    progress : bool, default=True
+        A ``tqdm`` bar over the epochs.
+    checkpoint_path : path, optional
+        Written atomically after every epoch; resumed when it matches this configuration and data, refused
+        (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
+    amp : {False, True, "bfloat16", "float16"}, default=False
+        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32; True uses
+        bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
+
+    Attributes
+    ----------
+    (set by every subclass's ``fit``, :func:`clustlib.deep.engine.finish_fit`)
+    precision_ : str
+        "float32", "bfloat16" or "float16": what the fit trained in.
+    epoch_seconds_, total_seconds_ : float
+        Mean seconds per computed epoch, and of the whole fit.
+    n_features_in_ : int
+    """
 
     _presets: dict[str, dict] = {}
 
     @classmethod
-    def from_preset(cls, preset: str, n_clusters: int = 10, **overrides):
+    def from_preset(cls, preset: str, n_clusters: int | None = None, **overrides):
         """An estimator with the settings of ``preset`` (a key of its module's ``PRESETS``), then ``overrides``."""
         if preset not in cls._presets:
             raise InvalidParameter(f"Unknown {cls.__name__} preset {preset!r}; valid: {sorted(cls._presets)}.")
@@ -110,3 +145,18 @@ class ImageClusterer(ClusterMixin, BaseEstimator):
 
     def _check_X(self, X) -> np.ndarray:
         return check_inputs(X, (4,), "(N, C, H, W) images (reshape flat rows first, e.g. X.reshape(-1, 1, 28, 28))")
+
+    def fit(self, X, y=None):
+        """Train on ``X``, (N, C, H, W) images prepared as the class says, after checking every parameter against
+        it (before any compute); ``y`` is ignored. Returns ``self`` with ``labels_`` (N,) int64."""
+        from clustlib.deep.engine import begin_fit  # torch: imported when a network is trained, not before
+
+        X = self._check_X(X)
+        r = self._resolved(X)
+        self._fit(X, r, begin_fit(self))
+        return self
+
+    def _fit(self, X: np.ndarray, r: dict, start) -> None:
+        """Train on the checked X with the resolved settings ``r`` from ``start`` (:func:`~clustlib.deep.engine.
+        begin_fit`: seed, device, precision, generator); set the fitted attributes."""
+        raise NotImplementedError

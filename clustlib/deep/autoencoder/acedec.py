@@ -12,7 +12,6 @@ from torch import nn
 
 from clustlib.cluster.subkmeans import NrKMeans
 from clustlib.deep.autoencoder.base import DeepClusterer, encode_all
-from clustlib.deep.base import store_init_args
 from clustlib.deep.engine import to_device_batch
 from clustlib.deep.autoencoder.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
@@ -262,8 +261,8 @@ class ACeDeC(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
-        K, in [2, N].
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
     center_lr : float, default=0.5
         EMA weight of the batch counts in the centre update, in [0, 1].
     clustering_loss_weight : float, default=1.0
@@ -325,18 +324,9 @@ class ACeDeC(DeepClusterer):
     _method_name = "ACe/DeC"
     _starts_from_initial_clustering = False  # its own NrKmeans-based initialisation on a subsample
 
-    def __init__(self, n_clusters: int = 8, *, center_lr: float = 0.5, clustering_loss_weight: float = 1.0,
-                 reconstruction_loss_weight: float = 1.0, init_subsample_size: int | None = 10000,
-                 init_iterations: int = 20000, final_reclustering: bool = True, embedding_size: int = 10,
-                 network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
-                 pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 5e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
-                 augmentation: str | None = None, image_shape: tuple | None = None,
-                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
-                 device: str | None = None, amp: bool | None = None, random_state: int | None = None,
-                 use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
-                 progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _own_params = {"center_lr": 0.5, "clustering_loss_weight": 1.0, "reconstruction_loss_weight": 1.0,
+                   "init_subsample_size": 10000, "init_iterations": 20000, "final_reclustering": True}
+    _changed_defaults = {"lr": 5e-4}
 
     def _extra_param_errors(self, X) -> None:
         if self.initial_clustering != "kmeans":

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
-from torch import nn
 
 from clustlib.deep.autoencoder.base import DeepClusterer
-from clustlib.deep.base import TrainHistory, store_init_args
+from clustlib.deep.base import TrainHistory
 
 __all__ = ["AEKMeans"]
 
@@ -19,12 +18,11 @@ class AEKMeans(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
-    embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
-    dataset_key, device, amp, random_state, use_cache, cache_dir,
-    checkpoint_path, progress
-        As in :class:`clustlib.deep.DEC`.
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
+    embedding_size ... progress
+        The family's shared parameters (:data:`~clustlib.deep.autoencoder.base.AE_PARAMS`), as in
+        :class:`clustlib.deep.DEC`.
 
     References
     ----------
@@ -33,15 +31,7 @@ class AEKMeans(DeepClusterer):
 
     _method_name = "AE+KMeans"
 
-    def __init__(self, n_clusters: int = 8, *, embedding_size: int = 10, network: str = "ff_500_500_2000",
-                 autoencoder: nn.Module | None = None, pretrain_epochs: int = 100, pretrain_lr: float = 1e-3,
-                 clustering_epochs: int = 0, lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10,
-                 initial_clustering: str = "kmeans", augmentation: str | None = None,
-                 image_shape: tuple | None = None, augmentation_fill: float | tuple = 0.0,
-                 dataset_key: str | None = None, device: str | None = None, amp: bool | None = None,
-                 random_state: int | None = None, use_cache: bool = True, cache_dir: str | None = None,
-                 checkpoint_path: str | None = None, progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _changed_defaults = {"clustering_epochs": 0}
 
     def _cluster(self, Xt, ae, km0, *, generator, device, checkpoint_config):
         self._km0 = km0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -20,12 +21,13 @@ from clustlib.deep.augment.affine import AUGMENTATIONS, make_augmentation
 from clustlib.deep.engine import batched_inference, check_fitted
 from clustlib.deep.networks.autoencoders import list_autoencoders
 from clustlib.deep.autoencoder.pretrain import pretrain_autoencoder
-from clustlib.deep.base import check_inputs, data_fingerprint, kmeans
+from clustlib.deep.base import check_inputs, check_n_clusters, data_fingerprint, kmeans
 from clustlib.deep.engine import check_checkpoint, check_checkpoint_path, resolve_device, seed_everything
 from clustlib.errors import InvalidParameter
 
-#: Parameters every estimator in this package accepts, with the ClustPy-benchmark defaults.
-BASE_PARAMS: dict = {
+#: The parameters every method of the family takes after its own, in signature order, with the ClustPy benchmark's
+#: defaults (documented at :class:`clustlib.deep.DEC`). ``amp=None`` is float32, as ``False`` (:meth:`DeepClusterer._amp`).
+AE_PARAMS: dict = {
     "embedding_size": 10,
     "network": "ff_500_500_2000",
     "autoencoder": None,
@@ -41,13 +43,44 @@ BASE_PARAMS: dict = {
     "augmentation_fill": 0.0,
     "dataset_key": None,
     "device": None,
-    "amp": False,  # float32, as the benchmark trains; None is read as False too (see DeepClusterer._amp)
+    "amp": None,
     "random_state": None,
     "use_cache": True,
     "cache_dir": None,
     "checkpoint_path": None,
     "progress": True,
 }
+
+
+def _keyword_init(defaults: dict, owner: str):
+    """``__init__(self, n_clusters=None, *, <defaults>)`` that stores every argument as given (scikit-learn's
+    contract); its ``__signature__`` is what ``get_params``, ``clone`` and ``help`` read, and a wrong keyword
+    raises ``TypeError`` as a written signature does."""
+    kw = inspect.Parameter.KEYWORD_ONLY
+    signature = inspect.Signature(
+        [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
+         inspect.Parameter("n_clusters", inspect.Parameter.POSITIONAL_OR_KEYWORD, default=None)]
+        + [inspect.Parameter(name, kw, default=value) for name, value in defaults.items()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        for name, value in list(bound.arguments.items())[1:]:
+            setattr(self, name, value)
+
+    __init__.__signature__ = signature
+    __init__.__qualname__ = f"{owner}.__init__"
+    return __init__
+
+
+def reconstruction_term(ae: nn.Module, z: torch.Tensor, xb: torch.Tensor, za: torch.Tensor | None = None,
+                        xa: torch.Tensor | None = None) -> torch.Tensor:
+    """MSE between the batch ``xb`` and the decoding of its embedding ``z``; with augmentation (``xa`` and its
+    embedding ``za``) the mean of that and the augmented copy's (DEC/IDEC's and DCN's reconstruction loss)."""
+    rec = torch.nn.functional.mse_loss(ae.decode(z), xb)
+    if xa is not None:
+        rec = 0.5 * (rec + torch.nn.functional.mse_loss(ae.decode(za), xa))
+    return rec
 
 
 @torch.no_grad()
@@ -202,17 +235,24 @@ class DeepClusterer(ClusterMixin, BaseEstimator):
     """
 
     _method_name = "deep"
+    #: The method's own parameters (name -> default), between ``n_clusters`` and :data:`AE_PARAMS` in the
+    #: signature; a variant merges its parent's (``IDEC``: ``{**DEC._own_params, ...}``).
+    _own_params: dict = {}
+    #: Defaults of :data:`AE_PARAMS` the method changes (AE+KMeans: no clustering epochs).
+    _changed_defaults: dict = {}
     #: False for methods with their own initialisation (ACe/DeC): the base then skips the initial clustering,
     #: passes ``km0=None`` to ``_cluster``, and the method sets ``init_labels_`` itself.
     _starts_from_initial_clustering = True
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        if "__init__" not in vars(cls):
+            cls.__init__ = _keyword_init({**cls._own_params, **AE_PARAMS, **cls._changed_defaults}, cls.__name__)
+
     def _param_errors(self, X: np.ndarray) -> None:
         p = self.get_params(deep=False)
         n = X.shape[0]
-        if not isinstance(p["n_clusters"], (int, np.integer)) or not 2 <= p["n_clusters"] <= n:
-            raise InvalidParameter(
-                f"n_clusters must be an integer in [2, number of samples = {n}], got {p['n_clusters']!r}."
-            )
+        check_n_clusters(p["n_clusters"], n, type(self).__name__)
         if not isinstance(p["embedding_size"], (int, np.integer)) or p["embedding_size"] < 1:
             raise InvalidParameter(f"embedding_size must be an integer >= 1, got {p['embedding_size']!r}.")
         for name in ("lr", "pretrain_lr"):

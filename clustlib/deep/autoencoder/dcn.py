@@ -6,8 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clustlib.deep.autoencoder.base import DeepClusterer, encode_all
-from clustlib.deep.base import store_init_args
+from clustlib.deep.autoencoder.base import DeepClusterer, encode_all, reconstruction_term
 from clustlib.deep.engine import to_device_batch
 from clustlib.deep.autoencoder.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
@@ -61,18 +60,17 @@ class DCN(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
     distortion_weight : float, default=0.05
         lambda, the degree of space distortion.
     reconstruction_loss_weight : float, default=1.0
         Degree of space preservation.
     initial_count : float, default=100
         Starting per-centre count of the online update.
-    embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
-    dataset_key, device, amp, random_state, use_cache, cache_dir,
-    checkpoint_path, progress
-        As in :class:`clustlib.deep.DEC`.
+    embedding_size ... progress
+        The family's shared parameters (:data:`~clustlib.deep.autoencoder.base.AE_PARAMS`), as in
+        :class:`clustlib.deep.DEC`.
 
     Attributes
     ----------
@@ -87,17 +85,7 @@ class DCN(DeepClusterer):
 
     _method_name = "DCN"
 
-    def __init__(self, n_clusters: int = 8, *, distortion_weight: float = 0.05,
-                 reconstruction_loss_weight: float = 1.0, initial_count: float = 100.0, embedding_size: int = 10,
-                 network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
-                 pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
-                 augmentation: str | None = None, image_shape: tuple | None = None,
-                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
-                 device: str | None = None, amp: bool | None = None, random_state: int | None = None,
-                 use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
-                 progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _own_params = {"distortion_weight": 0.05, "reconstruction_loss_weight": 1.0, "initial_count": 100.0}
 
     def _extra_param_errors(self, X) -> None:
         if self.distortion_weight < 0 or self.reconstruction_loss_weight < 0:
@@ -112,7 +100,7 @@ class DCN(DeepClusterer):
         bs = self.batch_size
 
         def batch_loss(idx: torch.Tensor, xb: torch.Tensor, xa: torch.Tensor | None = None) -> torch.Tensor:
-            z = ae.encode(xb)
+            z, za = ae.encode(xb), None
             d2 = (z.unsqueeze(1) - state.centers.unsqueeze(0)).pow(2).sum(2)  # (B, K)
             onehot = torch.zeros_like(d2).scatter_(1, d2.detach().argmin(1, keepdim=True), 1.0)
             cluster = (d2 * onehot).mean()
@@ -122,10 +110,7 @@ class DCN(DeepClusterer):
                 cluster = 0.5 * (cluster + (d2a * onehot).mean())
             loss = w_dist * cluster
             if w_rec > 0:
-                rec = torch.nn.functional.mse_loss(ae.decode(z), xb)
-                if xa is not None:
-                    rec = 0.5 * (rec + torch.nn.functional.mse_loss(ae.decode(za), xa))
-                loss = loss + w_rec * rec
+                loss = loss + w_rec * reconstruction_term(ae, z, xb, za, xa)
             return loss
 
         @torch.no_grad()

@@ -6,8 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from clustlib.deep.autoencoder.base import DeepClusterer, encode_all
-from clustlib.deep.base import store_init_args
+from clustlib.deep.autoencoder.base import DeepClusterer, encode_all, reconstruction_term
 from clustlib.deep.autoencoder.training import make_adam, train_epochs
 from clustlib.errors import InvalidParameter
 
@@ -52,8 +51,8 @@ class DEC(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
-        K, in [2, N].
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
     alpha : float, default=1.0
         Degrees of freedom of the Student-t kernel.
     cluster_loss_weight : float, default=1.0
@@ -118,17 +117,7 @@ class DEC(DeepClusterer):
 
     _method_name = "DEC"
 
-    def __init__(self, n_clusters: int = 8, *, alpha: float = 1.0, cluster_loss_weight: float = 1.0,
-                 reconstruction_loss_weight: float = 0.0, embedding_size: int = 10,
-                 network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
-                 pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
-                 augmentation: str | None = None, image_shape: tuple | None = None,
-                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
-                 device: str | None = None, amp: bool | None = None, random_state: int | None = None,
-                 use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
-                 progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _own_params = {"alpha": 1.0, "cluster_loss_weight": 1.0, "reconstruction_loss_weight": 0.0}
 
     def _extra_param_errors(self, X) -> None:
         if not self.alpha > 0:
@@ -143,7 +132,7 @@ class DEC(DeepClusterer):
         optimizer = make_adam(list(ae.parameters()) + [head.centers], self.lr)
 
         def batch_loss(idx: torch.Tensor, xb: torch.Tensor, xa: torch.Tensor | None = None) -> torch.Tensor:
-            z = ae.encode(xb)
+            z, za = ae.encode(xb), None
             q = student_t_assignments(z, head.centers, alpha)  # (B, K)
             p = dec_target(q)  # the target always comes from the clean batch
             cluster = -(p * torch.log(q + 1e-8)).sum(1).mean()
@@ -153,10 +142,7 @@ class DEC(DeepClusterer):
                 cluster = 0.5 * (cluster - (p * torch.log(qa + 1e-8)).sum(1).mean())
             loss = wc * cluster
             if wr > 0:
-                rec = torch.nn.functional.mse_loss(ae.decode(z), xb)
-                if xa is not None:
-                    rec = 0.5 * (rec + torch.nn.functional.mse_loss(ae.decode(za), xa))
-                loss = loss + wr * rec
+                loss = loss + wr * reconstruction_term(ae, z, xb, za, xa)
             return loss
 
         history = train_epochs(Xt, batch_loss, optimizer, {"autoencoder": ae, "centers": head},
@@ -182,14 +168,4 @@ class IDEC(DEC):
 
     _method_name = "IDEC"
 
-    def __init__(self, n_clusters: int = 8, *, alpha: float = 1.0, cluster_loss_weight: float = 0.1,
-                 reconstruction_loss_weight: float = 1.0, embedding_size: int = 10,
-                 network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
-                 pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
-                 augmentation: str | None = None, image_shape: tuple | None = None,
-                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
-                 device: str | None = None, amp: bool | None = None, random_state: int | None = None,
-                 use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
-                 progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _own_params = {**DEC._own_params, "cluster_loss_weight": 0.1, "reconstruction_loss_weight": 1.0}

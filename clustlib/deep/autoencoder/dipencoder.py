@@ -9,7 +9,6 @@ import torch
 from torch import nn
 
 from clustlib.deep.autoencoder.base import DeepClusterer, encode_all
-from clustlib.deep.base import store_init_args
 from clustlib.stats.dip import dip_gradient, dip_statistic, mirrored_modal_interval
 from clustlib.deep.networks.autoencoders import build_autoencoder
 from clustlib.deep.engine import to_device_batch
@@ -103,16 +102,15 @@ class DipEncoder(DeepClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=8
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
     max_cluster_size_diff_factor : float, default=3.0
     cluster_loss_weight : float, default=1.0
     reconstruction_loss_weight : float or None, default=None
         None -> the automatic ``1 / (4 L0)`` above.
-    embedding_size, network, autoencoder, pretrain_epochs, pretrain_lr, clustering_epochs, lr,
-    batch_size, kmeans_n_init, initial_clustering, augmentation, image_shape, augmentation_fill,
-    dataset_key, device, amp, random_state, use_cache, cache_dir,
-    checkpoint_path, progress
-        As in :class:`clustlib.deep.DEC` (the benchmark uses batch 256 and 150 epochs).
+    embedding_size ... progress
+        The family's shared parameters (:data:`~clustlib.deep.autoencoder.base.AE_PARAMS`), as in
+        :class:`clustlib.deep.DEC` (the benchmark uses batch 256 and 150 epochs).
 
     Attributes
     ----------
@@ -129,17 +127,8 @@ class DipEncoder(DeepClusterer):
 
     _method_name = "DipEncoder"
 
-    def __init__(self, n_clusters: int = 8, *, max_cluster_size_diff_factor: float = 3.0,
-                 cluster_loss_weight: float = 1.0, reconstruction_loss_weight: float | None = None,
-                 embedding_size: int = 10, network: str = "ff_500_500_2000", autoencoder: nn.Module | None = None,
-                 pretrain_epochs: int = 100, pretrain_lr: float = 1e-3, clustering_epochs: int = 150,
-                 lr: float = 1e-4, batch_size: int = 256, kmeans_n_init: int = 10, initial_clustering: str = "kmeans",
-                 augmentation: str | None = None, image_shape: tuple | None = None,
-                 augmentation_fill: float | tuple = 0.0, dataset_key: str | None = None,
-                 device: str | None = None, amp: bool | None = None, random_state: int | None = None,
-                 use_cache: bool = True, cache_dir: str | None = None, checkpoint_path: str | None = None,
-                 progress: bool = True) -> None:
-        store_init_args(self, locals())
+    _own_params = {"max_cluster_size_diff_factor": 3.0, "cluster_loss_weight": 1.0,
+                   "reconstruction_loss_weight": None}
 
     def _extra_param_errors(self, X) -> None:
         if not self.max_cluster_size_diff_factor >= 1:

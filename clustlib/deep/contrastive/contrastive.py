@@ -37,7 +37,7 @@ import torch
 from sklearn.base import BaseEstimator, ClusterMixin
 
 from clustlib.deep.augment.contrastive import ContrastiveAugment, resize_images
-from clustlib.deep.base import TrainHistory, check_inputs, is_finite_number, is_int, store_init_args
+from clustlib.deep.base import TrainHistory, check_inputs, check_n_clusters, is_finite_number, is_int, store_init_args
 from clustlib.deep.contrastive.loss import cluster_loss, instance_loss
 from clustlib.deep.engine import (batched_inference, begin_fit, check_checkpoint_path, check_fitted,
                                   estimator_config, finish_fit, resolve_device, resolve_precision, run_epochs,
@@ -46,11 +46,6 @@ from clustlib.deep.networks.contrastive import BACKBONES, CC_LAYERS, DEEPCLUE_LA
 from clustlib.errors import InvalidParameter
 
 __all__ = ["ContrastiveClustering", "ContrastiveHistory"]
-
-
-# ---------------------------------------------------------------------------------------------
-# the estimator
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -163,9 +158,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
         if X.ndim != 4:
             raise InvalidParameter(f"X must have shape (N, 3, H, W), got {X.shape}.")
         n = X.shape[0]
-        k = self.n_clusters
-        if not is_int(k, 2) or k > n:
-            raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
+        k = check_n_clusters(self.n_clusters, n, type(self).__name__)
         if self.backbone not in BACKBONES:
             raise InvalidParameter(f"backbone must be one of {BACKBONES}, got {self.backbone!r}.")
         if not is_int(self.image_size, 32):

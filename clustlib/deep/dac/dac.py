@@ -68,13 +68,14 @@ import numpy as np
 import torch
 
 from clustlib.deep.augment.keras import KerasImageAugment
-from clustlib.deep.base import ImageClusterer, TrainHistory, is_finite_number, is_int, store_init_args
+from clustlib.deep.base import (ImageClusterer, TrainHistory, check_n_clusters, is_finite_number, is_int,
+                                store_init_args)
 from clustlib.deep.dac.loss import (_accumulate_chunk_gradient, _distill_loss, _gram, dac_thresholds, pair_loss,
                                    pair_targets, paper_iterations, select_pairs)
 from clustlib.deep.dac.presets import (_PRESET_OF_NETWORK, AUGMENTATION_PRESETS, DISTILL_ON, PAIR_LOSSES, PAIR_MODES,
                                        PAPER_ETA, PAPER_LOWER, PAPER_STAR_END, PAPER_UPPER, PRESETS, SCHEDULES,
                                        VARIANTS)
-from clustlib.deep.engine import (batched_inference, begin_fit, check_checkpoint_path, check_fitted,
+from clustlib.deep.engine import (batched_inference, check_checkpoint_path, check_fitted,
                                   estimator_config, finish_fit, resolve_device, resolve_precision, run_epochs,
                                   to_device_batch)
 from clustlib.deep.networks.allconv import ALLCONV_ARCHITECTURES, DACNetwork, default_architecture, list_dac_networks
@@ -105,11 +106,6 @@ def center_images(X: np.ndarray, *, scale: float = 255.0, per_channel: bool = Tr
     X = X / np.float32(scale)
     mean = X.mean(axis=(0, 2, 3), keepdims=True) if per_channel else X.mean()
     return (X - mean).astype(np.float32)
-
-
-# ---------------------------------------------------------------------------------------------
-# the estimator
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -168,7 +164,8 @@ class DAC(ImageClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
+    n_clusters : int
+        K, in [2, N]; required (``fit`` refuses None).
         K, in [2, N]; the width of the network's softmax.
     variant : {"dac", "dac_star"}, default="dac"
         DAC (two thresholds, only confident pairs; the paper's method) or DAC* (one threshold, every
@@ -236,17 +233,9 @@ class DAC(ImageClusterer):
         Batch normalisation with batch statistics at inference too (Keras ``mode=2`` in the scripts,
         which made the paper's numbers). Label features of a sample then depend on its batch: they are
         computed in batches of ``batch_size`` in the order of X. False: running statistics at inference.
-    device : str, optional
-        Default CUDA if available, else CPU.
-    random_state : int, optional
-        Seed of the initial weights, shuffles and augmentation (None -> 0). Same seed, same numbers on CPU.
-    progress : bool, default=True
-    checkpoint_path : path, optional
-        Written after every epoch; resumed when it matches this configuration and data, refused
-        (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
-    amp : {False, True, "bfloat16", "float16"}, default=False
-        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32, as the
-        scripts did; True uses bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
+    device, random_state, progress, checkpoint_path, amp
+        As every image clusterer takes them (:class:`clustlib.deep.base.ImageClusterer`); ``random_state`` seeds
+        the initial weights, shuffles and augmentation, and ``amp=False`` trains in float32 as the scripts did.
 
     Attributes
     ----------
@@ -260,10 +249,8 @@ class DAC(ImageClusterer):
     network_name_ : str
     n_iterations_ : int
         Iterations the schedule ran for.
-    precision_ : str
-        "float32", "bfloat16" or "float16": what the fit trained in.
-    epoch_seconds_, total_seconds_ : float
-    n_features_in_ : int
+    precision_, epoch_seconds_, total_seconds_, n_features_in_
+        As every image clusterer sets them (:class:`clustlib.deep.base.ImageClusterer`).
 
     References
     ----------
@@ -271,7 +258,7 @@ class DAC(ImageClusterer):
     Code: https://github.com/vector-1127/DAC.
     """
 
-    def __init__(self, n_clusters: int = 10, *, variant: str = "dac", network: str = "auto",
+    def __init__(self, n_clusters: int | None = None, *, variant: str = "dac", network: str = "auto",
                  threshold_schedule: str = "paper", eta: float = PAPER_ETA, upper: float = PAPER_UPPER,
                  lower: float | None = None, epochs: int | None = None, chunk_size: int = 1000,
                  pairs: str = "chunk", chunk_passes: int = 10, batch_size: int = 32, steps_per_batch: int = 1,
@@ -296,9 +283,7 @@ class DAC(ImageClusterer):
     def _resolved(self, X: np.ndarray) -> dict:
         """Validate every parameter against X and return the defaults filled in (before any compute)."""
         n = X.shape[0]
-        k = self.n_clusters
-        if not is_int(k, 2) or not k <= n:
-            raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
+        check_n_clusters(self.n_clusters, n, type(self).__name__)
         if self.variant not in VARIANTS:
             raise InvalidParameter(f"variant must be one of {VARIANTS}, got {self.variant!r}.")
         if self.threshold_schedule not in SCHEDULES:
@@ -401,23 +386,12 @@ class DAC(ImageClusterer):
         return dac_thresholds(epoch, r["iterations"], self.variant, float(self.upper), r["lower"],
                               schedule=self.threshold_schedule, eta=float(self.eta))
 
-    def fit(self, X, y=None):
-        """Train the label-feature network on X with the adaptive pairwise loop.
+    def _fit(self, X: np.ndarray, r: dict, start) -> None:
+        """Train the label-feature network on X (N, C, H, W) with the adaptive pairwise loop.
 
-        Parameters
-        ----------
-        X : array-like of float, shape (N, C, H, W)
-            Images, prepared as the scripts do (:func:`center_images`: pixels / 255 minus the mean).
-            Heights and widths must suit the network (16, 28, 32 or 96 with ``network="auto"``).
-        y : ignored
-
-        Returns
-        -------
-        self
+        X holds images prepared as the scripts do (:func:`center_images`: pixels / 255 minus the mean), with heights
+        and widths that suit the network (16, 28, 32 or 96 with ``network="auto"``).
         """
-        X = self._check_X(X)
-        r = self._resolved(X)
-        start = begin_fit(self)
         seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         net = DACNetwork(X.shape[1], int(self.n_clusters), r["network"], batch_stats=bool(self.bn_batch_stats),
                          generator=torch.Generator().manual_seed(seed)).to(device)
@@ -449,7 +423,6 @@ class DAC(ImageClusterer):
         self.label_features_ = z_all.float().cpu().numpy()
         self.labels_ = z_all.argmax(1).cpu().numpy().astype(np.int64)
         finish_fit(self, start, history, X)
-        return self
 
     def _label_features(self, net: DACNetwork, X: torch.Tensor) -> torch.Tensor:
         """Label features (N, K) of X (any device) in order, in batches of ``batch_size`` (see

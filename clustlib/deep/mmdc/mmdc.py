@@ -71,8 +71,9 @@ import torch
 import torch.nn.functional as F
 
 from clustlib.deep.augment.mmdc import MMDCAugment
-from clustlib.deep.base import ImageClusterer, TrainHistory, is_finite_number, is_int, kmeans, store_init_args
-from clustlib.deep.engine import (batched_inference, begin_fit, check_checkpoint_path, check_fitted,
+from clustlib.deep.base import (ImageClusterer, TrainHistory, check_n_clusters, is_finite_number, is_int, kmeans,
+                                store_init_args)
+from clustlib.deep.engine import (batched_inference, check_checkpoint_path, check_fitted,
                                   estimator_config, finish_fit, resolve_device, resolve_precision, run_epochs,
                                   to_device_batch)
 from clustlib.deep.mmdc.presets import _NETWORK_DEFAULTS, PRESETS
@@ -84,11 +85,6 @@ __all__ = ["MMDC", "MMDCHistory"]
 
 #: Restarts of the refinement k-means: scikit-learn's default when the code was written (< 0.24).
 _REFINE_N_INIT = 10
-
-
-# ---------------------------------------------------------------------------------------------
-# the estimator
-# ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -133,8 +129,8 @@ class MMDC(ImageClusterer):
 
     Parameters
     ----------
-    n_clusters : int, default=10
-        K, in [2, N]; the number of mixture components.
+    n_clusters : int
+        K, in [2, N]; the number of mixture components; required (``fit`` refuses None).
     network : {"auto", "vgg", "resnet18"}, default="auto"
         "auto": the small VGG for 1-channel images (MNIST), ResNet18 otherwise.
     sobel : bool, default=False
@@ -178,18 +174,10 @@ class MMDC(ImageClusterer):
     target_sigma : float, default=0.0
         Standard deviation of the isotropic noise around each mean (0: exact means).
     target_means : {"one_hot", "random"}, default="one_hot"
-    device : str, optional
-        Default CUDA if available, else CPU.
-    random_state : int, optional
-        Seed of the weights, targets, batch order and augmentations (None -> 0). Same seed, same
-        numbers on CPU.
-    progress : bool, default=True
-    checkpoint_path : path, optional
-        Written after every epoch; resumed when it matches this configuration and data, refused
-        (:class:`clustlib.errors.CheckpointMismatch`) otherwise.
-    amp : {False, True, "bfloat16", "float16"}, default=False
-        Mixed precision (:func:`clustlib.deep.engine.resolve_precision`): False trains in float32, as the
-        paper's code did; True uses bfloat16 (float16 with a loss scaler on CUDA devices without bfloat16).
+    device, random_state, progress, checkpoint_path, amp
+        As every image clusterer takes them (:class:`clustlib.deep.base.ImageClusterer`); ``random_state`` seeds
+        the weights, targets, batch order and augmentations, and ``amp=False`` trains in float32 as the paper's
+        code did.
 
     Attributes
     ----------
@@ -208,10 +196,8 @@ class MMDC(ImageClusterer):
     augment_ : MMDCAugment
     history_ : MMDCHistory
     network_name_ : str
-    precision_ : str
-        "float32", "bfloat16" or "float16": what the fit trained in.
-    epoch_seconds_, total_seconds_ : float
-    n_features_in_ : int
+    precision_, epoch_seconds_, total_seconds_, n_features_in_
+        As every image clusterer sets them (:class:`clustlib.deep.base.ImageClusterer`).
 
     References
     ----------
@@ -219,7 +205,7 @@ class MMDC(ImageClusterer):
     ICPR 2020. Code: https://github.com/guysrn/mmdc.
     """
 
-    def __init__(self, n_clusters: int = 10, *, network: str = "auto", sobel: bool = False,
+    def __init__(self, n_clusters: int | None = None, *, network: str = "auto", sobel: bool = False,
                  rotation: bool | None = None, epochs: int | None = None, refine_epoch: int | None = None,
                  lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 5e-4,
                  lr_milestones: tuple[int, ...] | None = None, lr_gamma: float | None = None, batch_size: int = 128,
@@ -244,9 +230,7 @@ class MMDC(ImageClusterer):
 
     def _resolved(self, X: np.ndarray) -> dict:
         n, c, h, w = X.shape
-        k = self.n_clusters
-        if not is_int(k, 2) or k > n:
-            raise InvalidParameter(f"n_clusters must be an integer in [2, number of samples = {n}], got {k!r}.")
+        k = check_n_clusters(self.n_clusters, n, type(self).__name__)
         if h != w:
             raise InvalidParameter(f"MMDC takes square images, got {h}x{w}; crop or resize them first.")
         if self.network == "auto":
@@ -331,22 +315,9 @@ class MMDC(ImageClusterer):
     def _checkpoint_config(self, X: np.ndarray, r: dict) -> dict:
         return estimator_config(self, X, resolved=r)
 
-    def fit(self, X, y=None):
-        """Train the network to fit X onto the mixture targets.
-
-        Parameters
-        ----------
-        X : array-like of float, shape (N, C, S, S)
-            Square images, pixels in [0, 1] as the code's ``ToTensor`` gives (no standardisation).
-        y : ignored
-
-        Returns
-        -------
-        self
-        """
-        X = self._check_X(X)
-        r = self._resolved(X)
-        start = begin_fit(self)
+    def _fit(self, X: np.ndarray, r: dict, start) -> None:
+        """Train the network to fit X, square images (N, C, S, S) with pixels in [0, 1] as the code's ``ToTensor``
+        gives (no standardisation), onto the mixture targets."""
         seed, device, precision, generator = start.seed, start.device, start.precision, start.generator
         k, n = int(self.n_clusters), X.shape[0]
         net = build_mmdc_network(r["network"], X.shape[1], r["target_dim"], r["input_size"], sobel=bool(self.sobel),
@@ -401,7 +372,6 @@ class MMDC(ImageClusterer):
         self.labels_before_refinement_ = None if labels_before is None else labels_before.numpy().astype(np.int64)
         self.target_labels_ = components.cpu().numpy().astype(np.int64)
         finish_fit(self, start, history, X)
-        return self
 
     def _optimizer(self, net: torch.nn.Module) -> torch.optim.Optimizer:
         params = [p for p in net.parameters() if p.requires_grad]
