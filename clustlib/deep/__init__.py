@@ -1,19 +1,34 @@
-"""Deep clustering: autoencoders, the training engine, and the methods of the reproduced papers.
+"""Deep clustering: the methods of the reproduced papers, by family, on one training engine.
 
-Names are loaded lazily (``import clustlib.deep`` does not import torch until one is used).
+Names are loaded lazily (``import clustlib.deep`` does not import torch until one is used). A method's file is one
+step from its name, ``clustlib/deep/<family>/<method>.py``:
 
-Every torch method trains on :mod:`clustlib.deep.engine` (one epoch runner, one batched-inference helper) and
-keeps one contract:
+- ``autoencoder/``: AE+KMeans, DEC and IDEC, DCN, ACe/DeC, DipEncoder (the ClustPy benchmark), with the shared base,
+  cached pretraining and the mini-batch epoch;
+- ``jule/``: JULE and MVnet (Guérin et al. 2021); ``dac/``: DAC (Chang et al. 2017); ``mmdc/``: MMDC (Shiran &
+  Weinshall 2021) and its NAT/RotNet baselines; ``contrastive/``: Contrastive Clustering (DeepCluE's network);
+- ``networks/`` and ``augment/``: each family's networks and batch augmentations, named by family
+  (``MMDCResNet18``, ``ResNet18Autoencoder``, ``KerasImageAugment``);
+- :mod:`~clustlib.deep.engine` (one epoch runner, checkpoints, precision, batched inference),
+  :mod:`~clustlib.deep.base` (what all families share) and :mod:`~clustlib.deep.registry`
+  (:func:`list_methods`, :func:`create_method` with presets, :func:`method_info`: paper, code, input kind).
 
+Every registered method keeps one contract (``tests/deep/test_contract.py`` checks each registry entry):
+
+- ``n_clusters`` is the first parameter and has no working default: ``None`` (the default, so that an estimator
+  can be built to read its parameters, as scikit-learn's checks build every estimator) is refused by ``fit`` with
+  the fix;
 - ``random_state=None`` means seed 0 (a rerun repeats the numbers); same seed -> bit-equal labels on the CPU;
 - ``device=None`` means the first CUDA device when there is one, else the CPU; data stay on the CPU and move to
   the device one batch (or DAC chunk) at a time;
+- ``fit(X)`` returns the estimator with ``labels_`` (N,) int64 in [0, K);
 - ``amp`` (mixed precision) is off by default (float32, as the papers trained); ``amp=True`` is bfloat16 (float16
   with a loss scaler on CUDA devices without bfloat16) and the fit records it in ``precision_``/``history_``;
-- ``checkpoint_path``: written atomically after every epoch, resumed bit-equal on the CPU after a kill, refused
-  (:class:`clustlib.errors.CheckpointMismatch`) when another configuration or data wrote it;
+- ``checkpoint_path`` (every method trained by :func:`~clustlib.deep.engine.run_epochs`): written atomically after
+  every epoch, and a fit interrupted after epoch e and resumed equals the uninterrupted fit bit for bit on the CPU;
+  refused (:class:`clustlib.errors.CheckpointMismatch`) when another configuration or data wrote it;
 - using an unfitted estimator raises :class:`clustlib.errors.NotFittedError` (scikit-learn's ``NotFittedError``
-  and a ``ClustlibError``); ``sklearn.base.clone`` round-trips the parameters.
+  and a ``ClustlibError``); ``get_params``/``sklearn.base.clone`` round-trip the parameters.
 """
 
 from __future__ import annotations

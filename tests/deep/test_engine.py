@@ -111,7 +111,7 @@ def test_precision_settings_and_refusals():
     with pytest.raises(InvalidParameter, match="amp must be one of"):
         engine.resolve_precision(cpu, "fp8")
     with pytest.raises(InvalidParameter, match="amp must be one of"):
-        DAC(amp="half").check_params(np.zeros((40, 1, 16, 16), np.float32))
+        DAC(10, amp="half").check_params(np.zeros((40, 1, 16, 16), np.float32))
 
 
 def test_a_checkpoint_holding_a_pickled_callable_is_refused(tmp_path):

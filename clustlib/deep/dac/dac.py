@@ -52,6 +52,10 @@ for DAC*, 1 in cifar10_2.py, none in mnist.py); ``mnist.py`` uses a squared-erro
 ``cifar10_2.py`` Keras 1's swapped-argument BCE, sums its loss per row and recompiles (restarting
 RMSprop) every epoch. All of these are off by default.
 
+The rules and losses are in :mod:`clustlib.deep.dac.loss`, the named settings in :mod:`clustlib.deep.dac.presets`;
+this module (a little over 500 lines) is the estimator alone, most of it the description above and the
+parameter documentation that names, for each choice the paper leaves open, where the value comes from.
+
 References
 ----------
 J. Chang, L. Wang, G. Meng, S. Xiang, C. Pan, "Deep Adaptive Image Clustering", ICCV 2017.

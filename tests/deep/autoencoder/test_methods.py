@@ -152,7 +152,8 @@ def test_clustering_checkpoint_from_another_configuration_is_refused(tmp_path):
 
 
 def test_registry():
-    assert list_methods() == ["acedec", "ae_kmeans", "dcn", "dec", "dipencoder", "idec"]
+    assert list_methods("autoencoder") == ["acedec", "ae_kmeans", "dcn", "dec", "dipencoder", "idec"]
+    assert set(list_methods()) >= {"jule", "mvnet", "dac", "mmdc", "contrastive_clustering"}
     assert isinstance(create_method("idec", n_clusters=4), IDEC)
     with pytest.raises(UnknownName, match="dec"):
         create_method("deck")

@@ -135,15 +135,15 @@ def test_estimator_runs_the_paper_schedule_and_stops_at_46(rng):
 
 
 def test_defaults_are_the_paper():
-    d = DAC()
+    d = DAC(10)
     assert (d.variant, d.threshold_schedule, d.eta, d.upper, d.chunk_size) == ("dac", "paper", 0.009, 0.95, 1000)
     assert (d.pairs, d.pair_loss, d.distill_weight, d.restart_optimizer) == ("chunk", "bce", 0.0, False)
     X = np.broadcast_to(np.float32(0), (2000, 1, 28, 28))
     r = d.check_params(X)
     assert (r["lower"], r["iterations"], r["distill_weight"], r["chunk"]) == (0.455, 46, 0.0, 1000)
-    r = DAC(variant="dac_star").check_params(X)
+    r = DAC(10, variant="dac_star").check_params(X)
     assert (r["lower"], r["iterations"]) == (0.5, 46)
-    assert DAC.from_preset("paper").get_params() == d.get_params()
+    assert DAC.from_preset("paper", 10).get_params() == d.get_params()
     assert DAC.from_preset("paper_star").variant == "dac_star"
 
 
@@ -157,7 +157,7 @@ def test_presets_reproduce_the_scripts_settings():
     mnist = DAC.from_preset("script_mnist")
     assert (mnist.variant, mnist.upper, mnist.lower, mnist.epochs, mnist.batch_size, mnist.chunk_passes,
             mnist.pair_loss, mnist.distill_weight) == ("dac_star", 0.9, 0.5, 20, 128, 5, "mse", 0.0)
-    c2 = DAC.from_preset("script_cifar10_2")
+    c2 = DAC.from_preset("script_cifar10_2", 10)
     assert (c2.variant, c2.upper, c2.lower, c2.pair_loss, c2.distill_weight, c2.distill_on, c2.restart_optimizer) == \
         ("dac", 0.99, 0.80, "keras1_swapped_bce", 1.0, "softmax", True)
     r = c2.check_params(np.broadcast_to(np.float32(0), (2000, 3, 32, 32)))

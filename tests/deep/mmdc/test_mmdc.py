@@ -264,21 +264,21 @@ def test_thesis_and_readme_settings_are_valid_parameters():
                                                                "tiny_imagenet": 64}.get(name, 32))
         for kw in (MMDC_SETTINGS[name], MMDC_README_SETTINGS[name]):
             assert set(kw) <= set(MMDC().get_params()), name
-            MMDC(**kw).check_params(np.zeros((200, channels, size, size), np.float32))
+            MMDC(10, **kw).check_params(np.zeros((200, channels, size, size), np.float32))
 
 
 def test_defaults_follow_the_thesis_schedule_and_refinement():
     grey = np.zeros((200, 1, 28, 28), np.float32)
     colour = np.zeros((200, 3, 32, 32), np.float32)
     # Sec. 4.2: MNIST 50 epochs, lr / 10 after 40; the refinement stage on MNIST (from epoch 20, the README's)
-    r = MMDC().check_params(grey)
+    r = MMDC(10).check_params(grey)
     assert (r["network"], r["epochs"], r["lr_milestones"], r["lr_gamma"], r["refine_epoch"]) == \
         ("vgg", 50, (40,), 0.1, 20)
     # 400 epochs, lr / 5 after 350; Sec. 4.4: no refinement but on MNIST (refine_epoch = epochs: none)
-    r = MMDC().check_params(colour)
+    r = MMDC(10).check_params(colour)
     assert (r["network"], r["epochs"], r["lr_milestones"], r["lr_gamma"], r["refine_epoch"]) == \
         ("resnet18", 400, (350,), 0.2, 400)
-    assert MMDC(epochs=7).check_params(colour)["refine_epoch"] == 7
+    assert MMDC(10, epochs=7).check_params(colour)["refine_epoch"] == 7
     for name, kw in MMDC_SETTINGS.items():
         mnist = name == "mnist"
         assert (kw["epochs"], kw["lr_milestones"], kw["lr_gamma"]) == ((50, (40,), 0.1) if mnist else (400, (350,), 0.2))
