@@ -71,6 +71,20 @@ TINY = {
 
 METHODS = list_methods()
 
+#: Contract items a method does not keep yet, (method, item) -> why. The test expects the failure (strict), so an
+#: entry has to go the moment the method keeps the item.
+PENDING = {
+    ("jule", "n_clusters"): "JULE (clustlib/deep/jule/jule.py, moved onto the engine separately) defaults to "
+                            "n_clusters=10; studies 03, 04 and 07 build JULE() to read its parameters",
+    ("mvnet", "n_clusters"): "MVnet (clustlib/deep/jule/mvnet.py) defaults to n_clusters=10, as JULE",
+}
+
+
+def _cases(item: str) -> list:
+    """METHODS, each marked as an expected failure where :data:`PENDING` says it does not keep ``item`` yet."""
+    return [pytest.param(m, marks=pytest.mark.xfail(reason=PENDING[m, item], strict=True)) if (m, item) in PENDING
+            else m for m in METHODS]
+
 
 def _estimator(name: str, **extra):
     settings, _, k = TINY[name]
@@ -88,7 +102,7 @@ def _reference(name: str):
 
 
 def _takes_checkpoint(name: str) -> bool:
-    return "checkpoint_path" in create_method(name).get_params()
+    return "checkpoint_path" in inspect.signature(method_info(name).load()).parameters
 
 
 def test_every_registered_method_has_a_tiny_case_and_metadata():
@@ -103,7 +117,7 @@ def test_every_registered_method_has_a_tiny_case_and_metadata():
             assert set(settings) <= set(create_method(name).get_params()), preset
 
 
-@pytest.mark.parametrize("name", METHODS)
+@pytest.mark.parametrize("name", _cases("n_clusters"))
 def test_n_clusters_is_required(name):
     params = inspect.signature(method_info(name).load()).parameters
     assert next(iter(params)) == "n_clusters"

@@ -73,7 +73,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters : int
-        K, in [2, N]; the width of the cluster head.
+        K, in [2, N]; the width of the cluster head; required (``fit`` refuses None).
     backbone : {"resnet34", "resnet18"}, default="resnet34"
         torchvision ResNet with the ImageNet stem, from scratch (CC and DeepCluE: ResNet34).
     image_size : int, default=224
@@ -130,7 +130,7 @@ class ContrastiveClustering(ClusterMixin, BaseEstimator):
     Code: https://github.com/Yunfan-Li/Contrastive-Clustering.
     """
 
-    def __init__(self, n_clusters: int, *, backbone: str = "resnet34", image_size: int = 224, epochs: int = 1000,
+    def __init__(self, n_clusters: int | None = None, *, backbone: str = "resnet34", image_size: int = 224, epochs: int = 1000,
                  batch_size: int = 256, lr: float = 3e-4, instance_temperature: float = 0.5,
                  cluster_temperature: float = 1.0, color_strength: float = 0.5, blur: bool = False,
                  device: str | None = None, random_state: int | None = None, progress: bool = True,
