@@ -79,7 +79,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
 from clustlib import fidelity, figures, findings, plots, repro, results
-from clustlib.deep import clustpy_reference
+from clustlib.compare import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
 

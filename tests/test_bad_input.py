@@ -248,7 +248,7 @@ def _deep():
 
 
 def _selfsup():
-    from clustlib.deep import selfsup_baselines
+    from clustlib.deep.mmdc import selfsup_baselines
 
     return selfsup_baselines
 
