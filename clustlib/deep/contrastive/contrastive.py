@@ -50,12 +50,11 @@ __all__ = ["ContrastiveClustering", "ContrastiveHistory"]
 
 @dataclass
 class ContrastiveHistory(TrainHistory):
-    """Per-epoch record of :meth:`ContrastiveClustering.fit`.
+    """The :class:`~clustlib.deep.TrainHistory` of :meth:`ContrastiveClustering.fit` (``losses``: mean total loss
+    over the epoch's batches), with per epoch:
 
     Attributes
     ----------
-    losses, epoch_seconds, resumed_from
-        As :class:`clustlib.deep.TrainHistory` (mean total loss over the epoch's batches).
     instance_losses, cluster_losses : list of float
         Mean instance and cluster losses (the latter with its entropy term).
     entropy_terms : list of float

@@ -114,12 +114,11 @@ def center_images(X: np.ndarray, *, scale: float = 255.0, per_channel: bool = Tr
 
 @dataclass
 class DACHistory(TrainHistory):
-    """Per-epoch (per-iteration) record of :meth:`DAC.fit`.
+    """The :class:`~clustlib.deep.TrainHistory` of :meth:`DAC.fit` (an epoch is one iteration of Algorithm 1;
+    ``losses``: mean loss over the epoch's gradient steps), with per epoch:
 
     Attributes
     ----------
-    losses, epoch_seconds, resumed_from
-        As :class:`clustlib.deep.TrainHistory` (mean loss over the epoch's gradient steps).
     thresholds : list of (float, float)
         (upper, lower) used in each epoch.
     positive_fraction : list of float

@@ -89,12 +89,11 @@ _REFINE_N_INIT = 10
 
 @dataclass
 class MMDCHistory(TrainHistory):
-    """Per-epoch record of :meth:`MMDC.fit`.
+    """The :class:`~clustlib.deep.TrainHistory` of :meth:`MMDC.fit` (``losses``: mean clustering MSE over the epoch's
+    batches), with per epoch:
 
     Attributes
     ----------
-    losses, epoch_seconds, resumed_from
-        As :class:`clustlib.deep.TrainHistory` (mean clustering MSE over the epoch's batches).
     rotation_losses : list of float
         Mean RotNet cross-entropy of the epoch (NaN without the rotation task).
     reassigned_fraction : list of float
