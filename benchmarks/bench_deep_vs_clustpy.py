@@ -3,7 +3,7 @@
 Same data (scikit-learn digits, one global z-score as ClustPy does for Optdigits), same
 d-500-500-2000-10 autoencoder weights per seed (pretrained once by clustlib, copied into ClustPy's
 ``FeedforwardAutoencoder``), same seeds, same hyperparameters; see
-:mod:`clustlib.deep.clustpy_reference` for how ClustPy is configured and timed.
+:mod:`clustlib.compare.clustpy_reference` for how ClustPy is configured and timed.
 
 Prints one markdown table: ACC (mean ± std over seeds) of clustlib in float32 and, with ``--bf16``,
 in bfloat16 autocast (``amp=True``; fast on CPUs with AMX/AVX512-BF16), of ClustPy (its ``labels_``,
@@ -24,7 +24,7 @@ import torch
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
-from clustlib.deep.clustpy_reference import clustpy_available, side_by_side, summarise_side_by_side
+from clustlib.compare.clustpy_reference import clustpy_available, side_by_side, summarise_side_by_side
 
 
 def main() -> None:

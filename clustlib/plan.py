@@ -119,7 +119,7 @@ def _check_inputs(plan: StudyPlan, params: dict) -> None:
 def _check_spectral_memory(plan: StudyPlan, params: dict) -> None:
     """Study 06, experiment E: scikit-learn's default spectral clustering holds dense N x N matrices; say before
     the run (not after experiments A-D) whether they fit on this machine, and name the fallback."""
-    from clustlib.deep._base import available_memory_bytes, check_spectral_memory, spectral_memory_bytes
+    from clustlib.deep.autoencoder.base import available_memory_bytes, check_spectral_memory, spectral_memory_bytes
 
     for name in params.get("experiment_datasets", []):
         n = _n_images(name, params, exact=True)

@@ -21,7 +21,7 @@
 # method), the MIX charts of Figures 11–14, the complementary-views analysis of Figure 8, and the learned
 # representations of Figures 15–16. JULE follows J. Yang, D. Parikh, D. Batra, CVPR 2016
 # ([jwyang/JULE.torch](https://github.com/jwyang/JULE.torch)); MVnet's training code was never published, so
-# `clustlib.deep.mvnet` implements the paper's description.
+# `clustlib.deep.jule.mvnet` implements the paper's description.
 #
 # Rows: every single view clustered by JULE on its features (the paper's single-CNN rows: Table B.10's UMist
 # VGG16 NMI 0.891 is not the 0.689 that Ward gives in Table A.6 and Figure 8, and §6.3.2 says JULE fails exactly

@@ -27,7 +27,7 @@
 # |---|---|
 # | Table 4.2, row "Ours" (average over runs ± standard error) | one network per dataset × seed with the thesis settings of that dataset, main setting |
 # | Table 4.3 | Sobel input filter × RotNet task on CIFAR-10 (`full`); Sobel alone on the grey VGG datasets |
-# | Table 4.4 | k-means and a linear probe on the penultimate layer of the main networks (Ours) and of NAT, RotNet and NAT+Rot trained on the same network, schedule and augmentation (`clustlib.deep.selfsup_baselines`) |
+# | Table 4.4 | k-means and a linear probe on the penultimate layer of the main networks (Ours) and of NAT, RotNet and NAT+Rot trained on the same network, schedule and augmentation (`clustlib.deep.mmdc.selfsup_baselines`) |
 # | Table 4.5 | each main-setting network when its refinement starts and at the end |
 # | Figure 4.1 | ACC over the target dimension d × the covariance coefficient σ of the mixture, no refinement, with the one-hot d = K, σ = 0 choice as reference |
 # | (not in the paper) | training curves: loss, share of targets reassigned per epoch, refinement start |

@@ -80,7 +80,7 @@ data_root: str = ""  # dataset folder; "" means $CLUSTLIB_DATA or <repo>/data
 
 # %%
 from clustlib import fidelity, figures, findings, parallel, plots, repro, results
-from clustlib.deep import clustpy_reference
+from clustlib.compare import clustpy_reference
 from clustlib.studies import clustpy_benchmark as bench
 from clustlib.studies import load_datasets
 
@@ -270,7 +270,7 @@ if "I" in experiments:
 # ## clustlib beside ClustPy itself (optional)
 #
 # The DEC, IDEC and DCN of ClustPy on the same data, from the same pretrained autoencoder weights and seeds
-# (`clustlib.deep.clustpy_reference`); ACC of both and seconds per clustering epoch. The side-by-side always runs
+# (`clustlib.compare.clustpy_reference`); ACC of both and seconds per clustering epoch. The side-by-side always runs
 # on the CPU (it compares the two libraries there), whatever `device` the rest of the run uses. The `labels_` of
 # ClustPy come from k-means with one restart; "re-scored" uses ten, as clustlib does.
 

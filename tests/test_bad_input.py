@@ -41,24 +41,24 @@ class ComputeStarted(AssertionError):
 
 # (module, attribute): the training loops, the pretraining, the feature network, the decoder, the clustering cores
 _SPIED = [
-    ("clustlib.deep.training", "train_epochs"),
-    ("clustlib.deep.pretrain", "train_epochs"),
-    ("clustlib.deep.pretrain", "build_autoencoder"),
-    ("clustlib.deep.dec", "train_epochs"),
-    ("clustlib.deep.dcn", "train_epochs"),
-    ("clustlib.deep.acedec", "train_epochs"),
-    ("clustlib.deep.acedec", "_acedec_init"),
-    ("clustlib.deep.dipencoder", "train_epochs"),
-    ("clustlib.deep.jule", "_run_jule"),
-    ("clustlib.deep.mvnet", "_run_jule"),
-    ("clustlib.deep.mvnet", "fit_view_jules"),
-    ("clustlib.deep.dac.DAC", "_chunk_epoch"),
-    ("clustlib.deep.dac.DAC", "_batch_epoch"),
-    ("clustlib.deep.mmdc.MMDC", "_clustering_epoch"),
-    ("clustlib.deep.mmdc.MMDC", "_rotation_epoch"),
-    ("clustlib.deep.contrastive.ContrastiveClustering", "_epoch"),
-    ("clustlib.deep.selfsup_baselines", "_nat_epoch"),
-    ("clustlib.deep.selfsup_baselines", "_rotation_epoch"),
+    ("clustlib.deep.autoencoder.training", "train_epochs"),
+    ("clustlib.deep.autoencoder.pretrain", "train_epochs"),
+    ("clustlib.deep.autoencoder.pretrain", "build_autoencoder"),
+    ("clustlib.deep.autoencoder.dec", "train_epochs"),
+    ("clustlib.deep.autoencoder.dcn", "train_epochs"),
+    ("clustlib.deep.autoencoder.acedec", "train_epochs"),
+    ("clustlib.deep.autoencoder.acedec", "_acedec_init"),
+    ("clustlib.deep.autoencoder.dipencoder", "train_epochs"),
+    ("clustlib.deep.jule.jule", "_run_jule"),
+    ("clustlib.deep.jule.mvnet", "_run_jule"),
+    ("clustlib.deep.jule.mvnet", "fit_view_jules"),
+    ("clustlib.deep.dac.dac.DAC", "_chunk_epoch"),
+    ("clustlib.deep.dac.dac.DAC", "_batch_epoch"),
+    ("clustlib.deep.mmdc.mmdc.MMDC", "_clustering_epoch"),
+    ("clustlib.deep.mmdc.mmdc.MMDC", "_rotation_epoch"),
+    ("clustlib.deep.contrastive.contrastive.ContrastiveClustering", "_epoch"),
+    ("clustlib.deep.mmdc.selfsup_baselines", "_nat_epoch"),
+    ("clustlib.deep.mmdc.selfsup_baselines", "_rotation_epoch"),
     ("clustlib.features.extraction", "_run"),
     ("clustlib.features.extraction", "create_extractor"),
     ("clustlib.data.folders", "decode_images"),
@@ -77,7 +77,7 @@ _SPIED = [
 
 
 def _resolve(dotted: str):
-    """A module, or a class inside one (``clustlib.deep.dac.DAC``)."""
+    """A module, or a class inside one (``clustlib.deep.dac.dac.DAC``)."""
     try:
         return importlib.import_module(dotted)
     except ModuleNotFoundError:
@@ -249,7 +249,7 @@ def _deep():
 
 
 def _selfsup():
-    from clustlib.deep import selfsup_baselines
+    from clustlib.deep.mmdc import selfsup_baselines
 
     return selfsup_baselines
 

@@ -118,7 +118,8 @@ def test_spectral_initial_clustering_is_sklearns_default(rng):
 
 
 def test_spectral_that_cannot_fit_says_so_before_building_anything(monkeypatch):
-    from clustlib.deep import _base, initial_clustering
+    from clustlib.deep import initial_clustering
+    from clustlib.deep.autoencoder import base as _base
 
     def refuse(*args, **kwargs):
         raise AssertionError("no affinity may be built")
@@ -133,7 +134,7 @@ def test_study_refuses_spectral_on_data_too_large_before_the_kernel_starts(monke
     """The preflight (clustlib plan, run by clustlib run before any kernel) says the dense affinity does not fit
     and names the fallback; validation itself does not depend on the machine's memory."""
     from clustlib import plan
-    from clustlib.deep import _base
+    from clustlib.deep.autoencoder import base as _base
     from clustlib.errors import DatasetUnavailable
     from clustlib.studies import validate_study_params
 

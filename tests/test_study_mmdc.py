@@ -287,7 +287,7 @@ def tiny_run(tmp_path, monkeypatch):
 
 @pytest.mark.usefixtures("one_thread")
 def test_study_loops_resume_without_recomputing_and_figures_redraw(tiny_run, monkeypatch):
-    from clustlib.deep import selfsup_baselines
+    from clustlib.deep.mmdc import selfsup_baselines
 
     run, runs, features, grid = tiny_run()
     assert set(features["method"]) == {"MMDC", "NAT", "RotNet"} and features["linear_acc"].between(0, 1).all()

@@ -242,7 +242,7 @@ def estimator_config(estimator, X: np.ndarray, *, skip: Sequence[str] = (), **ex
     """What defines a fit of ``estimator`` on ``X`` for the checkpoint hash: its parameters but those that do not
     change the numbers (``progress``, ``device``, ``checkpoint_path`` and ``skip``), its class and X's fingerprint,
     plus ``extra``."""
-    from clustlib.deep.pretrain import data_fingerprint  # pretrain imports training, which imports this module
+    from clustlib.deep.base import data_fingerprint
 
     drop = {"progress", "device", "checkpoint_path", *skip}
     cfg = {k: v for k, v in estimator.get_params(deep=False).items() if k not in drop}
@@ -456,7 +456,7 @@ def run_epochs(
     epochs : int
         Total epochs (>= 0), counting those a checkpoint already holds.
     history : dataclass with list fields and ``resumed_from``
-        A :class:`clustlib.deep.training.TrainHistory` (or subclass); ``epoch_seconds`` is filled here and
+        A :class:`clustlib.deep.base.TrainHistory` (or subclass); ``epoch_seconds`` is filled here and
         ``precision`` is set, if the class has it.
     state : mapping of str to object
         Everything whose state the step changes: objects with ``state_dict``/``load_state_dict`` (modules,

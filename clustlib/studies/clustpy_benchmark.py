@@ -96,7 +96,7 @@ FACTOR_EXPERIMENTS = ("C", "D", "E", "F", "G", "I")
 def validate_params(params: dict) -> None:
     """Every parameter of the notebook (the dataset lists, subsets, seeds, the side-by-side, and what
     :func:`validate` checks), before its kernel starts (``clustlib run`` calls this)."""
-    from clustlib.deep.clustpy_reference import SIDE_BY_SIDE_METHODS
+    from clustlib.compare.clustpy_reference import SIDE_BY_SIDE_METHODS
 
     check_scheduler(params.get("scheduler"))
     check_datasets(params["datasets"])
@@ -349,7 +349,7 @@ def stratified_subsets(imagesets: dict, size: int, *, seed: int = 0) -> dict:
 
 
 def log_side_by_side(run: results.Run, imageset, frame: pd.DataFrame) -> None:
-    """Record the ClustPy side-by-side (:func:`clustlib.deep.clustpy_reference.side_by_side`) in the run."""
+    """Record the ClustPy side-by-side (:func:`clustlib.compare.clustpy_reference.side_by_side`) in the run."""
     for row in frame.itertuples(index=False):
         run.log(dataset=imageset.name, method=row.method,
                 setting={"experiment": "clustpy_side_by_side", "library": row.library}, seed=int(row.seed),

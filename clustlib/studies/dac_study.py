@@ -105,7 +105,7 @@ def validate(datasets, variants, seeds, *, preset: str = "paper", networks: dict
     """Known preset, datasets, variants, networks and Table 3 methods, seeds, epochs >= 0, per-variant
     overrides that :class:`~clustlib.deep.DAC` accepts; all checked before any data is loaded or network built."""
     from clustlib.deep import DAC
-    from clustlib.deep.allconv import ALLCONV_ARCHITECTURES, list_dac_networks
+    from clustlib.deep.networks.allconv import ALLCONV_ARCHITECTURES, list_dac_networks
 
     if preset not in PRESETS:
         raise InvalidParameter(f"preset must be one of {list(PRESETS)}, got {preset!r}.")
@@ -242,7 +242,7 @@ def validate_extras(params: dict) -> None:
                                         preset=params.get("preset", "paper"),
                                         network=params.get("networks", {}).get(dataset),
                                         epochs=params.get("epochs", 0), overrides=overrides[variant])
-            from clustlib.deep.allconv import ALLCONV_ARCHITECTURES
+            from clustlib.deep.networks.allconv import ALLCONV_ARCHITECTURES
 
             size = ALLCONV_ARCHITECTURES[kwargs["network"]].input_size
             try:
@@ -338,7 +338,7 @@ def prepare_inputs(imageset, network: str, script: str) -> np.ndarray:
     -------
     ndarray of float32, shape (N, C, S, S)
     """
-    from clustlib.deep.allconv import ALLCONV_ARCHITECTURES
+    from clustlib.deep.networks.allconv import ALLCONV_ARCHITECTURES
     from clustlib.deep.dac import center_images
 
     if network not in ALLCONV_ARCHITECTURES:

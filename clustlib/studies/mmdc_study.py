@@ -267,7 +267,7 @@ def _validate_extras(datasets, seeds, subsets, preset, estimator_params, feature
     """Table 4.4 (feature datasets and seeds within the main ones, known baselines whose arguments NAT / RotNet
     accept, linear-probe arguments) and Figure 4.1 (positive target dimensions, sigmas >= 0, MMDC arguments)."""
     from clustlib.deep import MMDC
-    from clustlib.deep.selfsup_baselines import BASELINES, check_probe_params, create_baseline
+    from clustlib.deep.mmdc.selfsup_baselines import BASELINES, check_probe_params, create_baseline
 
     _subset_of("feature_datasets", feature_datasets, datasets, "datasets that are in datasets")
     _subset_of("grid_datasets", grid_datasets, datasets, "datasets that are in datasets")
@@ -348,7 +348,7 @@ def prepare_inputs(imageset, network: str, size: int) -> np.ndarray:
     -------
     ndarray of float32, shape (N, C, size, size), C = 1 (VGG) or 3 (ResNet18)
     """
-    from clustlib.deep.mmdc_networks import MMDC_NETWORKS
+    from clustlib.deep.networks.mmdc import MMDC_NETWORKS
 
     if network not in MMDC_NETWORKS:
         raise InvalidParameter(f"Unknown network {network!r}; valid: {list(MMDC_NETWORKS)}.")
@@ -582,13 +582,13 @@ def feature_scores(imageset, dataset: str, method: str, network, augment, X: np.
                    probe_params: dict | None = None, *, fit_s: float = np.nan, epochs: int = 0
                    ) -> tuple[dict, list[dict]]:
     """Table 4.4 for one trained network: k-means on its penultimate features (all images, as the clustering is
-    scored) and the linear probe (:func:`~clustlib.deep.selfsup_baselines.linear_probe`, thesis protocol
+    scored) and the linear probe (:func:`~clustlib.deep.mmdc.selfsup_baselines.linear_probe`, thesis protocol
     overridden by ``probe_params``) trained on the train split and scored on the test split (:func:`probe_split`).
 
     Returns the row (:data:`FEATURE_COLUMNS`) and the ``run.log`` arguments of its two records: ``setting="kmeans"``
     (nmi, ari, acc) and ``setting="linear"`` (linear_acc), as the paper table is keyed.
     """
-    from clustlib.deep.selfsup_baselines import PROBE_DEFAULTS, kmeans_scores, linear_probe, penultimate_features
+    from clustlib.deep.mmdc.selfsup_baselines import PROBE_DEFAULTS, kmeans_scores, linear_probe, penultimate_features
 
     probe = {**PROBE_DEFAULTS, **(probe_params or {})}
     labels = imageset.labels
@@ -618,7 +618,7 @@ def baseline_kwargs(dataset: str, method: str, *, preset: str = "thesis", estima
     """Arguments of one Table 4.4 baseline (``"NAT"``, ``"RotNet"``, ``"NAT+Rot"``): the network, schedule and
     augmentation of the dataset's MMDC main setting (:func:`estimator_kwargs` with Sobel off; lr 0.01 for NAT on
     the ResNet18, as MMDC without its rotation task), then ``baseline_params``."""
-    from clustlib.deep.selfsup_baselines import BASELINES
+    from clustlib.deep.mmdc.selfsup_baselines import BASELINES
 
     if method not in BASELINES:
         raise InvalidParameter(f"Unknown baseline {method!r}; valid: {list(BASELINES)}.")
@@ -638,7 +638,7 @@ def run_feature_baselines(run: results.Run, imagesets: dict, datasets, baselines
                           estimator_params: dict | None = None, baseline_params: dict | None = None,
                           probe_params: dict | None = None, device: str = "cpu", progress: bool = True,
                           parallel=None) -> pd.DataFrame:
-    """Table 4.4's baselines: train NAT, RotNet, NAT+Rot (:mod:`clustlib.deep.selfsup_baselines`) on each dataset
+    """Table 4.4's baselines: train NAT, RotNet, NAT+Rot (:mod:`clustlib.deep.mmdc.selfsup_baselines`) on each dataset
     with MMDC's network and schedule (:func:`baseline_kwargs`) and evaluate their penultimate features as MMDC's
     (:func:`feature_scores`). Resumable as :func:`run_grid`. Returns one row per (dataset, method, seed)."""
     check_probe_splits(imagesets, datasets)
@@ -657,7 +657,7 @@ def run_feature_baselines(run: results.Run, imagesets: dict, datasets, baselines
 def _feature_baseline_job(job: Job, ctx: JobContext, *, imagesets: dict, probe_params: dict | None,
                           device: str) -> dict:
     """One Table 4.4 baseline: train it, then score its penultimate features as MMDC's."""
-    from clustlib.deep.selfsup_baselines import create_baseline
+    from clustlib.deep.mmdc.selfsup_baselines import create_baseline
 
     imageset, kwargs = imagesets[job.dataset], job.spec["kwargs"]
     X = prepare_inputs(imageset, kwargs["network"], image_size(job.dataset))

@@ -39,7 +39,7 @@ from threadpoolctl import threadpool_limits
 from clustlib import features, metrics, paper, plots, results
 from clustlib.cluster import MVEC, MVSC, RMKKM, cluster_features, memory_reason
 from clustlib.deep.jule import JULE
-from clustlib.deep.mvnet import MVnet, concatenate_views, fit_view_jules
+from clustlib.deep.jule.mvnet import MVnet, concatenate_views, fit_view_jules
 from clustlib.studies._common import check_datasets, check_estimator_params, check_seed, paper_method_name
 from clustlib.studies.mvec_sweep import PIXELS, parse_view, validate_views
 

@@ -111,7 +111,7 @@ def test_precision_settings_and_refusals():
     with pytest.raises(InvalidParameter, match="amp must be one of"):
         engine.resolve_precision(cpu, "fp8")
     with pytest.raises(InvalidParameter, match="amp must be one of"):
-        DAC(amp="half").check_params(np.zeros((40, 1, 16, 16), np.float32))
+        DAC(10, amp="half").check_params(np.zeros((40, 1, 16, 16), np.float32))
 
 
 def test_a_checkpoint_holding_a_pickled_callable_is_refused(tmp_path):
@@ -137,7 +137,7 @@ def test_batched_inference_equals_one_pass_and_restores_the_mode():
 
 
 def test_run_epochs_records_times_and_resumes_plain_state(tmp_path):
-    from clustlib.deep.training import TrainHistory
+    from clustlib.deep.base import TrainHistory
 
     counter = {"value": torch.zeros(())}
 
@@ -199,8 +199,8 @@ def test_clone_round_trips_the_parameters(est):
 
 def test_an_autoencoder_checkpoint_written_before_the_engine_resumes(tmp_path):
     """A format-1 file (the loop before the engine) with this run's configuration is upgraded and resumed."""
-    from clustlib.deep.networks import build_autoencoder
-    from clustlib.deep.training import config_hash, make_adam, seed_everything, train_epochs
+    from clustlib.deep.networks.autoencoders import build_autoencoder
+    from clustlib.deep.autoencoder.training import config_hash, make_adam, seed_everything, train_epochs
 
     X = torch.from_numpy(np.random.default_rng(0).normal(size=(64, 8)).astype(np.float32))
     cfg = {"what": "toy"}
