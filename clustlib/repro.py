@@ -26,6 +26,7 @@ __all__ = [
     "package_versions",
     "environment_info",
     "params_sha256",
+    "data_fingerprint",
     "peak_memory_mb",
     "utc_now",
     "nondeterministic_ops",
@@ -195,6 +196,14 @@ def params_sha256(params: dict) -> str:
     """SHA-256 of the parameters as canonical JSON (sorted keys): equal parameters, equal hash."""
     blob = json.dumps(params, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def data_fingerprint(X: np.ndarray) -> str:
+    """SHA-256 (16 hex chars) of an array's shape, dtype and bytes: what a checkpoint or cache was computed on."""
+    x = np.ascontiguousarray(X)
+    h = hashlib.sha256(f"{x.shape}|{x.dtype}".encode())
+    h.update(memoryview(x).cast("B"))
+    return h.hexdigest()[:16]
 
 
 def peak_memory_mb() -> float:

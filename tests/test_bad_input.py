@@ -49,8 +49,8 @@ _SPIED = [
     ("clustlib.deep.autoencoder.acedec", "train_epochs"),
     ("clustlib.deep.autoencoder.acedec", "_acedec_init"),
     ("clustlib.deep.autoencoder.dipencoder", "train_epochs"),
-    ("clustlib.deep.jule.jule", "_run_jule"),
-    ("clustlib.deep.jule.mvnet", "_run_jule"),
+    ("clustlib.deep.jule.jule", "run_jule"),
+    ("clustlib.deep.jule.mvnet", "run_jule"),
     ("clustlib.deep.jule.mvnet", "fit_view_jules"),
     ("clustlib.deep.dac.dac.DAC", "_chunk_epoch"),
     ("clustlib.deep.dac.dac.DAC", "_batch_epoch"),
@@ -489,7 +489,7 @@ cli_case("run-empty-seeds", ["run", "04", "--profile", "ci", "--set", "seeds=[]"
 cli_case("run-non-integer-seeds", ["run", "07", "--profile", "ci", "--set", "seeds=[0, one]"], "['one']",
          "integers >= 0")
 cli_case("run-negative-seed", ["run", "02", "--profile", "ci", "--set", "seed=-3"], "seed", "-3", ">= 0")
-cli_case("run-checks-every-study-before-any", ["run", "01", "04", "--profile", "ci", "--set", "datasets=[usps]",
+cli_case("run-checks-every-study-before-any", ["run", "01", "04", "--profile", "ci", "--set", "datasets=[usps, digits]",
                                                    "--set", "subsets={}"],
          "04_deepclue", "'usps'", "valid: ['cifar10'")
 cli_case("data-unknown-dataset", ["data", "info", "nosuch"], "'nosuch'", "Valid datasets")

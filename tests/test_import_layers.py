@@ -34,8 +34,6 @@ _FORBIDDEN = {
 #: Cycles that exist on main in packages being rebuilt by others (issue 17); each entry must disappear with that
 #: work, and the test says so when it has (a stale entry fails), so this list only shrinks.
 _PENDING = [
-    # clustlib/deep/ (the engine refactor): engine -> pretrain lazily, pretrain -> augment/training -> engine
-    {"clustlib.deep.augment", "clustlib.deep.engine", "clustlib.deep.pretrain", "clustlib.deep.training"},
     # clustlib/studies/ and findings.py: findings -> dac_study -> clustpy_benchmark -> findings, _common -> findings
     {"clustlib.findings", "clustlib.studies._common", "clustlib.studies.clustpy_benchmark",
      "clustlib.studies.dac_study"},

@@ -6,7 +6,6 @@ numpy and scikit-learn only (no torch), so the lightest family module can import
 
 from __future__ import annotations
 
-import hashlib
 import inspect
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.cluster import KMeans
 
 from clustlib.errors import InvalidParameter
+from clustlib.repro import data_fingerprint  # noqa: F401 - re-exported (the families import it from here)
 
 __all__ = ["store_init_args", "check_n_clusters", "is_int", "is_finite_number", "check_inputs", "kmeans", "data_fingerprint",
            "TrainHistory", "ImageClusterer"]
@@ -66,14 +66,6 @@ def check_inputs(X, ndims: tuple[int, ...], expected: str) -> np.ndarray:
 def kmeans(Z: np.ndarray, n_clusters: int, n_init: int, seed: int) -> KMeans:
     """scikit-learn k-means with k-means++ and a pinned ``n_init``."""
     return KMeans(n_clusters=n_clusters, n_init=n_init, random_state=seed).fit(np.asarray(Z, dtype=np.float64))
-
-
-def data_fingerprint(X: np.ndarray) -> str:
-    """SHA-256 (16 hex chars) of an array's shape, dtype and bytes."""
-    x = np.ascontiguousarray(X)
-    h = hashlib.sha256(f"{x.shape}|{x.dtype}".encode())
-    h.update(memoryview(x).cast("B"))
-    return h.hexdigest()[:16]
 
 
 @dataclass

@@ -30,7 +30,6 @@ import hashlib
 import json
 import os
 import pickle
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -42,6 +41,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from clustlib import repro
+from clustlib._atomic import atomic_path, check_writable_folder  # noqa: F401 - re-exported
 from clustlib.errors import CheckpointMismatch, InvalidParameter, NotFittedError
 
 __all__ = [
@@ -242,11 +242,9 @@ def estimator_config(estimator, X: np.ndarray, *, skip: Sequence[str] = (), **ex
     """What defines a fit of ``estimator`` on ``X`` for the checkpoint hash: its parameters but those that do not
     change the numbers (``progress``, ``device``, ``checkpoint_path`` and ``skip``), its class and X's fingerprint,
     plus ``extra``."""
-    from clustlib.deep.base import data_fingerprint
-
     drop = {"progress", "device", "checkpoint_path", *skip}
     cfg = {k: v for k, v in estimator.get_params(deep=False).items() if k not in drop}
-    cfg.update(method=type(estimator).__name__, data=data_fingerprint(X), **extra)
+    cfg.update(method=type(estimator).__name__, data=repro.data_fingerprint(X), **extra)
     return cfg
 
 
@@ -280,35 +278,10 @@ def config_hash(config: Mapping) -> str:
 
 
 def atomic_torch_save(obj, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file in the same folder, then rename it over ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
+    """``torch.save`` through :func:`clustlib._atomic.atomic_path`: a reader sees the old file or the new one."""
+    with atomic_path(path) as tmp:
         torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return path
-
-
-def check_writable_folder(folder: str | os.PathLike, *, what: str, fix: str) -> None:
-    """Raise :class:`InvalidParameter` unless ``folder`` is, or can be created as, a writable folder.
-
-    Checked on its nearest existing ancestor, so nothing is created; called before training so that a run fails
-    at once rather than at its first save. ``what`` names the folder in the message, ``fix`` says what to do.
-    """
-    folder = Path(folder)
-    existing = next(p for p in (folder, *folder.parents) if p.exists())
-    if not existing.is_dir():
-        reason = f"{existing} is a file, not a folder"
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        reason = f"{existing} is read-only"
-    else:
-        return
-    raise InvalidParameter(f"{what} {folder} is not writable ({reason}); {fix}")
+    return Path(path)
 
 
 def check_checkpoint_path(path: str | os.PathLike | None) -> None:

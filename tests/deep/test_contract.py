@@ -74,9 +74,6 @@ METHODS = list_methods()
 #: Contract items a method does not keep yet, (method, item) -> why. The test expects the failure (strict), so an
 #: entry has to go the moment the method keeps the item.
 PENDING = {
-    ("jule", "n_clusters"): "JULE (clustlib/deep/jule/jule.py, moved onto the engine separately) defaults to "
-                            "n_clusters=10; studies 03, 04 and 07 build JULE() to read its parameters",
-    ("mvnet", "n_clusters"): "MVnet (clustlib/deep/jule/mvnet.py) defaults to n_clusters=10, as JULE",
 }
 
 

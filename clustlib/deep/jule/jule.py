@@ -766,6 +766,8 @@ def check_jule_params(est, n_samples: int) -> dict:
             raise InvalidParameter(f"{name} must be a finite number {kind}; got {v!r}.")
         return float(v)
 
+    if est.n_clusters is None:
+        raise InvalidParameter("n_clusters is required: JULE(n_clusters=K, ...) (MVnet(n_clusters=K, ...)).")
     k = _int("n_clusters", 1)
     if k >= n_samples:
         raise InvalidParameter(f"n_clusters={k} must be smaller than the number of samples ({n_samples}).")
@@ -899,7 +901,7 @@ class JULE(ClusterMixin, BaseEstimator):
     J. Guérin et al., Neurocomputing 423 (2021), Sections 5.2 and 6.1.
     """
 
-    def __init__(self, n_clusters: int = 10, *, eta: float = 0.9, epochs_per_period: int = 20,
+    def __init__(self, n_clusters: int | None = None, *, eta: float = 0.9, epochs_per_period: int = 20,
                  max_epochs: int = 1000, k_s: int = 20, k_c: int = 5, normalize: bool = True,
                  hidden_dims: Sequence[int] = (160,),
                  embedding_dim: int = 160, init: str = "xavier", batch_size: int = 100, lr: float = 0.01,

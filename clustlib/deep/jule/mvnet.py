@@ -203,7 +203,7 @@ class MVnet(ClusterMixin, BaseEstimator):
     J. Guérin et al., Neurocomputing 423 (2021), Sections 5.2.2 and 6.1.
     """
 
-    def __init__(self, n_clusters: int = 10, *, hidden_dim: int = 160, embedding_dim: int = 160,
+    def __init__(self, n_clusters: int | None = None, *, hidden_dim: int = 160, embedding_dim: int = 160,
                  jule_params: dict | None = None, finetune: bool = True, device: str | None = None,
                  amp: bool | str | None = False, random_state=None, verbose: bool = False,
                  checkpoint_path: str | os.PathLike | None = None) -> None:

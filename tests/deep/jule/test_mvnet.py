@@ -258,7 +258,7 @@ def test_mvnet_killed_in_any_stage_resumes_bit_equal(small_views, small_referenc
 
 
 def test_mvnet_refuses_another_runs_checkpoint_before_training(small_views, tmp_path, monkeypatch):
-    from clustlib.deep import mvnet as module
+    from clustlib.deep.jule import mvnet as module
     from clustlib.errors import CheckpointMismatch
 
     path = tmp_path / "run.pt"
