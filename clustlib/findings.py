@@ -14,6 +14,8 @@ comparable, not its size.
 
 Scores are fractions in [0, 1] (as Guérin et al., DeepCluE, MMDC and DAC print them); study 06 shows percent,
 as ClustPy prints (``scale="percent"``).
+
+Size (~800 lines): one function per study, each short, with the claims it checks; they share the row and heading helpers at the top, so they stay together.
 """
 
 from __future__ import annotations

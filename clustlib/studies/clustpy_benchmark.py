@@ -10,6 +10,8 @@ References
 ----------
 C. Leiber, L. Miklautz, C. Plant, C. Böhm, "Benchmarking Deep Clustering Algorithms With ClustPy",
 ICDMW 2023. Code: https://github.com/collinleiber/BenchmarkingDeepClustering
+
+Size (~700 lines): one module holds the ClustPy benchmark's whole study, in its notebook's order: the parameter checks, the jobs (run through :mod:`clustlib.studies._grid`), the paper-table joins and the figures (drawn from the run folder only). ``clustlib figures`` and the tests look a study's names up on this one module; splitting the figures into a sibling module is the next step once :mod:`clustlib.figures` can look beyond it.
 """
 
 from __future__ import annotations

@@ -25,6 +25,8 @@ References
 ----------
 J. Chang, L. Wang, G. Meng, S. Xiang, C. Pan, "Deep Adaptive Image Clustering", ICCV 2017.
 Code: https://github.com/vector-1127/DAC
+
+Size (~1,200 lines): one module holds DAC's whole study, in its notebook's order: the parameter checks, the jobs (run through :mod:`clustlib.studies._grid`), the paper-table joins and the figures (drawn from the run folder only). ``clustlib figures`` and the tests look a study's names up on this one module; splitting the figures into a sibling module is the next step once :mod:`clustlib.figures` can look beyond it.
 """
 
 from __future__ import annotations

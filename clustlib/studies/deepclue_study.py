@@ -43,6 +43,8 @@ References
 D. Huang, D.-H. Chen, X. Chen, C.-D. Wang, J.-H. Lai, "DeepCluE: Enhanced Deep Clustering via Multi-Layer
 Ensembles in Neural Networks", arXiv:2206.00359, 2022 (IEEE TETCI 8(2), 2024).
 Y. Li et al., "Contrastive Clustering", AAAI 2021. Code: https://github.com/Yunfan-Li/Contrastive-Clustering
+
+Size (~1,000 lines): one module holds DeepCluE's whole study, in its notebook's order: the parameter checks, the jobs (run through :mod:`clustlib.studies._grid`), the paper-table joins and the figures (drawn from the run folder only). ``clustlib figures`` and the tests look a study's names up on this one module; splitting the figures into a sibling module is the next step once :mod:`clustlib.figures` can look beyond it.
 """
 
 from __future__ import annotations

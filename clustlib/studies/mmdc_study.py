@@ -40,6 +40,8 @@ References
 ----------
 G. Shiran, D. Weinshall, "Multi-Modal Deep Clustering: Unsupervised Partitioning of Images", ICPR 2020
 (arXiv:1912.02678); M.Sc. thesis, Hebrew University of Jerusalem. Code: https://github.com/guysrn/mmdc
+
+Size (~1,100 lines): one module holds MMDC's whole study, in its notebook's order: the parameter checks, the jobs (run through :mod:`clustlib.studies._grid`), the paper-table joins and the figures (drawn from the run folder only). ``clustlib figures`` and the tests look a study's names up on this one module; splitting the figures into a sibling module is the next step once :mod:`clustlib.figures` can look beyond it.
 """
 
 from __future__ import annotations
