@@ -89,7 +89,8 @@ for name, imageset in imagesets.items():
     eta = 0.2 if name in face_datasets else 0.9
     outcomes.append(mvnet_tables.run_dataset(imageset, views, view_matrices[name], seed=seed,
                                              jule_params={"eta": eta, **jule_params}, max_memory_gb=max_memory_gb,
-                                             device=device))
+                                             device=device, checkpoint=lambda method, name=name: run.checkpoint_path(
+                                                 dataset=name, method=method, seed=seed)))
 mvnet_tables.add_selected_networks(outcomes)
 for outcome in outcomes:
     mvnet_tables.log_outcome(run, outcome, seed=seed)

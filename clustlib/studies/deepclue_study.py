@@ -420,8 +420,8 @@ def baseline_labels(imageset, baseline: str, seed: int, *, baseline_params: dict
     DEC on the flattened z-scored pixels as the ClustPy benchmark feeds them
     (:func:`clustlib.studies.clustpy_benchmark.prepare_inputs`; the pretrained autoencoder is cached per seed and
     shared by both), JULE on the flattened pixels / 255, DAC on the centred images at its network's size.
-    ``checkpoint_path`` goes to every trainer whose ``get_params()`` takes one (AE, DEC, DAC, and JULE once it
-    keeps one), so an interrupted run resumes there.
+    ``checkpoint_path`` goes to every trainer whose ``get_params()`` takes one (AE, DEC, DAC and JULE),
+    so an interrupted run resumes there.
     """
     from clustlib.studies.dac_study import cluster_label_features
 

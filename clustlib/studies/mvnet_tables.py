@@ -121,7 +121,7 @@ def _timed(fn):
 
 
 def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: dict | None = None,
-                max_memory_gb: float = 16.0, device: str = "cpu") -> DatasetOutcome:
+                max_memory_gb: float = 16.0, device: str = "cpu", checkpoint=None) -> DatasetOutcome:
     """Every method of Tables B.7–B.10 on one dataset.
 
     Parameters
@@ -137,7 +137,14 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
         Memory budget for the N×N kernels of MVSC/RMKKM (the paper's machine had 16 GB).
     device : str
         Where JULE (every view, CC) and MVnet train: ``"cpu"`` or ``"cuda[:i]"`` (the profile's ``device``).
+    checkpoint : callable, optional
+        ``checkpoint(method) -> path`` (e.g. ``lambda m: run.checkpoint_path(dataset=..., method=m, seed=seed)``):
+        where the per-view JULEs (``"views"``), CC's JULE (``"CC"``) and MVnet (``"MVnet"``) checkpoint, so a
+        rerun of an interrupted run resumes them; None trains without checkpoints.
     """
+    def ckpt(method):
+        return None if checkpoint is None else checkpoint(method)
+
     y, k = imageset.labels, imageset.n_classes
     budget = int(max_memory_gb * 2**30)
     rows, single_labels = [], {}
@@ -152,7 +159,8 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
 
     float_views = [np.asarray(X, dtype=np.float32) for X in matrices]
     jule_params = {**(jule_params or {}), "device": device}
-    jules, t_jules = _timed(lambda: fit_view_jules(float_views, k, jule_params=jule_params, random_state=seed))
+    jules, t_jules = _timed(lambda: fit_view_jules(float_views, k, jule_params=jule_params, random_state=seed,
+                                                        checkpoint_path=ckpt("views")))
     for spec, jule in zip(view_specs, jules):  # the paper's single-network rows: JULE on each CNN's features
         rows.append({"method": spec, "kind": "single", **_score(y, jule.labels_), "time_s": jule.fit_seconds_,
                      "status": "ok"})
@@ -165,12 +173,13 @@ def run_dataset(imageset, view_specs, matrices, *, seed: int = 0, jule_params: d
     mvnet_holder = {}
 
     def fit_mvnet():
-        model = MVnet(k, jule_params=jule_params, device=device, random_state=seed).fit(float_views,
-                                                                                       view_models=jules)
+        model = MVnet(k, jule_params=jule_params, device=device, random_state=seed,
+                      checkpoint_path=ckpt("MVnet")).fit(float_views, view_models=jules)
         mvnet_holder["model"] = model
         return model.labels_
 
-    add("CC", lambda: JULE(k, random_state=seed, **jule_params).fit(concatenate_views(float_views)).labels_)
+    add("CC", lambda: JULE(k, random_state=seed, checkpoint_path=ckpt("CC"),
+                           **jule_params).fit(concatenate_views(float_views)).labels_)
     add("MVnet", fit_mvnet)
     mvnet = mvnet_holder["model"]
     rows.append({"method": "MVnet_fix", "kind": "multi", **_score(y, mvnet.labels_fix_), "time_s": np.nan,
