@@ -1,6 +1,6 @@
 """Benchmark: JULE's merge period, incremental affinity updates vs rebuilding everything per merge.
 
-Runs :func:`clustlib.deep.jule.jule.merge_clusters` (exact incremental updates of the GDL cluster
+Runs :func:`clustlib.deep.jule.merging.merge_clusters` (exact incremental updates of the GDL cluster
 affinities and cached per-column top-K_c lists) and :func:`merge_clusters_reference` (rebuild the
 affinity matrix and re-sort every column after each merge) on the same inputs in the same run,
 checks they return the same partition, and prints a markdown table with the speed-up. Each case
@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.datasets import load_digits
 from threadpoolctl import threadpool_limits
 
-from clustlib.deep.jule.jule import merge_clusters, merge_clusters_reference, nn_chain_init
+from clustlib.deep.jule.merging import merge_clusters, merge_clusters_reference, nn_chain_init
 
 
 def _data(n: int, seed: int = 0) -> np.ndarray:

@@ -9,16 +9,9 @@ import torch
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.datasets import load_digits
 
-from clustlib.deep.jule.jule import (
-    JULE,
-    _cluster_affinity,
-    merge_clusters,
-    merge_clusters_reference,
-    nn_chain_init,
-    renorm,
-    sample_affinity,
-    triplet_loss,
-)
+from clustlib.deep.jule.jule import JULE, triplet_loss
+from clustlib.deep.jule.merging import (_cluster_affinity, merge_clusters, merge_clusters_reference, nn_chain_init,
+                                        renorm, sample_affinity)
 from clustlib.errors import InvalidParameter
 from clustlib.metrics import nmi
 
