@@ -216,7 +216,18 @@ def small_views(problem):
 
 @pytest.fixture(scope="module")
 def small_reference(small_views):
-    return MVnet(6, **_SMALL).fit(small_views)
+    """The uninterrupted fit, on one thread like the tests that resume against it: a module fixture is set up
+    before the function-scoped ``one_thread``, and two threads sum in another order (a 1e-8 difference)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            return MVnet(6, **_SMALL).fit(small_views)
+    finally:
+        torch.set_num_threads(before)
 
 
 @pytest.mark.parametrize("stage", ["run.view1.pt", "run.fusion.pt", "run.pt"])
